@@ -1,0 +1,86 @@
+/**
+ * The syscalls Node lacks, called through koffi. Everything here is synchronous and
+ * fast (no I/O waits beyond the syscall itself); callers keep them off hot loops.
+ */
+import koffi from 'koffi';
+import { constants as osConstants } from 'node:os';
+
+const libc = koffi.load('libc.so.6');
+
+const mountFn = libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)');
+const umount2Fn = libc.func('int umount2(const char *target, int flags)');
+const mknodFn = libc.func('int mknod(const char *path, uint32_t mode, uint64_t dev)');
+const lsetxattrFn = libc.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)');
+const lgetxattrFn = libc.func('ssize_t lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)');
+
+export const MS_RDONLY = 0x1;
+export const MS_NOSUID = 0x2;
+export const MS_NODEV = 0x4;
+export const MS_NOEXEC = 0x8;
+export const MS_REMOUNT = 0x20;
+export const MS_BIND = 0x1000;
+export const MS_REC = 0x4000;
+export const MS_PRIVATE = 0x40000;
+export const MNT_DETACH = 0x2;
+
+export const S_IFCHR = 0o020000;
+export const S_IFBLK = 0o060000;
+export const S_IFIFO = 0o010000;
+
+const errnoNames = new Map<number, string>(
+  Object.entries(osConstants.errno).map(([name, value]) => [value, name]),
+);
+
+/** An error shaped like Node's own system errors, so `errnoCode()` works on both. */
+export class SyscallError extends Error {
+  readonly code: string;
+  readonly errno: number;
+  readonly syscall: string;
+
+  constructor(syscall: string, errno: number, path: string) {
+    const code = errnoNames.get(errno) ?? `E${errno}`;
+    super(`${syscall} ${path}: ${code}`);
+    this.code = code;
+    this.errno = errno;
+    this.syscall = syscall;
+  }
+}
+
+function check(result: number, syscall: string, path: string): void {
+  if (result < 0) throw new SyscallError(syscall, koffi.errno(), path);
+}
+
+export function mount(source: string, target: string, fstype: string | null, flags: number, data: string | null): void {
+  check(mountFn(source, target, fstype, flags, data), 'mount', target);
+}
+
+export function umount2(target: string, flags = 0): void {
+  check(umount2Fn(target, flags), 'umount2', target);
+}
+
+/** makedev as glibc encodes it for 64-bit dev_t. */
+export function makedev(major: number, minor: number): bigint {
+  const ma = BigInt(major);
+  const mi = BigInt(minor);
+  return ((ma & 0xfffn) << 8n) | ((ma & ~0xfffn) << 32n) | (mi & 0xffn) | ((mi & ~0xffn) << 12n);
+}
+
+export function mknod(path: string, mode: number, major = 0, minor = 0): void {
+  check(mknodFn(path, mode, makedev(major, minor)), 'mknod', path);
+}
+
+export function lsetxattr(path: string, name: string, value: Uint8Array): void {
+  check(lsetxattrFn(path, name, value, value.length, 0), 'lsetxattr', path);
+}
+
+/** Returns undefined when the attribute is absent (ENODATA). */
+export function lgetxattr(path: string, name: string): Buffer | undefined {
+  const buf = Buffer.alloc(4096);
+  const n = Number(lgetxattrFn(path, name, buf, buf.length));
+  if (n < 0) {
+    const errno = koffi.errno();
+    if (errnoNames.get(errno) === 'ENODATA') return undefined;
+    throw new SyscallError('lgetxattr', errno, path);
+  }
+  return buf.subarray(0, n);
+}
