@@ -11,7 +11,7 @@ const mountFn = libc.func('int mount(const char *source, const char *target, con
 const umount2Fn = libc.func('int umount2(const char *target, int flags)');
 const mknodFn = libc.func('int mknod(const char *path, uint32_t mode, uint64_t dev)');
 const lsetxattrFn = libc.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)');
-const lgetxattrFn = libc.func('ssize_t lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)');
+const lgetxattrFn = libc.func('intptr_t lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)');
 
 export const MS_RDONLY = 0x1;
 export const MS_NOSUID = 0x2;

@@ -1,0 +1,338 @@
+/** Docker API documents ↔ berth records: the create body in, inspect/list documents out. */
+import { invalidArgument } from '../../core/errors.js';
+import type { ContainerRecord, ContainerSpecRequest, NetworkModeName } from '../../containers/types.js';
+import type { ImageRecord } from '../../images/store.js';
+import type { Engine } from '../../engine/engine.js';
+import { parseSignal } from '../../runtime/signals.js';
+
+type Json = Record<string, unknown>;
+
+function strings(value: unknown, field: string): string[] | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[];
+  throw invalidArgument(`json: cannot unmarshal ${typeof value} into Go struct field ${field} of type []string`);
+}
+
+function str(value: unknown, field: string): string {
+  if (value === undefined || value === null) return '';
+  if (typeof value !== 'string') throw invalidArgument(`json: cannot unmarshal ${typeof value} into Go struct field ${field} of type string`);
+  return value;
+}
+
+function bool(value: unknown, field: string): boolean {
+  if (value === undefined || value === null) return false;
+  if (typeof value !== 'boolean') throw invalidArgument(`json: cannot unmarshal ${typeof value} into Go struct field ${field} of type bool`);
+  return value;
+}
+
+function int(value: unknown, field: string): number {
+  if (value === undefined || value === null) return 0;
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw invalidArgument(`json: cannot unmarshal ${typeof value} into Go struct field ${field} of type int64`);
+  return value;
+}
+
+function obj(value: unknown, field: string): Json {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw invalidArgument(`json: cannot unmarshal ${Array.isArray(value) ? 'array' : typeof value} into Go struct field ${field} of type object`);
+  return value as Json;
+}
+
+const supportedNetworkModes = new Set(['none', 'host', 'default', 'bridge', '']);
+
+/** Validates POST /containers/create and turns it into berth's request. */
+export function createBodyToRequest(body: unknown): ContainerSpecRequest {
+  const b = obj(body, 'ContainerConfig');
+  const hc = obj(b.HostConfig, 'HostConfig');
+  const image = str(b.Image, 'Config.Image');
+  if (!image) throw invalidArgument('Config.Image: an image name is required');
+  const env = strings(b.Env, 'Config.Env') ?? [];
+  for (const e of env) if (e.startsWith('=') || e === '') throw invalidArgument(`invalid environment variable: ${e}`);
+  const networkMode = str(hc.NetworkMode, 'HostConfig.NetworkMode');
+  if (!supportedNetworkModes.has(networkMode)) {
+    throw invalidArgument(`network mode "${networkMode}" is not supported yet: berth supports none, host and default (bridge networking behaves as none until it lands)`);
+  }
+  const restart = obj(hc.RestartPolicy, 'HostConfig.RestartPolicy');
+  const restartName = str(restart.Name, 'HostConfig.RestartPolicy.Name') || 'no';
+  if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(restartName)) throw invalidArgument(`invalid restart policy '${restartName}'`);
+  const stopSignal = str(b.StopSignal, 'Config.StopSignal');
+  if (stopSignal) parseSignal(stopSignal);
+  const workingDir = str(b.WorkingDir, 'Config.WorkingDir');
+  if (workingDir && !workingDir.startsWith('/')) throw invalidArgument(`the working directory '${workingDir}' is invalid, it needs to be an absolute path`);
+  const shmSize = int(hc.ShmSize, 'HostConfig.ShmSize');
+  if (shmSize < 0) throw invalidArgument('SHM size can not be less than 0');
+  const stopTimeout = b.StopTimeout === undefined || b.StopTimeout === null ? undefined : int(b.StopTimeout, 'Config.StopTimeout');
+  const consoleSize = Array.isArray(hc.ConsoleSize) ? (hc.ConsoleSize as unknown[]) : [];
+  const [h, w] = consoleSize.map((n) => (typeof n === 'number' ? n : 0));
+  const labels = obj(b.Labels, 'Config.Labels');
+  for (const [k, v] of Object.entries(labels)) if (typeof v !== 'string') throw invalidArgument(`label ${k}: value must be a string`);
+  return {
+    image,
+    cmd: strings(b.Cmd, 'Config.Cmd'),
+    entrypoint: strings(b.Entrypoint, 'Config.Entrypoint'),
+    env,
+    workingDir,
+    user: str(b.User, 'Config.User'),
+    hostname: str(b.Hostname, 'Config.Hostname'),
+    domainname: str(b.Domainname, 'Config.Domainname'),
+    tty: bool(b.Tty, 'Config.Tty'),
+    openStdin: bool(b.OpenStdin, 'Config.OpenStdin'),
+    stdinOnce: bool(b.StdinOnce, 'Config.StdinOnce'),
+    attachStdin: bool(b.AttachStdin, 'Config.AttachStdin'),
+    attachStdout: bool(b.AttachStdout, 'Config.AttachStdout'),
+    attachStderr: bool(b.AttachStderr, 'Config.AttachStderr'),
+    labels: labels as Record<string, string>,
+    ...(stopSignal ? { stopSignal } : {}),
+    ...(stopTimeout !== undefined ? { stopTimeout } : {}),
+    exposedPorts: obj(b.ExposedPorts, 'Config.ExposedPorts') as Record<string, object>,
+    volumes: obj(b.Volumes, 'Config.Volumes') as Record<string, object>,
+    networkMode: (networkMode || 'default') as NetworkModeName,
+    autoRemove: bool(hc.AutoRemove, 'HostConfig.AutoRemove'),
+    restartPolicy: { name: restartName, maximumRetryCount: int(restart.MaximumRetryCount, 'HostConfig.RestartPolicy.MaximumRetryCount') },
+    groupAdd: strings(hc.GroupAdd, 'HostConfig.GroupAdd') ?? [],
+    privileged: bool(hc.Privileged, 'HostConfig.Privileged'),
+    capAdd: strings(hc.CapAdd, 'HostConfig.CapAdd') ?? [],
+    capDrop: strings(hc.CapDrop, 'HostConfig.CapDrop') ?? [],
+    readonlyRootfs: bool(hc.ReadonlyRootfs, 'HostConfig.ReadonlyRootfs'),
+    shmSize,
+    ...(h && w ? { consoleSize: { height: h, width: w } } : {}),
+  };
+}
+
+function stateString(record: ContainerRecord): string {
+  return record.state.status;
+}
+
+/** `Up 3 seconds`, `Exited (3) 2 seconds ago`, `Created` — the ps STATUS column. */
+export function statusText(record: ContainerRecord, now = Date.now()): string {
+  const s = record.state;
+  switch (s.status) {
+    case 'running':
+      return `Up ${humanDuration(now - Date.parse(s.startedAt))}`;
+    case 'paused':
+      return `Up ${humanDuration(now - Date.parse(s.startedAt))} (Paused)`;
+    case 'exited':
+      return `Exited (${s.exitCode}) ${humanDuration(now - Date.parse(s.finishedAt))} ago`;
+    case 'created':
+      return 'Created';
+    case 'removing':
+      return 'Removal In Progress';
+    case 'restarting':
+      return `Restarting (${s.exitCode}) ${humanDuration(now - Date.parse(s.finishedAt))} ago`;
+    case 'dead':
+      return 'Dead';
+  }
+}
+
+/** go-units HumanDuration. */
+export function humanDuration(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 1) return 'Less than a second';
+  if (seconds === 1) return '1 second';
+  if (seconds < 60) return `${seconds} seconds`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes === 1) return 'About a minute';
+  if (minutes < 60) return `${minutes} minutes`;
+  const hours = Math.round(seconds / 3600);
+  if (hours === 1) return 'About an hour';
+  if (hours < 48) return `${hours} hours`;
+  if (hours < 24 * 7 * 2) return `${Math.floor(hours / 24)} days`;
+  if (hours < 24 * 30 * 2) return `${Math.floor(hours / 24 / 7)} weeks`;
+  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
+  return `${Math.floor(hours / 24 / 365)} years`;
+}
+
+function command(record: ContainerRecord): string {
+  return [record.path, ...record.args].join(' ');
+}
+
+export function containerSummary(engine: Engine, record: ContainerRecord): Json {
+  return {
+    Id: record.id,
+    Names: [`/${record.name}`],
+    Image: record.request.image,
+    ImageID: record.imageId,
+    Command: command(record),
+    Created: Math.floor(Date.parse(record.created) / 1000),
+    Ports: [],
+    Labels: record.request.labels,
+    State: stateString(record),
+    Status: statusText(record),
+    HostConfig: { NetworkMode: record.request.networkMode },
+    NetworkSettings: { Networks: networksOf(record) },
+    Mounts: [],
+  };
+}
+
+function networksOf(record: ContainerRecord): Json {
+  const mode = record.request.networkMode;
+  const name = mode === 'default' ? 'bridge' : mode;
+  return {
+    [name]: {
+      IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', DriverOpts: null, NetworkID: '', EndpointID: '',
+      Gateway: '', IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: null,
+    },
+  };
+}
+
+export function containerInspect(engine: Engine, record: ContainerRecord): Json {
+  const req = record.request;
+  const bundle = engine.containers.bundle(record.id);
+  const s = record.state;
+  const env = [...(record.imageConfig.Env ?? [])];
+  for (const e of req.env) {
+    const key = e.split('=')[0];
+    const i = env.findIndex((x) => x.split('=')[0] === key);
+    if (i >= 0) env[i] = e;
+    else env.push(e);
+  }
+  return {
+    Id: record.id,
+    Created: record.created,
+    Path: record.path,
+    Args: record.args,
+    State: {
+      Status: s.status,
+      Running: s.status === 'running' || s.status === 'paused',
+      Paused: s.status === 'paused',
+      Restarting: s.status === 'restarting',
+      OOMKilled: s.oomKilled,
+      Dead: s.status === 'dead',
+      Pid: s.pid,
+      ExitCode: s.exitCode,
+      Error: s.error,
+      StartedAt: s.startedAt,
+      FinishedAt: s.finishedAt,
+    },
+    Image: record.imageId,
+    ResolvConfPath: `${bundle}/resolv.conf`,
+    HostnamePath: `${bundle}/hostname`,
+    HostsPath: `${bundle}/hosts`,
+    LogPath: engine.containers.logPath(record.id),
+    Name: `/${record.name}`,
+    RestartCount: record.restartCount,
+    Driver: 'overlay',
+    Platform: 'linux',
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    ExecIDs: null,
+    HostConfig: {
+      Binds: null,
+      ContainerIDFile: '',
+      LogConfig: { Type: 'k8s-file', Config: {} },
+      NetworkMode: req.networkMode,
+      PortBindings: {},
+      RestartPolicy: { Name: req.restartPolicy.name, MaximumRetryCount: req.restartPolicy.maximumRetryCount },
+      AutoRemove: req.autoRemove,
+      VolumeDriver: '',
+      VolumesFrom: null,
+      CapAdd: req.capAdd.length ? req.capAdd : null,
+      CapDrop: req.capDrop.length ? req.capDrop : null,
+      GroupAdd: req.groupAdd.length ? req.groupAdd : null,
+      Dns: [],
+      DnsOptions: [],
+      DnsSearch: [],
+      ExtraHosts: null,
+      IpcMode: 'private',
+      PidMode: '',
+      Privileged: req.privileged,
+      PublishAllPorts: false,
+      ReadonlyRootfs: req.readonlyRootfs,
+      SecurityOpt: null,
+      ShmSize: req.shmSize || 67108864,
+      Runtime: 'runc',
+      ConsoleSize: [req.consoleSize?.height ?? 0, req.consoleSize?.width ?? 0],
+      OomScoreAdj: 0,
+      Memory: 0,
+      NanoCpus: 0,
+      CpuShares: 0,
+      PidsLimit: null,
+      Ulimits: null,
+    },
+    GraphDriver: {
+      Name: 'overlay',
+      Data: { UpperDir: engine.snapshots.activeUpperPath(record.id), MergedDir: `${bundle}/rootfs` },
+    },
+    Mounts: [],
+    Config: {
+      Hostname: req.hostname || record.id.slice(0, 12),
+      Domainname: req.domainname,
+      User: req.user || record.imageConfig.User || '',
+      AttachStdin: req.attachStdin,
+      AttachStdout: req.attachStdout,
+      AttachStderr: req.attachStderr,
+      ExposedPorts: Object.keys({ ...(record.imageConfig.ExposedPorts ?? {}), ...req.exposedPorts }).length ? { ...(record.imageConfig.ExposedPorts ?? {}), ...req.exposedPorts } : undefined,
+      Tty: req.tty,
+      OpenStdin: req.openStdin,
+      StdinOnce: req.stdinOnce,
+      Env: env,
+      Cmd: req.cmd ?? (req.entrypoint ? null : (record.imageConfig.Cmd ?? null)),
+      Image: req.image,
+      Volumes: null,
+      WorkingDir: req.workingDir || record.imageConfig.WorkingDir || '',
+      Entrypoint: req.entrypoint ?? record.imageConfig.Entrypoint ?? null,
+      OnBuild: null,
+      Labels: { ...(record.imageConfig.Labels ?? {}), ...req.labels },
+      ...(req.stopSignal || record.imageConfig.StopSignal ? { StopSignal: req.stopSignal || record.imageConfig.StopSignal } : {}),
+      ...(req.stopTimeout !== undefined ? { StopTimeout: req.stopTimeout } : {}),
+    },
+    NetworkSettings: {
+      Bridge: '', SandboxID: '', SandboxKey: '', Ports: {}, HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
+      SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '', Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
+      IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', MacAddress: '',
+      Networks: networksOf(record),
+    },
+  };
+}
+
+function imageConfigDoc(image: ImageRecord): Json {
+  const c = image.config.config ?? {};
+  return {
+    Hostname: '', Domainname: '', User: c.User ?? '', AttachStdin: false, AttachStdout: false, AttachStderr: false,
+    ...(c.ExposedPorts ? { ExposedPorts: c.ExposedPorts } : {}),
+    Tty: false, OpenStdin: false, StdinOnce: false,
+    Env: c.Env ?? null, Cmd: c.Cmd ?? null, Image: '', Volumes: c.Volumes ?? null, WorkingDir: c.WorkingDir ?? '',
+    Entrypoint: c.Entrypoint ?? null, OnBuild: c.OnBuild ?? null, Labels: c.Labels ?? null,
+    ...(c.StopSignal ? { StopSignal: c.StopSignal } : {}),
+    ...(c.Healthcheck ? { Healthcheck: c.Healthcheck } : {}),
+  };
+}
+
+export function imageSummary(engine: Engine, image: ImageRecord): Json {
+  return {
+    Containers: -1,
+    Created: Math.floor(Date.parse(image.config.created ?? '1970-01-01T00:00:00Z') / 1000) || 0,
+    Id: image.id,
+    Labels: image.config.config?.Labels ?? null,
+    ParentId: '',
+    RepoDigests: engine.repoDigests(image),
+    RepoTags: engine.repoTags(image),
+    SharedSize: -1,
+    Size: image.size,
+    VirtualSize: image.size,
+  };
+}
+
+export function imageInspect(engine: Engine, image: ImageRecord): Json {
+  return {
+    Id: image.id,
+    RepoTags: engine.repoTags(image),
+    RepoDigests: engine.repoDigests(image),
+    Parent: '',
+    Comment: image.config.history?.at(-1)?.comment ?? '',
+    Created: image.config.created ?? '',
+    DockerVersion: '',
+    Author: image.config.author ?? '',
+    Config: imageConfigDoc(image),
+    Architecture: image.config.architecture,
+    ...(image.config.variant ? { Variant: image.config.variant } : {}),
+    Os: image.config.os,
+    Size: image.size,
+    VirtualSize: image.size,
+    GraphDriver: { Name: 'overlay', Data: { LowerDir: image.chainIds.map((c) => engine.snapshots.layerPath(c)).reverse().join(':') } },
+    RootFS: { Type: 'layers', Layers: image.config.rootfs.diff_ids },
+    Metadata: { LastTagTime: new Date(image.addedAt).toISOString() },
+    Descriptor: { mediaType: image.manifestMediaType, digest: image.manifestDigest },
+  };
+}

@@ -1,0 +1,141 @@
+/** HTTP plumbing for the Docker API: routing, JSON bodies, the one error → status table. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { BerthError, invalidArgument, type ErrorCode } from '../../core/errors.js';
+
+export const API_VERSION = '1.50';
+export const MIN_API_VERSION = '1.24';
+
+const statusByCode: Record<ErrorCode, number> = {
+  'not-found': 404,
+  'already-exists': 409,
+  conflict: 409,
+  'invalid-argument': 400,
+  'failed-precondition': 412,
+  unauthorized: 401,
+  unavailable: 503,
+  'not-implemented': 501,
+  internal: 500,
+};
+
+export function statusFor(err: unknown): number {
+  if (err instanceof BerthError) {
+    // A digest mismatch while pulling is the registry's fault, not a precondition of the request.
+    return err.code === 'failed-precondition' ? 500 : statusByCode[err.code];
+  }
+  return 500;
+}
+
+/** What a handler sees: the path parameters, the query, and lazily the JSON body. */
+export interface RequestContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  params: string[];
+  query: URLSearchParams;
+  apiVersion: string;
+  /** Set when the client asked to upgrade the connection (attach, exec start). */
+  upgrade?: { socket: Duplex; head: Buffer };
+}
+
+export type Handler = (ctx: RequestContext) => Promise<void> | void;
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  handler: Handler;
+}
+
+export class Router {
+  private readonly routes: Route[] = [];
+
+  add(method: string, path: string, handler: Handler): void {
+    // `{name}` matches one segment; `{name*}` matches the rest (image names contain slashes).
+    const source = path.replace(/\{[a-zA-Z]+\*\}/g, '(.+)').replace(/\{[a-zA-Z]+\}/g, '([^/]+)');
+    this.routes.push({ method, pattern: new RegExp(`^${source}$`), handler });
+  }
+
+  match(method: string, path: string): { handler: Handler; params: string[] } | 'method' | undefined {
+    let pathMatched = false;
+    for (const route of this.routes) {
+      const m = route.pattern.exec(path);
+      if (!m) continue;
+      pathMatched = true;
+      if (route.method === method || (method === 'HEAD' && route.method === 'GET')) {
+        return { handler: route.handler, params: m.slice(1).map((p) => decodeURIComponent(p)) };
+      }
+    }
+    return pathMatched ? 'method' : undefined;
+  }
+}
+
+export function commonHeaders(): Record<string, string> {
+  return {
+    'Api-Version': API_VERSION,
+    'Docker-Experimental': 'false',
+    Ostype: 'linux',
+    Server: `berth/0.1.0 (linux)`,
+  };
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body) + '\n';
+  res.writeHead(status, { ...commonHeaders(), 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export function sendEmpty(res: ServerResponse, status = 204): void {
+  res.writeHead(status, commonHeaders());
+  res.end();
+}
+
+export function sendError(res: ServerResponse, err: unknown): void {
+  const message = err instanceof Error ? err.message : String(err);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, statusFor(err), { message });
+}
+
+export async function readJsonBody<T>(req: IncomingMessage, limit = 8 * 1024 * 1024): Promise<T | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw invalidArgument(`request body larger than ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw invalidArgument(`invalid JSON body: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** Docker's boolean query parameters: 1/true/True; absent or 0/false → false. */
+export function queryBool(query: URLSearchParams, name: string): boolean {
+  const v = query.get(name);
+  if (v === null) return false;
+  if (['1', 'true', 'True', 'TRUE', 't', 'yes'].includes(v)) return true;
+  if (['', '0', 'false', 'False', 'FALSE', 'f', 'no'].includes(v)) return false;
+  throw invalidArgument(`invalid value for ${name}: ${v}`);
+}
+
+export function queryInt(query: URLSearchParams, name: string): number | undefined {
+  const v = query.get(name);
+  if (v === null || v === '') return undefined;
+  if (!/^-?\d+$/.test(v)) throw invalidArgument(`invalid value for ${name}: ${v} is not an integer`);
+  return Number(v);
+}
+
+/** Client versions from v1.24 up to ours; older or newer is refused as dockerd does. */
+export function checkApiVersion(version: string): void {
+  const [maj, min] = version.split('.').map(Number);
+  const [lmaj, lmin] = MIN_API_VERSION.split('.').map(Number);
+  const [hmaj, hmin] = API_VERSION.split('.').map(Number);
+  const n = (maj ?? 0) * 1000 + (min ?? 0);
+  if (n > (hmaj ?? 0) * 1000 + (hmin ?? 0)) throw invalidArgument(`client version ${version} is too new. Maximum supported API version is ${API_VERSION}`);
+  if (n < (lmaj ?? 0) * 1000 + (lmin ?? 0)) throw invalidArgument(`client version ${version} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
+}

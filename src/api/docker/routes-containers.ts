@@ -1,0 +1,221 @@
+/** /containers/*: create, list, inspect, start, stop, kill, wait, remove, logs, attach, resize. */
+import { openSync, writeSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Duplex, Writable } from 'node:stream';
+import { conflict, invalidArgument } from '../../core/errors.js';
+
+import type { WaitCondition } from '../../containers/manager.js';
+import type { Engine } from '../../engine/engine.js';
+import { readLogs, type LogEntry } from '../../runtime/logs.js';
+import { commonHeaders, queryBool, queryInt, readJsonBody, sendEmpty, sendJson, type RequestContext, type Router } from './http.js';
+import { containerInspect, containerSummary, createBodyToRequest } from './convert.js';
+import { frame, STDERR, STDOUT, writeUpgradeHeaders, writeWithBackpressure } from './streams.js';
+
+/** Docker's `since`/`until`: unix seconds with optional fraction, or RFC3339. */
+function parseTimeParam(value: string | null, name: string): number | undefined {
+  if (value === null || value === '' || value === '0') return undefined;
+  if (/^\d+(\.\d+)?$/.test(value)) return Number(value);
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw invalidArgument(`invalid value for ${name}: ${value}`);
+  return ms / 1000;
+}
+
+export function registerContainerRoutes(router: Router, engine: Engine): void {
+  const containers = engine.containers;
+  /** Attach requests that arrived before start: they begin reading at start, so no output is missed. */
+  const pendingAttaches = new Map<string, Array<(offset: number | undefined) => void>>();
+  /** Releases attach requests waiting for a start; undefined offset = the start failed. */
+  const releaseAttaches = (id: string, offset: number | undefined): void => {
+    const waiting = pendingAttaches.get(id) ?? [];
+    pendingAttaches.delete(id);
+    for (const begin of waiting) begin(offset);
+  };
+
+  router.add('POST', '/containers/create', async ({ req, res, query }) => {
+    const body = await readJsonBody<unknown>(req);
+    const request = createBodyToRequest(body);
+    const name = query.get('name') || undefined;
+    const record = await engine.createContainer(name, request);
+    sendJson(res, 201, { Id: record.id, Warnings: [] });
+  });
+
+  router.add('GET', '/containers/json', ({ res, query }) => {
+    const all = queryBool(query, 'all');
+    const limit = queryInt(query, 'limit');
+    let list = containers.list().filter((c) => all || c.state.status === 'running' || c.state.status === 'paused' || c.state.status === 'restarting');
+    list.sort((a, b) => Date.parse(b.created) - Date.parse(a.created));
+    if (limit !== undefined && limit > 0) list = list.slice(0, limit);
+    sendJson(res, 200, list.map((c) => containerSummary(engine, c)));
+  });
+
+  router.add('GET', '/containers/{id}/json', ({ res, params }) => {
+    sendJson(res, 200, containerInspect(engine, containers.get(params[0] as string)));
+  });
+
+  router.add('POST', '/containers/{id}/start', async ({ res, params }) => {
+    const record = containers.get(params[0] as string);
+    if (record.state.status === 'running' || record.state.status === 'paused') {
+      sendEmpty(res, 304);
+      return;
+    }
+    try {
+      await containers.start(record.id, (_r, offset) => releaseAttaches(record.id, offset));
+    } catch (err) {
+      releaseAttaches(record.id, undefined);
+      throw err;
+    }
+    sendEmpty(res, 204);
+  });
+
+  router.add('POST', '/containers/{id}/stop', async ({ res, params, query }) => {
+    const t = queryInt(query, 't') ?? queryInt(query, 'timeout');
+    const signal = query.get('signal') || undefined;
+    const stopped = await containers.stop(params[0] as string, t, signal);
+    sendEmpty(res, stopped ? 204 : 304);
+  });
+
+  router.add('POST', '/containers/{id}/kill', async ({ res, params, query }) => {
+    await containers.kill(params[0] as string, query.get('signal') || 'SIGKILL');
+    sendEmpty(res, 204);
+  });
+
+  router.add('POST', '/containers/{id}/wait', async ({ req, res, params, query }) => {
+    const condition = (query.get('condition') || 'not-running') as WaitCondition;
+    if (!['not-running', 'next-exit', 'removed'].includes(condition)) throw invalidArgument(`invalid condition: "${condition}"`);
+    const record = containers.get(params[0] as string);
+    const abort = new AbortController();
+    res.on('close', () => abort.abort());
+    const result = containers.wait(record.id, condition, abort.signal);
+    // The docker CLI sends wait before start and expects the headers at once (it reads the body later).
+    res.writeHead(200, { ...commonHeaders(), 'Content-Type': 'application/json' });
+    res.flushHeaders();
+    void req;
+    try {
+      const { exitCode } = await result;
+      res.end(JSON.stringify({ Error: null, StatusCode: exitCode }) + '\n');
+    } catch (err) {
+      if (!res.destroyed) res.end(JSON.stringify({ Error: { Message: err instanceof Error ? err.message : String(err) }, StatusCode: -1 }) + '\n');
+    }
+  });
+
+  router.add('DELETE', '/containers/{id}', async ({ res, params, query }) => {
+    await containers.remove(params[0] as string, queryBool(query, 'force'));
+    sendEmpty(res, 204);
+  });
+
+  router.add('POST', '/containers/{id}/resize', ({ res, params, query }) => {
+    const record = containers.get(params[0] as string);
+    const h = queryInt(query, 'h');
+    const w = queryInt(query, 'w');
+    if (h === undefined || w === undefined || h < 0 || w < 0) throw invalidArgument('resize requires non-negative h and w');
+    if (record.state.status !== 'running') throw conflict(`Container ${record.id} is not running`);
+    if (record.request.tty) {
+      // conmon's control FIFO: "1 <height> <width>\n" resizes the container's terminal.
+      const fd = openSync(join(containers.bundle(record.id), 'ctl'), 'w');
+      try {
+        writeSync(fd, `1 ${h} ${w}\n`);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    sendEmpty(res, 200);
+  });
+
+  router.add('GET', '/containers/{id}/logs', async ({ res, params, query }) => {
+    const record = containers.get(params[0] as string);
+    const stdout = queryBool(query, 'stdout');
+    const stderr = queryBool(query, 'stderr');
+    if (!stdout && !stderr) throw invalidArgument('You must choose at least one stream');
+    const follow = queryBool(query, 'follow');
+    const timestamps = queryBool(query, 'timestamps');
+    const tailRaw = query.get('tail');
+    let tail: number | undefined;
+    if (tailRaw !== null && tailRaw !== '' && tailRaw !== 'all') {
+      if (!/^\d+$/.test(tailRaw)) throw invalidArgument(`invalid value for tail: ${tailRaw}`);
+      tail = Number(tailRaw);
+    }
+    const since = parseTimeParam(query.get('since'), 'since');
+    const until = parseTimeParam(query.get('until'), 'until');
+    const tty = record.request.tty;
+    res.writeHead(200, { ...commonHeaders(), 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
+    res.flushHeaders();
+    const abort = new AbortController();
+    res.on('close', () => abort.abort());
+    const running = record.state.status === 'running' || record.state.status === 'paused';
+    await readLogs(containers.logPath(record.id), {
+      follow: follow && running,
+      ...(tail !== undefined ? { tail } : {}),
+      ...(since !== undefined ? { since } : {}),
+      ...(until !== undefined ? { until } : {}),
+      exited: containers.wait(record.id, 'not-running', abort.signal).catch(() => undefined),
+      signal: abort.signal,
+      onEntry: (entry) => writeEntry(res, entry, { stdout, stderr, tty, timestamps }),
+    });
+    res.end();
+  });
+
+  const attach = async (ctx: RequestContext): Promise<void> => {
+    const record = containers.get(ctx.params[0] as string);
+    const { query } = ctx;
+    const stream = queryBool(query, 'stream');
+    const logs = queryBool(query, 'logs');
+    const stdout = queryBool(query, 'stdout');
+    const stderr = queryBool(query, 'stderr');
+    const tty = record.request.tty;
+    const out: Duplex | Writable = ctx.upgrade ? ctx.upgrade.socket : ctx.res;
+    if (ctx.upgrade) {
+      writeUpgradeHeaders(ctx.upgrade.socket, !tty);
+    } else {
+      ctx.res.writeHead(200, { ...commonHeaders(), 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
+      ctx.res.flushHeaders();
+    }
+    const abort = new AbortController();
+    out.on('close', () => abort.abort());
+    out.on('error', () => abort.abort());
+    const follow = (offset: number): Promise<void> =>
+      readLogs(containers.logPath(record.id), {
+        follow: true,
+        fromOffset: offset,
+        exited: containers.wait(record.id, 'next-exit', abort.signal).catch(() => undefined),
+        signal: abort.signal,
+        onEntry: (entry) => writeEntry(out, entry, { stdout, stderr, tty, timestamps: false }),
+      });
+    try {
+      if (logs) {
+        await readLogs(containers.logPath(record.id), { follow: false, onEntry: (entry) => writeEntry(out, entry, { stdout, stderr, tty, timestamps: false }) });
+      }
+      if (stream && (stdout || stderr)) {
+        const current = containers.get(record.id);
+        if (current.state.status === 'running' || current.state.status === 'paused') {
+          const { size } = await import('node:fs/promises').then((fs) => fs.stat(containers.logPath(record.id))).catch(() => ({ size: 0 }));
+          await follow(size);
+        } else if (current.state.status === 'created') {
+          const offset = await new Promise<number | undefined>((resolve) => {
+            const list = pendingAttaches.get(record.id) ?? [];
+            const begin = (o: number | undefined): void => resolve(o);
+            list.push(begin);
+            pendingAttaches.set(record.id, list);
+            abort.signal.addEventListener('abort', () => {
+              const remaining = (pendingAttaches.get(record.id) ?? []).filter((b) => b !== begin);
+              if (remaining.length) pendingAttaches.set(record.id, remaining);
+              else pendingAttaches.delete(record.id);
+              resolve(undefined);
+            });
+          });
+          if (offset !== undefined) await follow(offset);
+        }
+      }
+    } finally {
+      out.end();
+    }
+  };
+  router.add('POST', '/containers/{id}/attach', attach);
+}
+
+function writeEntry(out: Writable, entry: LogEntry, options: { stdout: boolean; stderr: boolean; tty: boolean; timestamps: boolean }): Promise<void> | void {
+  if (entry.stream === 'stdout' && !options.stdout) return;
+  if (entry.stream === 'stderr' && !options.stderr) return;
+  const data = options.timestamps ? Buffer.concat([Buffer.from(`${entry.timestamp} `), entry.data]) : entry.data;
+  return writeWithBackpressure(out, options.tty ? data : frame(entry.stream === 'stderr' ? STDERR : STDOUT, data));
+}
+

@@ -1,0 +1,114 @@
+/** The Docker Engine API server on unix sockets. */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { chmod, rm, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { errorMessage, invalidArgument, notFound } from '../../core/errors.js';
+import { logger } from '../../core/log.js';
+import type { Engine } from '../../engine/engine.js';
+import { API_VERSION, checkApiVersion, commonHeaders, Router, sendError, sendJson, type RequestContext } from './http.js';
+import { registerSystemRoutes } from './routes-system.js';
+import { registerImageRoutes } from './routes-images.js';
+import { registerContainerRoutes } from './routes-containers.js';
+
+const log = logger('api');
+
+export class DockerApiServer {
+  private readonly router = new Router();
+  private readonly servers: Server[] = [];
+
+  constructor(private readonly engine: Engine) {
+    registerSystemRoutes(this.router, engine);
+    registerImageRoutes(this.router, engine);
+    registerContainerRoutes(this.router, engine);
+  }
+
+  async listen(hosts: string[]): Promise<void> {
+    for (const host of hosts) {
+      if (!host.startsWith('unix://')) throw invalidArgument(`unsupported host ${host}: only unix:// sockets are served`);
+      const path = host.slice('unix://'.length);
+      await mkdir(dirname(path), { recursive: true });
+      await rm(path, { force: true });
+      const server = createServer({ keepAlive: true }, (req, res) => void this.handle(req, res));
+      server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        const res = new ServerResponseShim(socket);
+        void this.handle(req, res as unknown as ServerResponse, { socket, head });
+      });
+      server.on('clientError', (_err, socket) => socket.destroy());
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(path, () => resolve());
+      });
+      await chmod(path, 0o660);
+      this.servers.push(server);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.servers.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.close(() => resolve());
+            s.closeAllConnections();
+          }),
+      ),
+    );
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse, upgrade?: { socket: Duplex; head: Buffer }): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://berth');
+    let path = url.pathname;
+    let apiVersion = API_VERSION;
+    const versioned = /^\/v(\d+\.\d+)(\/.*)$/.exec(path);
+    try {
+      if (versioned) {
+        apiVersion = versioned[1] as string;
+        path = versioned[2] as string;
+        checkApiVersion(apiVersion);
+      }
+      const match = this.router.match(req.method ?? 'GET', path);
+      if (match === undefined) throw notFound(`page not found`);
+      if (match === 'method') {
+        sendJson(res, 405, { message: `method ${req.method} not allowed for ${path}` });
+        return;
+      }
+      const ctx: RequestContext = { req, res, params: match.params, query: url.searchParams, apiVersion, ...(upgrade ? { upgrade } : {}) };
+      await match.handler(ctx);
+    } catch (err) {
+      if (!(err instanceof Error && 'code' in err)) log.error('request failed', { method: req.method, path, error: errorMessage(err) });
+      if (upgrade) (res as unknown as ServerResponseShim).fail(err);
+      else sendError(res, err);
+    }
+  }
+}
+
+/**
+ * On an upgrade request Node hands over the raw socket; this gives handlers that fail
+ * before hijacking the same `writeHead`/`end` they use on ordinary responses.
+ */
+class ServerResponseShim {
+  headersSent = false;
+
+  constructor(private readonly socket: Duplex) {}
+
+  writeHead(status: number, headers: Record<string, string | number> = {}): this {
+    this.headersSent = true;
+    const lines = Object.entries({ ...commonHeaders(), ...headers }).map(([k, v]) => `${k}: ${v}`);
+    this.socket.write(`HTTP/1.1 ${status} ${status === 200 ? 'OK' : 'Error'}\r\n${lines.join('\r\n')}\r\n\r\n`);
+    return this;
+  }
+
+  end(body?: string): void {
+    if (body) this.socket.write(body);
+    this.socket.end();
+  }
+
+  fail(err: unknown): void {
+    if (this.headersSent) {
+      this.socket.destroy();
+      return;
+    }
+    sendError(this as unknown as ServerResponse, err);
+  }
+}

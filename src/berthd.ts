@@ -1,0 +1,82 @@
+/** berthd: the engine process. Flags follow dockerd's names. */
+import { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { errorMessage } from './core/errors.js';
+import { logger, setLogLevel, type LogLevel } from './core/log.js';
+import { defaultConfig, readConfigFile, type EngineConfig } from './engine/config.js';
+import { Engine } from './engine/engine.js';
+import { DockerApiServer } from './api/docker/server.js';
+
+const log = logger('berthd');
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+async function main(): Promise<void> {
+  const program = new Command('berthd')
+    .description('berth container engine daemon (Docker Engine API on a unix socket)')
+    .option('--data-root <dir>', 'root of persistent state', defaultConfig.dataRoot)
+    .option('--exec-root <dir>', 'root of runtime state (tmpfs)', defaultConfig.execRoot)
+    .option('-H, --host <unix://path>', 'socket to listen on (repeatable)', collect)
+    .option('--insecure-registry <host:port>', 'registry reachable over plain HTTP (repeatable)', collect)
+    .option('--config-file <path>', 'daemon configuration file (JSON, dockerd-style keys)')
+    .option('--runtime <path>', 'OCI runtime binary', defaultConfig.runtimePath)
+    .option('--conmon <path>', 'conmon binary', defaultConfig.conmonPath)
+    .option('--max-concurrent-downloads <n>', 'layers downloaded at once per pull', String(defaultConfig.maxConcurrentDownloads))
+    .option('-l, --log-level <level>', 'debug, info, warn or error', 'info')
+    .version('0.1.0');
+  program.parse(process.argv);
+  const opts = program.opts<{
+    dataRoot: string;
+    execRoot: string;
+    host?: string[];
+    insecureRegistry?: string[];
+    configFile?: string;
+    runtime: string;
+    conmon: string;
+    maxConcurrentDownloads: string;
+    logLevel: string;
+  }>();
+  if (!['debug', 'info', 'warn', 'error'].includes(opts.logLevel)) throw new Error(`invalid log level ${opts.logLevel}`);
+  setLogLevel(opts.logLevel as LogLevel);
+
+  const fileConfig = opts.configFile ? readConfigFile(opts.configFile) : existsSync('/etc/berth/daemon.json') ? readConfigFile('/etc/berth/daemon.json') : {};
+  const explicit = (name: string): boolean => program.getOptionValueSource(name) === 'cli';
+  const downloads = Number(opts.maxConcurrentDownloads);
+  if (!Number.isInteger(downloads) || downloads < 1) throw new Error('--max-concurrent-downloads must be a positive integer');
+  const config: EngineConfig = {
+    ...defaultConfig,
+    ...fileConfig,
+    ...(explicit('dataRoot') ? { dataRoot: opts.dataRoot } : {}),
+    ...(explicit('execRoot') ? { execRoot: opts.execRoot } : {}),
+    ...(opts.host ? { hosts: opts.host } : {}),
+    ...(opts.insecureRegistry ? { insecureRegistries: [...(fileConfig.insecureRegistries ?? []), ...opts.insecureRegistry] } : {}),
+    ...(explicit('runtime') ? { runtimePath: opts.runtime } : {}),
+    ...(explicit('conmon') ? { conmonPath: opts.conmon } : {}),
+    ...(explicit('maxConcurrentDownloads') ? { maxConcurrentDownloads: downloads } : {}),
+  };
+  if (!opts.host && !fileConfig.hosts && explicit('execRoot')) config.hosts = [`unix://${config.execRoot}/berth.sock`];
+
+  const engine = await Engine.open(config);
+  const api = new DockerApiServer(engine);
+  await api.listen(config.hosts);
+  log.info('berthd ready', { hosts: config.hosts, dataRoot: config.dataRoot, execRoot: config.execRoot });
+
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    // Containers are left running under conmon: berthd picks them up again when it restarts.
+    log.info('shutting down', { signal });
+    void api.close().finally(() => {
+      engine.close();
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`berthd: ${errorMessage(err)}\n`);
+  process.exit(1);
+});

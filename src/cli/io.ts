@@ -1,0 +1,81 @@
+/**
+ * Process-level plumbing shared by the commands: the API client for this invocation, output
+ * helpers, terminal restoration and a clean exit that lets pending output drain first.
+ */
+import type { Writable } from 'node:stream';
+import { ApiClient } from './client.js';
+import { parseHost, resolveHostSetting } from './host.js';
+
+let client: ApiClient | undefined;
+let hostFlag: string | undefined;
+
+export function setHostFlag(flag: string | undefined): void {
+  hostFlag = flag;
+}
+
+/** The one API client of this process (created on first use). */
+export function api(): ApiClient {
+  client ??= new ApiClient(parseHost(resolveHostSetting(hostFlag, process.env)));
+  return client;
+}
+
+export function out(s: string): void {
+  process.stdout.write(s);
+}
+
+export function err(s: string): void {
+  process.stderr.write(s);
+}
+
+export function println(s = ''): void {
+  process.stdout.write(`${s}\n`);
+}
+
+export function eprintln(s = ''): void {
+  process.stderr.write(`${s}\n`);
+}
+
+/** Writes to a stream respecting backpressure. */
+export function writeAsync(stream: Writable, data: Buffer | string): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.write(data)) resolve();
+    else stream.once('drain', resolve);
+  });
+}
+
+const cleanups: Array<() => void> = [];
+
+/** Registers something to undo before the process exits (e.g. a terminal in raw mode). */
+export function onExit(fn: () => void): void {
+  cleanups.push(fn);
+}
+
+function runCleanups(): void {
+  while (cleanups.length > 0) {
+    const fn = cleanups.pop();
+    try {
+      fn?.();
+    } catch {
+      // best effort
+    }
+  }
+}
+
+process.on('exit', runCleanups);
+
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  if (stream.writableLength === 0 || stream.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    stream.once('drain', resolve);
+    stream.once('error', () => resolve());
+    stream.once('close', () => resolve());
+  });
+}
+
+/** Ends the process with `code` once stdout/stderr have been flushed. */
+export async function exit(code: number): Promise<never> {
+  runCleanups();
+  client?.close();
+  await Promise.all([drained(process.stdout), drained(process.stderr)]);
+  process.exit(code);
+}

@@ -1,0 +1,482 @@
+/**
+ * Container lifecycle: create → start (conmon + runc) → exit (seen in the exit dir) →
+ * remove. Records live in SQLite; the running processes live under conmon, so berthd
+ * can die and come back (recover()) without the containers noticing.
+ */
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { watch, type FSWatcher } from 'node:fs';
+import { mkdir, readFile, rm, stat, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type Database from 'better-sqlite3';
+import type { Digest } from '../core/digest.js';
+import { BerthError, conflict, errnoCode, invalidArgument, notFound, errorMessage } from '../core/errors.js';
+import { writeFileAtomic } from '../core/fs-atomic.js';
+import { logger } from '../core/log.js';
+import type { ImageRuntimeConfig } from '../oci/image.js';
+import { conmonCreate, conmonFiles } from '../runtime/conmon.js';
+import type { Runc } from '../runtime/runc.js';
+import { detectHostFacts, generateSpec, resolveArgs, type NetworkMode } from '../runtime/spec.js';
+import { resolveUser } from '../runtime/user.js';
+import { parseSignal } from '../runtime/signals.js';
+import type { OverlaySnapshotter } from '../snapshots/overlay.js';
+import { containerResolvConf, hostsFile } from '../network/etc-files.js';
+import type { ContainerRecord, ContainerSpecRequest, ContainerState } from './types.js';
+import { randomName } from './names.js';
+
+const log = logger('containers');
+
+export interface ContainerManagerOptions {
+  db: Database.Database;
+  /** `<data-root>/containers`: one bundle directory per container. */
+  containersDir: string;
+  /** `<exec-root>`: exit files and attach sockets (tmpfs). */
+  execRoot: string;
+  runc: Runc;
+  conmonBinary: string;
+  snapshots: OverlaySnapshotter;
+}
+
+export interface CreateInput {
+  name?: string;
+  imageId: Digest;
+  imageConfig: ImageRuntimeConfig;
+  chainIds: Digest[];
+  request: ContainerSpecRequest;
+}
+
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
+const namePattern = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+const emptyState = (): ContainerState => ({
+  status: 'created',
+  pid: 0,
+  conmonPid: 0,
+  exitCode: 0,
+  error: '',
+  startedAt: '0001-01-01T00:00:00Z',
+  finishedAt: '0001-01-01T00:00:00Z',
+  oomKilled: false,
+});
+
+/** Emits `exit` (id, code), `start` (id), `remove` (id). */
+export class ContainerManager extends EventEmitter {
+  private readonly db: Database.Database;
+  private readonly exitDir: string;
+  private readonly socketDir: string;
+  private exitWatcher: FSWatcher | undefined;
+  /** Per-container serialisation of lifecycle operations. */
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly handlingExit = new Set<string>();
+
+  constructor(private readonly options: ContainerManagerOptions) {
+    super();
+    this.setMaxListeners(0);
+    this.db = options.db;
+    this.exitDir = join(options.execRoot, 'exits');
+    this.socketDir = join(options.execRoot, 's');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS containers (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, record TEXT NOT NULL);
+    `);
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.options.containersDir, { recursive: true });
+    await mkdir(this.exitDir, { recursive: true });
+    await mkdir(this.socketDir, { recursive: true });
+    this.exitWatcher = watch(this.exitDir, (_event, filename) => {
+      if (filename) void this.onExitFile(filename.toString());
+    });
+    await this.recover();
+  }
+
+  close(): void {
+    this.exitWatcher?.close();
+  }
+
+  bundle(id: string): string {
+    return join(this.options.containersDir, id);
+  }
+
+  logPath(id: string): string {
+    return join(this.bundle(id), 'ctr.log');
+  }
+
+  // ---- records -------------------------------------------------------------
+
+  list(): ContainerRecord[] {
+    return (this.db.prepare('SELECT record FROM containers').all() as { record: string }[]).map((r) => JSON.parse(r.record) as ContainerRecord);
+  }
+
+  find(idOrName: string): ContainerRecord | undefined {
+    const key = idOrName.startsWith('/') ? idOrName.slice(1) : idOrName;
+    let row = this.db.prepare('SELECT record FROM containers WHERE id = ? OR name = ?').get(key, key) as { record: string } | undefined;
+    if (!row && /^[a-f0-9]+$/.test(key)) {
+      const rows = this.db.prepare('SELECT record FROM containers WHERE id LIKE ?').all(`${key}%`) as { record: string }[];
+      if (rows.length > 1) throw invalidArgument(`multiple containers found with provided prefix: ${key}`);
+      row = rows[0];
+    }
+    return row ? (JSON.parse(row.record) as ContainerRecord) : undefined;
+  }
+
+  get(idOrName: string): ContainerRecord {
+    const found = this.find(idOrName);
+    if (!found) throw notFound(`No such container: ${idOrName}`);
+    return found;
+  }
+
+  private save(record: ContainerRecord): void {
+    this.db.prepare('UPDATE containers SET record = ?, name = ? WHERE id = ?').run(JSON.stringify(record), record.name, record.id);
+  }
+
+  private updateState(id: string, patch: Partial<ContainerState>): ContainerRecord | undefined {
+    const record = this.find(id);
+    if (!record) return undefined;
+    record.state = { ...record.state, ...patch };
+    this.save(record);
+    return record;
+  }
+
+  private async serialize<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(id) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(fn);
+    this.locks.set(id, next);
+    try {
+      return await next;
+    } finally {
+      if (this.locks.get(id) === next) this.locks.delete(id);
+    }
+  }
+
+  // ---- create ---------------------------------------------------------------
+
+  async create(input: CreateInput): Promise<ContainerRecord> {
+    let name = input.name ?? '';
+    if (name) {
+      if (!namePattern.test(name)) throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+      name = name.replace(/^\//, '');
+    } else {
+      do name = randomName();
+      while (this.find(name));
+    }
+    const existing = this.db.prepare('SELECT id FROM containers WHERE name = ?').get(name) as { id: string } | undefined;
+    if (existing) {
+      throw conflict(`Conflict. The container name "/${name}" is already in use by container "${existing.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+    }
+    const id = randomBytes(32).toString('hex');
+    const args = resolveArgs(input.imageConfig, input.request.cmd, input.request.entrypoint);
+    const record: ContainerRecord = {
+      id,
+      name,
+      created: new Date().toISOString(),
+      imageId: input.imageId,
+      imageConfig: input.imageConfig,
+      chainIds: input.chainIds,
+      request: input.request,
+      path: args[0] ?? '',
+      args: args.slice(1),
+      state: emptyState(),
+      restartCount: 0,
+    };
+    const bundle = this.bundle(id);
+    try {
+      await mkdir(bundle, { recursive: true });
+      await this.options.snapshots.prepareActive(id, input.chainIds);
+      this.db.prepare('INSERT INTO containers (id, name, record) VALUES (?, ?, ?)').run(id, name, JSON.stringify(record));
+    } catch (err) {
+      await this.options.snapshots.removeActive(id).catch(() => undefined);
+      await rm(bundle, { recursive: true, force: true });
+      if (errnoCode(err) === 'SQLITE_CONSTRAINT_UNIQUE') throw conflict(`Conflict. The container name "/${name}" is already in use.`);
+      throw err;
+    }
+    return record;
+  }
+
+  // ---- start ----------------------------------------------------------------
+
+  /**
+   * Starts the container. `beforeStart` runs after `runc create` (the log file and attach
+   * socket exist) and before `runc start`, so attached clients miss no output.
+   */
+  async start(idOrName: string, beforeStart?: (record: ContainerRecord, logOffset: number) => Promise<void> | void): Promise<ContainerRecord> {
+    const initial = this.get(idOrName);
+    return this.serialize(initial.id, async () => {
+      const record = this.get(initial.id);
+      if (record.state.status === 'running' || record.state.status === 'paused') return record;
+      if (record.state.status === 'removing' || record.state.status === 'dead') {
+        throw conflict(`cannot start container ${record.id}: container is marked for removal`);
+      }
+      try {
+        return await this.startLocked(record, beforeStart);
+      } catch (err) {
+        await this.cleanupAfterStop(record.id);
+        this.updateState(record.id, { status: record.state.status === 'created' ? 'created' : 'exited', error: errorMessage(err), pid: 0, conmonPid: 0 });
+        throw err instanceof BerthError ? err : new BerthError('internal', errorMessage(err));
+      }
+    });
+  }
+
+  private async startLocked(record: ContainerRecord, beforeStart?: (record: ContainerRecord, logOffset: number) => Promise<void> | void): Promise<ContainerRecord> {
+    const id = record.id;
+    const bundle = this.bundle(id);
+    const rootfs = join(bundle, 'rootfs');
+    const req = record.request;
+    await mkdir(rootfs, { recursive: true });
+    await rm(join(this.exitDir, id), { force: true });
+    await rm(join(conmonFiles(bundle).persistDir, 'exit'), { force: true });
+    await this.options.snapshots.mountActive(id, rootfs);
+
+    const hostname = req.hostname || id.slice(0, 12);
+    const hostMode = req.networkMode === 'host';
+    await writeFileAtomic(join(bundle, 'hostname'), `${hostMode ? (await readFile('/etc/hostname', 'utf8').catch(() => hostname)).trim() : hostname}\n`);
+    await writeFileAtomic(join(bundle, 'hosts'), hostMode ? await readFile('/etc/hosts', 'utf8').catch(() => hostsFile([])) : hostsFile([]));
+    await writeFileAtomic(join(bundle, 'resolv.conf'), hostMode ? await readFile('/etc/resolv.conf', 'utf8').catch(() => '') : await containerResolvConf());
+
+    const user = await resolveUser(rootfs, req.user || record.imageConfig.User || '', req.groupAdd);
+    const host = detectHostFacts();
+    const networkMode: NetworkMode = hostMode ? 'host' : 'none';
+    const spec = generateSpec({
+      containerId: id,
+      rootfs,
+      image: record.imageConfig,
+      cmd: req.cmd,
+      entrypoint: req.entrypoint,
+      env: req.env,
+      workingDir: req.workingDir || undefined,
+      user,
+      hostname: hostMode ? undefined : hostname,
+      domainname: req.domainname || undefined,
+      tty: req.tty,
+      consoleSize: req.consoleSize,
+      openStdin: req.openStdin,
+      networkMode,
+      readonlyRootfs: req.readonlyRootfs,
+      capAdd: req.capAdd,
+      capDrop: req.capDrop,
+      privileged: req.privileged,
+      shmSize: req.shmSize || undefined,
+      etcFiles: { hostname: join(bundle, 'hostname'), hosts: join(bundle, 'hosts'), resolvConf: join(bundle, 'resolv.conf') },
+      cgroupsPath: `/berth/${id}`,
+      cgroupV2: host.cgroupV2,
+    });
+    if (hostMode && spec.hostname !== undefined) delete spec.hostname;
+    await writeFileAtomic(join(bundle, 'config.json'), JSON.stringify(spec));
+
+    const created = await conmonCreate({
+      id,
+      name: record.name,
+      bundle,
+      logPath: this.logPath(id),
+      tty: req.tty,
+      openStdin: req.openStdin,
+      paths: { exitDir: this.exitDir, socketDir: this.socketDir },
+      runc: this.options.runc,
+      conmonBinary: this.options.conmonBinary,
+    });
+    const logOffset = await stat(this.logPath(id)).then((s) => s.size, () => 0);
+    const running = this.updateState(id, {
+      status: 'running',
+      pid: created.pid,
+      conmonPid: created.conmonPid,
+      exitCode: 0,
+      error: '',
+      oomKilled: false,
+      startedAt: new Date().toISOString(),
+      finishedAt: '0001-01-01T00:00:00Z',
+    });
+    if (!running) throw notFound(`No such container: ${id}`);
+    if (beforeStart) await beforeStart(running, logOffset);
+    await this.options.runc.start(id);
+    this.emit('start', id);
+    // A process that exits instantly may have written its exit file before the watcher saw it.
+    void this.onExitFile(id);
+    return running;
+  }
+
+  // ---- exit -----------------------------------------------------------------
+
+  private async onExitFile(id: string): Promise<void> {
+    if (!/^[a-f0-9]{64}$/.test(id) || this.handlingExit.has(id)) return;
+    this.handlingExit.add(id);
+    try {
+      let text: string;
+      try {
+        text = await readFile(join(this.exitDir, id), 'utf8');
+      } catch {
+        return;
+      }
+      if (text.trim() === '') return;
+      await this.serialize(id, () => this.handleExit(id, Number.parseInt(text.trim(), 10)));
+    } finally {
+      this.handlingExit.delete(id);
+    }
+  }
+
+  private async handleExit(id: string, exitCode: number): Promise<void> {
+    const record = this.find(id);
+    if (!record || (record.state.status !== 'running' && record.state.status !== 'paused')) return;
+    const persist = conmonFiles(this.bundle(id)).persistDir;
+    const oomKilled = await stat(join(persist, 'oom')).then(() => true, () => false);
+    const finishedAt = await stat(join(this.exitDir, id)).then((s) => s.mtime.toISOString(), () => new Date().toISOString());
+    await this.cleanupAfterStop(id);
+    this.updateState(id, { status: 'exited', pid: 0, conmonPid: 0, exitCode: Number.isFinite(exitCode) ? exitCode : 255, finishedAt, oomKilled });
+    log.debug('container exited', { id, exitCode });
+    this.emit('exit', id, exitCode);
+    if (record.request.autoRemove) {
+      await this.removeLocked(id).catch((err: unknown) => log.warn('auto-remove failed', { id, error: errorMessage(err) }));
+    }
+  }
+
+  /** Everything a stopped container must not keep: runc state, exit file, rootfs mount. */
+  private async cleanupAfterStop(id: string): Promise<void> {
+    await this.options.runc.delete(id).catch((err: unknown) => log.warn('runc delete failed', { id, error: errorMessage(err) }));
+    await rm(join(this.exitDir, id), { force: true });
+    await rm(join(this.socketDir, id), { force: true });
+    await this.options.snapshots.unmountActive(id, join(this.bundle(id), 'rootfs'));
+  }
+
+  /** Resolves with the exit code when the condition holds (Docker's wait conditions). */
+  wait(idOrName: string, condition: WaitCondition = 'not-running', signal?: AbortSignal): Promise<{ exitCode: number; error?: string }> {
+    const record = this.get(idOrName);
+    const id = record.id;
+    const running = (): boolean => {
+      const s = this.find(id)?.state.status;
+      return s === 'running' || s === 'paused' || s === 'restarting';
+    };
+    if (condition === 'not-running' && !running()) return Promise.resolve({ exitCode: record.state.exitCode });
+    return new Promise((resolve, reject) => {
+      const cleanup = (): void => {
+        this.off('exit', onExit);
+        this.off('remove', onRemove);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onExit = (exitId: string, code: number): void => {
+        if (exitId !== id || condition === 'removed') return;
+        cleanup();
+        resolve({ exitCode: code });
+      };
+      let lastCode = record.state.exitCode;
+      const onRemove = (removedId: string, code: number): void => {
+        if (removedId !== id) return;
+        lastCode = code;
+        cleanup();
+        resolve({ exitCode: lastCode });
+      };
+      const onAbort = (): void => {
+        cleanup();
+        reject(new BerthError('unavailable', 'wait cancelled'));
+      };
+      this.on('exit', onExit);
+      this.on('remove', onRemove);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  // ---- signals --------------------------------------------------------------
+
+  async kill(idOrName: string, signal = 'SIGKILL'): Promise<void> {
+    const record = this.get(idOrName);
+    const parsed = parseSignal(signal);
+    if (record.state.status !== 'running' && record.state.status !== 'paused') {
+      throw conflict(`Cannot kill container: ${idOrName}: Container ${record.id} is not running`);
+    }
+    await this.options.runc.kill(record.id, parsed.number);
+  }
+
+  /** Stop signal, then SIGKILL after the timeout (Docker: image StopSignal or SIGTERM, 10 s). */
+  async stop(idOrName: string, timeoutSeconds?: number, signal?: string): Promise<boolean> {
+    const record = this.get(idOrName);
+    if (record.state.status !== 'running' && record.state.status !== 'paused') return false;
+    const stopSignal = parseSignal(signal || record.request.stopSignal || record.imageConfig.StopSignal || 'SIGTERM');
+    const timeout = timeoutSeconds ?? record.request.stopTimeout ?? 10;
+    const exited = this.wait(record.id, 'not-running');
+    if (timeout !== 0) {
+      await this.options.runc.kill(record.id, stopSignal.number).catch(() => undefined);
+    }
+    const inTime = timeout < 0 ? await exited.then(() => true) : await Promise.race([exited.then(() => true), delay(timeout * 1000).then(() => false)]);
+    if (!inTime) {
+      await this.options.runc.kill(record.id, 9, true).catch(() => undefined);
+      await exited;
+    }
+    return true;
+  }
+
+  // ---- remove ---------------------------------------------------------------
+
+  async remove(idOrName: string, force: boolean): Promise<void> {
+    const record = this.get(idOrName);
+    const status = record.state.status;
+    if (status === 'running' || status === 'paused' || status === 'restarting') {
+      if (!force) {
+        throw conflict(`cannot remove container "/${record.name}": container is running: stop the container before removing or force remove`);
+      }
+      const exited = this.wait(record.id, 'not-running');
+      await this.options.runc.kill(record.id, 9, true).catch(() => undefined);
+      await Promise.race([exited, delay(10_000)]);
+    }
+    await this.serialize(record.id, () => this.removeLocked(record.id));
+  }
+
+  private async removeLocked(id: string): Promise<void> {
+    const record = this.find(id);
+    if (!record) return;
+    if (record.state.status === 'running' || record.state.status === 'paused') {
+      // The exit has not been processed yet (forced removal racing the exit file).
+      await this.cleanupAfterStop(id);
+    } else {
+      await this.options.snapshots.unmountActive(id, join(this.bundle(id), 'rootfs')).catch(() => undefined);
+    }
+    await this.options.snapshots.removeActive(id);
+    await rm(this.bundle(id), { recursive: true, force: true });
+    await rm(join(this.exitDir, id), { force: true });
+    this.db.prepare('DELETE FROM containers WHERE id = ?').run(id);
+    this.emit('remove', id, record.state.exitCode);
+  }
+
+  // ---- recovery ---------------------------------------------------------------
+
+  /**
+   * Reconciles records with reality after berthd (re)starts: containers whose exit file
+   * appeared meanwhile get their real exit code; ones whose monitor is gone without an
+   * exit file (reboot, killed conmon) are marked exited with 255, as Docker does.
+   */
+  async recover(): Promise<void> {
+    const exitFiles = new Set(await readdir(this.exitDir).catch(() => [] as string[]));
+    for (const record of this.list()) {
+      const { id, state } = record;
+      if (state.status !== 'running' && state.status !== 'paused' && state.status !== 'restarting') continue;
+      if (exitFiles.has(id)) {
+        await this.onExitFile(id);
+        continue;
+      }
+      if (state.conmonPid > 0 && processAlive(state.conmonPid)) continue;
+      // Monitor gone and no exit file: read conmon's persisted copy, if any.
+      const persisted = await readFile(join(conmonFiles(this.bundle(id)).persistDir, 'exit'), 'utf8').catch(() => '');
+      const code = persisted.trim() ? Number.parseInt(persisted.trim(), 10) : 255;
+      await this.serialize(id, async () => {
+        await this.cleanupAfterStop(id);
+        this.updateState(id, { status: 'exited', pid: 0, conmonPid: 0, exitCode: code, finishedAt: new Date().toISOString() });
+      });
+      this.emit('exit', id, code);
+      if (record.request.autoRemove) await this.serialize(id, () => this.removeLocked(id));
+    }
+  }
+
+  /** For `rmi`: is any container (in any state) using this image? */
+  usingImage(imageId: string): ContainerRecord[] {
+    return this.list().filter((c) => c.imageId === imageId);
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return errnoCode(err) === 'EPERM';
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,66 @@
+/** Container records as berth stores them; field names follow Docker's inspect output where they surface there. */
+import type { Digest } from '../core/digest.js';
+import type { ImageRuntimeConfig } from '../oci/image.js';
+
+export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+export interface ContainerState {
+  status: ContainerStatus;
+  pid: number;
+  conmonPid: number;
+  exitCode: number;
+  error: string;
+  startedAt: string;
+  finishedAt: string;
+  oomKilled: boolean;
+}
+
+export type NetworkModeName = 'none' | 'host' | 'default' | 'bridge';
+
+export interface ContainerSpecRequest {
+  image: string;
+  cmd: string[] | null;
+  entrypoint: string[] | null;
+  env: string[];
+  workingDir: string;
+  user: string;
+  hostname: string;
+  domainname: string;
+  tty: boolean;
+  openStdin: boolean;
+  stdinOnce: boolean;
+  attachStdin: boolean;
+  attachStdout: boolean;
+  attachStderr: boolean;
+  labels: Record<string, string>;
+  stopSignal?: string;
+  stopTimeout?: number;
+  exposedPorts: Record<string, object>;
+  volumes: Record<string, object>;
+  networkMode: NetworkModeName;
+  autoRemove: boolean;
+  restartPolicy: { name: string; maximumRetryCount: number };
+  groupAdd: string[];
+  privileged: boolean;
+  capAdd: string[];
+  capDrop: string[];
+  readonlyRootfs: boolean;
+  shmSize: number;
+  consoleSize?: { height: number; width: number };
+}
+
+export interface ContainerRecord {
+  id: string;
+  name: string;
+  created: string;
+  imageId: Digest;
+  /** The image's config and layers as of create: the container keeps working if the image is re-tagged. */
+  imageConfig: ImageRuntimeConfig;
+  chainIds: Digest[];
+  request: ContainerSpecRequest;
+  /** The resolved process (after the image/request merge), for inspect's Path/Args. */
+  path: string;
+  args: string[];
+  state: ContainerState;
+  restartCount: number;
+}

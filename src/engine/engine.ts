@@ -1,0 +1,191 @@
+/** The composition root: opens the stores, wires the modules, and offers the operations the APIs call. */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { ContentStore } from '../content/store.js';
+import type { Digest } from '../core/digest.js';
+import { conflict, notFound, errorMessage } from '../core/errors.js';
+import { logger } from '../core/log.js';
+import { resolveExecutable } from '../core/which.js';
+import { ImageStore, type ImageRecord } from '../images/store.js';
+import { CredentialStore, StaticCredentials, type AuthConfig } from '../registry/auth.js';
+import { RegistryClient } from '../registry/client.js';
+import { parseReference, tryParseReference } from '../registry/reference.js';
+import { Runc } from '../runtime/runc.js';
+import { OverlaySnapshotter } from '../snapshots/overlay.js';
+import { ContainerManager } from '../containers/manager.js';
+import type { ContainerRecord, ContainerSpecRequest } from '../containers/types.js';
+import type { EngineConfig } from './config.js';
+import { ensureDefaultImage } from './default-image.js';
+import { executePull, preparePull, type PreparedPull, type PullDeps, type PullResult } from './pull.js';
+import type { ProgressSink } from './progress.js';
+
+const log = logger('engine');
+
+export class Engine {
+  readonly db: Database.Database;
+  readonly content: ContentStore;
+  readonly snapshots: OverlaySnapshotter;
+  readonly images: ImageStore;
+  readonly containers: ContainerManager;
+  readonly registry: RegistryClient;
+  readonly startedAt = new Date();
+
+  private constructor(readonly config: EngineConfig) {
+    this.db = new Database(join(config.dataRoot, 'berth.db'));
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.content = new ContentStore(join(config.dataRoot, 'content'));
+    this.snapshots = new OverlaySnapshotter(join(config.dataRoot, 'snapshots'));
+    this.images = new ImageStore(this.db);
+    this.registry = new RegistryClient({ insecureRegistries: config.insecureRegistries, credentials: new CredentialStore() });
+    this.containers = new ContainerManager({
+      db: this.db,
+      containersDir: join(config.dataRoot, 'containers'),
+      execRoot: config.execRoot,
+      runc: new Runc(resolveExecutable(config.runtimePath), join(config.execRoot, 'runc')),
+      conmonBinary: resolveExecutable(config.conmonPath),
+      snapshots: this.snapshots,
+    });
+  }
+
+  static async open(config: EngineConfig): Promise<Engine> {
+    await mkdir(config.dataRoot, { recursive: true, mode: 0o711 });
+    await mkdir(config.execRoot, { recursive: true, mode: 0o711 });
+    const engine = new Engine(config);
+    await engine.content.init();
+    await engine.snapshots.init();
+    await engine.containers.init();
+    try {
+      await ensureDefaultImage(engine, config.busyboxPath);
+    } catch (err) {
+      log.warn('could not create the bundled busybox image', { error: errorMessage(err) });
+    }
+    return engine;
+  }
+
+  close(): void {
+    this.containers.close();
+    this.registry.close();
+    this.db.close();
+  }
+
+  // ---- images -----------------------------------------------------------------
+
+  private pullDeps(auth?: AuthConfig, domain?: string): PullDeps {
+    const registry =
+      auth && domain && (auth.username || auth.identityToken || auth.registryToken)
+        ? new RegistryClient({ insecureRegistries: this.config.insecureRegistries, credentials: new StaticCredentials({ [domain]: auth }) })
+        : this.registry;
+    return { content: this.content, registry, snapshots: this.snapshots, images: this.images, concurrency: this.config.maxConcurrentDownloads };
+  }
+
+  /** Resolves the reference; errors here (unknown manifest, unreachable registry) precede any progress output. */
+  async preparePull(ref: string, auth?: AuthConfig): Promise<{ prepared: PreparedPull; run: (progress: ProgressSink) => Promise<PullResult> }> {
+    const domain = parseReference(ref).domain;
+    const deps = this.pullDeps(auth, domain);
+    const prepared = await preparePull(deps, ref);
+    return { prepared, run: (progress) => executePull(deps, prepared, progress) };
+  }
+
+  /** Name, `name:tag`, `name@digest`, full or short image ID → the image. */
+  resolveImage(nameOrId: string): ImageRecord {
+    const byId = this.images.idForPrefix(nameOrId);
+    if (byId && (nameOrId.startsWith('sha256:') || nameOrId.length >= 12 || !tryParseReference(nameOrId))) return this.images.get(byId);
+    const ref = tryParseReference(nameOrId);
+    if (ref) {
+      if (ref.digest) {
+        const repoDigest = `${ref.name}@${ref.digest}`;
+        const found = this.images.list().find((img) => img.repoDigests.includes(repoDigest) || img.manifestDigest === ref.digest);
+        if (found) return found;
+      } else if (ref.tag) {
+        const id = this.images.idForName(`${ref.name}:${ref.tag}`);
+        if (id) return this.images.get(id);
+      }
+    }
+    if (byId) return this.images.get(byId);
+    throw notFound(`No such image: ${nameOrId}`);
+  }
+
+  /** Docker's names for an image: RepoTags in familiar form. */
+  repoTags(image: ImageRecord): string[] {
+    return this.images.namesFor(image.id).map((n) => parseReference(n).familiar);
+  }
+
+  repoDigests(image: ImageRecord): string[] {
+    return image.repoDigests.map((d) => parseReference(d).familiar);
+  }
+
+  tagImage(source: string, repo: string, tag?: string): void {
+    const image = this.resolveImage(source);
+    const target = parseReference(tag ? `${repo}:${tag}` : repo);
+    if (target.digest) throw conflict('refusing to create a tag with a digest reference');
+    this.images.tag(image.id, `${target.name}:${target.tag ?? 'latest'}`);
+  }
+
+  /**
+   * Docker's rmi: removing a name that is one of several only untags; removing the last
+   * name (or by ID) deletes the image unless a container uses it (then 409 unless forced).
+   */
+  async removeImage(nameOrId: string, force: boolean): Promise<Array<{ Untagged?: string; Deleted?: string }>> {
+    const image = this.resolveImage(nameOrId);
+    const names = this.images.namesFor(image.id);
+    const ref = tryParseReference(nameOrId);
+    const byName = ref && !ref.digest ? `${ref.name}:${ref.tag ?? 'latest'}` : undefined;
+    const result: Array<{ Untagged?: string; Deleted?: string }> = [];
+    const users = this.containers.usingImage(image.id);
+
+    if (byName && names.includes(byName) && (names.length > 1 || (users.length > 0 && force))) {
+      this.images.untag(byName);
+      result.push({ Untagged: parseReference(byName).familiar });
+      if (names.length > 1 || users.length > 0) return result;
+    }
+    if (users.length > 0) {
+      const user = users[0] as ContainerRecord;
+      const running = users.find((c) => c.state.status === 'running');
+      if (!force || running) {
+        const what = byName ? `repository reference "${parseReference(byName).familiar}"` : `image ${image.id.slice(7, 19)}`;
+        throw conflict(
+          `conflict: unable to ${force ? 'remove' : 'delete'} ${what} (${running ? 'cannot be forced' : 'must be forced'}) - container ${(running ?? user).id.slice(0, 12)} is using its referenced image ${image.id.slice(7, 19)}`,
+        );
+      }
+    }
+    if (!byName && names.length > 1 && !force) {
+      throw conflict(`conflict: unable to delete ${image.id.slice(7, 19)} (must be forced) - image is referenced in multiple repositories`);
+    }
+    for (const name of this.images.namesFor(image.id)) {
+      result.push({ Untagged: parseReference(name).familiar });
+    }
+    for (const d of image.repoDigests) result.push({ Untagged: parseReference(d).familiar });
+    this.images.delete(image.id);
+    result.push({ Deleted: image.id });
+    await this.collectGarbage();
+    return result;
+  }
+
+  /** Removes snapshots and blobs no image references any more (layers in use by containers are kept). */
+  async collectGarbage(): Promise<void> {
+    const keepChains = this.images.referencedChainIds();
+    for (const c of this.containers.list()) for (const chain of c.chainIds) keepChains.add(chain);
+    for (const chain of await this.snapshots.listLayers()) {
+      if (!keepChains.has(chain)) await this.snapshots.removeLayer(chain).catch((err: unknown) => log.warn('snapshot gc', { chain, error: errorMessage(err) }));
+    }
+    const keepBlobs = new Set<string>();
+    for (const image of this.images.list()) {
+      keepBlobs.add(image.id);
+      keepBlobs.add(image.manifestDigest);
+      for (const l of image.layers) keepBlobs.add(l.digest);
+      for (const rd of image.repoDigests) keepBlobs.add(rd.slice(rd.indexOf('@') + 1));
+    }
+    for (const blob of await this.content.list()) {
+      if (!keepBlobs.has(blob)) await this.content.delete(blob as Digest).catch(() => undefined);
+    }
+  }
+
+  // ---- containers ----------------------------------------------------------------
+
+  async createContainer(name: string | undefined, request: ContainerSpecRequest): Promise<ContainerRecord> {
+    const image = this.resolveImage(request.image);
+    return this.containers.create({ name, imageId: image.id, imageConfig: image.config.config ?? {}, chainIds: image.chainIds, request });
+  }
+}

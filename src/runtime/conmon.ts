@@ -1,0 +1,150 @@
+/**
+ * Starting a container under conmon, the per-container monitor that outlives berthd.
+ * Contract (containers/conmon): the sync pipe fd is named by _OCI_SYNCPIPE; conmon
+ * double-forks, runs `runc create`, and writes one JSON line `{"data": pid}` (negative
+ * with "message" on failure). berthd runs `runc start` itself afterwards. On exit conmon
+ * writes the decimal exit status to <exit-dir>/<id>; output goes to a k8s-file log.
+ */
+import { spawn } from 'node:child_process';
+import { openSync, closeSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BerthError } from '../core/errors.js';
+import { runcMessage, type Runc } from './runc.js';
+
+export interface ConmonPaths {
+  /** One directory for all containers' exit files, watched with inotify. */
+  exitDir: string;
+  /** Short directory for attach-socket symlinks (sun_path is 108 bytes). */
+  socketDir: string;
+}
+
+export interface ConmonCreateOptions {
+  id: string;
+  name: string;
+  bundle: string;
+  logPath: string;
+  tty: boolean;
+  openStdin: boolean;
+  paths: ConmonPaths;
+  runc: Runc;
+  conmonBinary: string;
+  /** Seconds to wait for `runc create` before giving up. */
+  timeoutSeconds?: number;
+}
+
+export interface ConmonCreated {
+  pid: number;
+  conmonPid: number;
+}
+
+export function conmonFiles(bundle: string): { pidFile: string; conmonPidFile: string; runtimeLog: string; persistDir: string; attachSocket: string; ctlFifo: string; conmonLog: string } {
+  return {
+    pidFile: join(bundle, 'pidfile'),
+    conmonPidFile: join(bundle, 'conmon.pid'),
+    runtimeLog: join(bundle, 'runtime.log'),
+    persistDir: join(bundle, 'persist'),
+    attachSocket: join(bundle, 'attach'),
+    ctlFifo: join(bundle, 'ctl'),
+    conmonLog: join(bundle, 'conmon.log'),
+  };
+}
+
+/** Runs conmon (which runs `runc create`) and resolves with the container's init PID. */
+export async function conmonCreate(options: ConmonCreateOptions): Promise<ConmonCreated> {
+  const files = conmonFiles(options.bundle);
+  await mkdir(files.persistDir, { recursive: true });
+  await mkdir(options.paths.exitDir, { recursive: true });
+  await mkdir(options.paths.socketDir, { recursive: true });
+  const args = [
+    '--api-version', '1',
+    '-c', options.id,
+    '-u', options.id,
+    '-r', options.runc.binary,
+    '-b', options.bundle,
+    '-p', files.pidFile,
+    '-P', files.conmonPidFile,
+    '-n', options.name,
+    '--exit-dir', options.paths.exitDir,
+    '-0', files.persistDir,
+    '--socket-dir-path', options.paths.socketDir,
+    '-l', `k8s-file:${options.logPath}`,
+    '--log-level', 'error',
+    '--syslog',
+    ...options.runc.globalArgs().flatMap((a) => ['--runtime-arg', a]),
+    '--runtime-arg', '--log-format=json',
+    '--runtime-arg', `--log=${files.runtimeLog}`,
+  ];
+  if (options.tty) args.push('-t');
+  if (options.openStdin) args.push('-i');
+  if (options.timeoutSeconds) args.push('-T', String(options.timeoutSeconds));
+
+  // conmon's own diagnostics go to a file, never to a pipe: it outlives berthd, and a
+  // pipe whose reader died would hand it EPIPE.
+  const stderrFd = openSync(files.conmonLog, 'a');
+  const env: NodeJS.ProcessEnv = { ...process.env, _OCI_SYNCPIPE: '3' };
+  delete env.NOTIFY_SOCKET;
+  const child = spawn(options.conmonBinary, args, { stdio: ['ignore', 'ignore', stderrFd, 'pipe'], env, detached: true });
+  closeSync(stderrFd);
+  const sync = child.stdio[3];
+  if (!sync) throw new BerthError('internal', 'conmon: no sync pipe');
+
+  const reply = await new Promise<string>((resolve, reject) => {
+    let buffered = '';
+    const onData = (chunk: Buffer): void => {
+      buffered += chunk.toString('utf8');
+      if (buffered.includes('\n') || buffered.trim().endsWith('}')) {
+        sync.off('data', onData);
+        resolve(buffered);
+      }
+    };
+    sync.on('data', onData);
+    sync.on('end', () => resolve(buffered));
+    sync.on('error', reject);
+    child.on('error', reject);
+  });
+  sync.destroy();
+  child.unref();
+
+  const parsed = parseSyncReply(reply);
+  if (parsed === undefined || parsed.data < 0) {
+    throw new BerthError('internal', `runc create failed: ${readRuntimeError(files.runtimeLog, files.conmonLog) || parsed?.message || 'conmon exited without a reply'}`);
+  }
+  const conmonPid = Number(readFileSync(files.conmonPidFile, 'utf8').trim());
+  return { pid: parsed.data, conmonPid };
+}
+
+function parseSyncReply(text: string): { data: number; message?: string } | undefined {
+  const line = text.split('\n').find((l) => l.trim().startsWith('{'));
+  if (!line) return undefined;
+  try {
+    const value = JSON.parse(line) as { data?: unknown; message?: unknown };
+    if (typeof value.data !== 'number') return undefined;
+    return { data: value.data, ...(typeof value.message === 'string' ? { message: value.message } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** runc's --log-format=json lines carry the real reason ("exec: foo: not found" and the like). */
+function readRuntimeError(runtimeLog: string, conmonLog: string): string {
+  const read = (path: string): string => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const messages: string[] = [];
+  for (const line of read(runtimeLog).split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const entry = JSON.parse(line) as { level?: string; msg?: string };
+      if (entry.level === 'error' && entry.msg) messages.push(entry.msg);
+    } catch {
+      messages.push(runcMessage(line));
+    }
+  }
+  if (messages.length > 0) return messages.join('; ');
+  return read(conmonLog).trim().split('\n').filter((l) => l && !l.includes('oom_score_adj')).join('; ');
+}

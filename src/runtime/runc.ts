@@ -1,0 +1,66 @@
+/** The OCI runtime driver: runc's CLI, with its state kept under berth's exec-root. */
+import { execFile } from 'node:child_process';
+import { BerthError, notFound } from '../core/errors.js';
+
+export interface RuntimeState {
+  id: string;
+  pid: number;
+  status: 'creating' | 'created' | 'running' | 'paused' | 'stopped';
+  bundle: string;
+}
+
+function run(binary: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(binary, args, { maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) {
+        const text = (stderr || stdout || err.message).trim();
+        reject(new BerthError(/does not exist|not found/i.test(text) ? 'not-found' : 'internal', `${binary} ${args[2] ?? ''}: ${runcMessage(text)}`));
+        return;
+      }
+      resolve(stdout);
+    });
+  });
+}
+
+/** runc prints logrus lines (`time=… level=error msg="…"`); users want the msg. */
+export function runcMessage(text: string): string {
+  const msgs = [...text.matchAll(/msg="((?:[^"\\]|\\.)*)"/g)].map((m) => (m[1] ?? '').replace(/\\"/g, '"'));
+  return msgs.length > 0 ? msgs.join('; ') : text;
+}
+
+export class Runc {
+  constructor(
+    readonly binary: string,
+    readonly root: string,
+  ) {}
+
+  /** Global flags that conmon must pass through when it runs `runc create`. */
+  globalArgs(): string[] {
+    return [`--root=${this.root}`];
+  }
+
+  async start(id: string): Promise<void> {
+    await run(this.binary, ['--root', this.root, 'start', id]);
+  }
+
+  async kill(id: string, signal: number, all = false): Promise<void> {
+    await run(this.binary, ['--root', this.root, 'kill', ...(all ? ['--all'] : []), id, String(signal)]);
+  }
+
+  /** Idempotent: a container runc no longer knows is already deleted. */
+  async delete(id: string): Promise<void> {
+    try {
+      await run(this.binary, ['--root', this.root, 'delete', '--force', id]);
+    } catch (err) {
+      if (err instanceof BerthError && err.code === 'not-found') return;
+      throw err;
+    }
+  }
+
+  async state(id: string): Promise<RuntimeState> {
+    const out = await run(this.binary, ['--root', this.root, 'state', id]);
+    const parsed = JSON.parse(out) as RuntimeState;
+    if (!parsed || typeof parsed.pid !== 'number') throw notFound(`runc has no container ${id}`);
+    return parsed;
+  }
+}

@@ -1,0 +1,513 @@
+/**
+ * Overlay snapshotter, modelled on containerd's overlayfs snapshotter: committed (read-only) layer
+ * snapshots keyed by chainID, and active (read-write) snapshots for containers that stack an
+ * upper/work dir over a list of committed layers.
+ *
+ * On-disk layout under `root` (e.g. /var/lib/berth/snapshots; created 0700 because layers contain
+ * setuid binaries and device nodes that must not be reachable by unprivileged host users):
+ *
+ *   layers/<hex>/fs/          committed layer content, used as an overlay lowerdir
+ *                             (<hex> = the chainID's hex: 64 chars for sha256, 128 for sha512)
+ *   layers/<hex>/layer.json   {"chainId","diffId","size"}, written before the commit rename
+ *   active/<key>/upper/       container writes land here (overlay upperdir)
+ *   active/<key>/work/        overlay workdir (same filesystem as upper)
+ *   active/<key>/lowers.json  {"lowers":[chainIds, base layer first]}
+ *   empty/                    always-empty lowerdir for active snapshots without layers
+ *   tmp/                      staging: unpack-*, active-*, rm-* — wiped by init()
+ *
+ * Crash safety: a layer is extracted into tmp/unpack-<random>/fs, its layer.json written (fsync),
+ * and the whole directory renamed to layers/<hex> (atomic), then layers/ is fsynced. Anything that
+ * did not reach the rename is garbage in tmp/ and init() removes it. Removal is the reverse: rename
+ * into tmp/rm-<random> (atomic disappearance), then delete. Active snapshots are created the same
+ * way. File data inside a layer is not fsynced file by file (neither Docker nor containerd do);
+ * pass `{ syncFs: true }` to syncfs(2) the filesystem before each commit.
+ *
+ * Mounts: `lowerdir` lists the layers uppermost first. The mount(2) data is limited to one page
+ * (4096 bytes incl. NUL). Absolute layer paths are used when they fit; otherwise each lower dir is
+ * opened (O_DIRECTORY) and passed as `/proc/self/fd/<n>` (≤ 19 bytes per layer whatever the root
+ * path), which the kernel resolves at mount time; the fds are closed right after mount(2). This
+ * fits ~200 layers (overlayfs itself allows 500). upperdir/workdir are always absolute, so
+ * /proc/self/mountinfo identifies our mounts by their upperdir. The root path therefore must not
+ * contain `,` `:` `\` or whitespace (checked in the constructor).
+ *
+ * Concurrency: one OverlaySnapshotter instance per root, in one process. Concurrent unpackLayer()
+ * calls for one chainID extract once (later callers wait for the first and reuse its result, or
+ * retry with their own input if it failed). prepareActive/removeLayer/removeActive are serialised
+ * so a layer cannot be removed while an active snapshot that uses it is being created.
+ */
+import { spawn } from 'node:child_process';
+import { constants as fsConstants } from 'node:fs';
+import { chmod, chown, lstat, mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { isAbsolute, join, resolve as resolvePath } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Digest } from '../core/digest.js';
+import { isDigest } from '../core/digest.js';
+import {
+  alreadyExists,
+  BerthError,
+  errnoCode,
+  errorMessage,
+  failedPrecondition,
+  invalidArgument,
+  notFound,
+} from '../core/errors.js';
+import { fsyncDir, writeFileAtomic } from '../core/fs-atomic.js';
+import { MNT_DETACH, mount, umount2 } from '../core/libc.js';
+import { applyLayer, type ApplyResult, type LayerCompression } from './apply.js';
+
+export interface OverlaySnapshotterOptions {
+  /** Allow char/block device entries in layers (default true, as Docker and containerd do). */
+  allowDevices?: boolean;
+  /** syncfs(2) the snapshot filesystem before committing each layer (default false). */
+  syncFs?: boolean;
+}
+
+export interface LayerInfo {
+  chainId: Digest;
+  diffId: Digest;
+  size: number;
+}
+
+/** One line of /proc/self/mountinfo, the parts we use. */
+export interface MountInfo {
+  mountPoint: string;
+  fsType: string;
+  superOptions: string;
+}
+
+const MAX_MOUNT_DATA = 4095; // one page minus the NUL terminator
+const KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+export class OverlaySnapshotter {
+  readonly root: string;
+  private readonly layersDir: string;
+  private readonly activeDir: string;
+  private readonly tmpDir: string;
+  private readonly emptyDir: string;
+  private readonly allowDevices: boolean;
+  private readonly syncFs: boolean;
+  private readonly inflight = new Map<string, Promise<ApplyResult>>();
+  private refLock: Promise<void> = Promise.resolve();
+  private indexOption: boolean | undefined;
+
+  constructor(root: string, options: OverlaySnapshotterOptions = {}) {
+    if (!isAbsolute(root)) throw invalidArgument(`snapshotter root must be an absolute path: "${root}"`);
+    const normalized = resolvePath(root);
+    if (/[,:\\\s]/.test(normalized)) {
+      throw invalidArgument(`snapshotter root "${root}" must not contain ',', ':', '\\' or whitespace (overlay mount options)`);
+    }
+    this.root = normalized;
+    this.layersDir = join(normalized, 'layers');
+    this.activeDir = join(normalized, 'active');
+    this.tmpDir = join(normalized, 'tmp');
+    this.emptyDir = join(normalized, 'empty');
+    this.allowDevices = options.allowDevices ?? true;
+    this.syncFs = options.syncFs ?? false;
+  }
+
+  /** Create the layout and remove leftovers of interrupted operations (everything in tmp/). */
+  async init(): Promise<void> {
+    await mkdir(this.root, { recursive: true, mode: 0o700 });
+    for (const dir of [this.layersDir, this.activeDir, this.tmpDir, this.emptyDir]) {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+    }
+    for (const name of await readdir(this.tmpDir)) {
+      await rm(join(this.tmpDir, name), { recursive: true, force: true });
+    }
+    for (const name of await readdir(this.emptyDir)) {
+      await rm(join(this.emptyDir, name), { recursive: true, force: true });
+    }
+    await chmod(this.emptyDir, 0o755);
+  }
+
+  // --- committed layers ------------------------------------------------------------------------
+
+  async has(chainId: Digest): Promise<boolean> {
+    try {
+      await lstat(join(this.layerDir(chainId), 'layer.json'));
+      return true;
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return false;
+      throw err;
+    }
+  }
+
+  /** The committed layer's content directory (an overlay lowerdir). Does no I/O. */
+  layerPath(chainId: Digest): string {
+    return join(this.layerDir(chainId), 'fs');
+  }
+
+  /** Stored metadata of a committed layer, or undefined if it does not exist. */
+  async layerInfo(chainId: Digest): Promise<LayerInfo | undefined> {
+    let text: string;
+    try {
+      text = await readFile(join(this.layerDir(chainId), 'layer.json'), 'utf8');
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return undefined;
+      throw err;
+    }
+    const parsed = JSON.parse(text) as Partial<LayerInfo>;
+    if (parsed.chainId !== chainId || typeof parsed.diffId !== 'string' || !isDigest(parsed.diffId) || typeof parsed.size !== 'number') {
+      throw new BerthError('internal', `snapshot metadata of ${chainId} is corrupt`);
+    }
+    return { chainId, diffId: parsed.diffId, size: parsed.size };
+  }
+
+  /**
+   * Unpack a layer as the committed snapshot `chainId`. If it already exists, or another call
+   * commits it first, `input` is not read: it is destroyed (releasing its socket/file) and the
+   * stored diffID/size are returned. Throws (leaving nothing behind) if the uncompressed digest
+   * differs from `expectedDiffId` or the layer is unsafe/malformed.
+   */
+  async unpackLayer(
+    chainId: Digest,
+    input: Readable,
+    compression: LayerCompression,
+    expectedDiffId?: Digest,
+  ): Promise<{ diffId: Digest; size: number }> {
+    const dir = this.layerDir(chainId);
+    for (;;) {
+      const running = this.inflight.get(dir);
+      if (running) {
+        let result: ApplyResult | undefined;
+        try {
+          result = await running;
+        } catch {
+          continue; // the other unpack failed: try again (possibly with our own input)
+        }
+        input.destroy();
+        return checkExpected(chainId, result, expectedDiffId);
+      }
+      const existing = await this.layerInfo(chainId);
+      if (existing) {
+        input.destroy();
+        return checkExpected(chainId, existing, expectedDiffId);
+      }
+      if (this.inflight.has(dir)) continue; // someone started while we looked
+      const job: Promise<ApplyResult> = this.doUnpack(chainId, input, compression, expectedDiffId).finally(() => {
+        if (this.inflight.get(dir) === job) this.inflight.delete(dir);
+      });
+      this.inflight.set(dir, job);
+      return await job;
+    }
+  }
+
+  private async doUnpack(
+    chainId: Digest,
+    input: Readable,
+    compression: LayerCompression,
+    expectedDiffId: Digest | undefined,
+  ): Promise<ApplyResult> {
+    const staging = join(this.tmpDir, `unpack-${randomBytes(8).toString('hex')}`);
+    await mkdir(staging, { mode: 0o700 });
+    try {
+      const fsDir = join(staging, 'fs');
+      await mkdir(fsDir, { mode: 0o755 });
+      const result = await applyLayer(fsDir, input, compression, { allowDevices: this.allowDevices });
+      if (expectedDiffId !== undefined && result.diffId !== expectedDiffId) {
+        throw invalidArgument(`layer ${chainId}: diffID mismatch: expected ${expectedDiffId}, got ${result.diffId}`);
+      }
+      const info: LayerInfo = { chainId, diffId: result.diffId, size: result.size };
+      await writeFileAtomic(join(staging, 'layer.json'), JSON.stringify(info) + '\n', 0o600);
+      if (this.syncFs) await syncfs(staging);
+      try {
+        await rename(staging, this.layerDir(chainId));
+      } catch (err) {
+        const code = errnoCode(err);
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+        // committed meanwhile (another process on the same root): keep theirs
+        await rm(staging, { recursive: true, force: true });
+        const existing = await this.layerInfo(chainId);
+        if (!existing) throw err;
+        return checkExpected(chainId, existing, expectedDiffId);
+      }
+      await fsyncDir(this.layersDir);
+      return result;
+    } catch (err) {
+      await rm(staging, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /**
+   * Remove a committed layer. Idempotent (absent is fine). Refuses with 'failed-precondition'
+   * while an active snapshot uses it.
+   */
+  async removeLayer(chainId: Digest): Promise<void> {
+    const dir = this.layerDir(chainId);
+    await this.serialized(async () => {
+      const users = await this.activeUsers(chainId);
+      if (users.length > 0) {
+        throw failedPrecondition(`layer ${chainId} is in use by active snapshot(s): ${users.join(', ')}`);
+      }
+      await this.moveAwayAndDelete(dir, this.layersDir);
+    });
+  }
+
+  async listLayers(): Promise<Digest[]> {
+    const out: Digest[] = [];
+    for (const name of await readdir(this.layersDir)) {
+      const digest = name.length === 64 ? `sha256:${name}` : name.length === 128 ? `sha512:${name}` : undefined;
+      if (digest !== undefined && isDigest(digest)) out.push(digest);
+    }
+    return out.sort();
+  }
+
+  // --- active snapshots ------------------------------------------------------------------------
+
+  /** Create the rw snapshot `key` over `lowerChainIds` (base layer first). */
+  async prepareActive(key: string, lowerChainIds: Digest[]): Promise<void> {
+    const dir = this.activePath(key);
+    const lowers = lowerChainIds.map((chainId) => {
+      this.layerDir(chainId); // validates
+      return chainId;
+    });
+    await this.serialized(async () => {
+      for (const chainId of lowers) {
+        if (!(await this.has(chainId))) throw notFound(`layer snapshot ${chainId} not found`);
+      }
+      if (await exists(dir)) throw alreadyExists(`active snapshot "${key}" already exists`);
+      const staging = join(this.tmpDir, `active-${randomBytes(8).toString('hex')}`);
+      try {
+        await mkdir(staging, { mode: 0o700 });
+        const upper = join(staging, 'upper');
+        await mkdir(upper, { mode: 0o755 });
+        await mkdir(join(staging, 'work'), { mode: 0o700 });
+        // overlay's merged root takes the upper dir's attributes: copy them from the top layer
+        const top = lowers[lowers.length - 1];
+        if (top !== undefined) {
+          const st = await stat(this.layerPath(top));
+          await chown(upper, st.uid, st.gid);
+          await chmod(upper, st.mode & 0o7777);
+        }
+        await writeFileAtomic(join(staging, 'lowers.json'), JSON.stringify({ lowers }) + '\n', 0o600);
+        try {
+          await rename(staging, dir);
+        } catch (err) {
+          const code = errnoCode(err);
+          if (code === 'ENOTEMPTY' || code === 'EEXIST') throw alreadyExists(`active snapshot "${key}" already exists`);
+          throw err;
+        }
+        await fsyncDir(this.activeDir);
+      } catch (err) {
+        await rm(staging, { recursive: true, force: true });
+        throw err;
+      }
+    });
+  }
+
+  /** Mount the overlay for active snapshot `key` on `target` (an existing directory). */
+  async mountActive(key: string, target: string): Promise<void> {
+    const dir = this.activePath(key);
+    const lowers = await this.readLowers(key);
+    const lowerDirs = lowers.length === 0 ? [this.emptyDir] : lowers.map((id) => this.layerPath(id)).reverse();
+    for (const [i, lowerDir] of lowerDirs.entries()) {
+      if (!(await exists(lowerDir))) {
+        throw notFound(`active snapshot "${key}": layer ${lowers[lowers.length - 1 - i] ?? '(empty)'} is missing`);
+      }
+    }
+    let tail = `,upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`;
+    if (await this.supportsIndexOption()) tail += ',index=off';
+    const handles: FileHandle[] = [];
+    try {
+      let data = `lowerdir=${lowerDirs.join(':')}${tail}`;
+      if (Buffer.byteLength(data) > MAX_MOUNT_DATA) {
+        for (const lowerDir of lowerDirs) {
+          handles.push(await open(lowerDir, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY));
+        }
+        data = `lowerdir=${handles.map((h) => `/proc/self/fd/${h.fd}`).join(':')}${tail}`;
+        if (Buffer.byteLength(data) > MAX_MOUNT_DATA) {
+          throw failedPrecondition(`active snapshot "${key}": too many layers (${lowerDirs.length}) for one overlay mount`);
+        }
+      }
+      try {
+        mount('overlay', resolvePath(target), 'overlay', 0, data);
+      } catch (err) {
+        throw new BerthError('internal', `mount overlay for "${key}" on ${target}: ${errorMessage(err)}`, { cause: err });
+      }
+    } finally {
+      await Promise.all(handles.map((h) => h.close()));
+    }
+  }
+
+  /**
+   * Unmount the overlay of `key` from `target`. Idempotent: nothing mounted there is fine. Only
+   * our overlay (recognised by its upperdir) is unmounted; EBUSY falls back to MNT_DETACH.
+   */
+  async unmountActive(key: string, target: string): Promise<void> {
+    const upper = this.activeUpperPath(key);
+    const mountPoint = resolvePath(target);
+    for (let i = 0; i < 16; i++) {
+      const here = (await readMountInfo()).filter((m) => m.mountPoint === mountPoint);
+      const top = here[here.length - 1];
+      if (!here.some((m) => isOurOverlay(m, upper))) return;
+      if (!top || !isOurOverlay(top, upper)) {
+        throw failedPrecondition(`unmount "${key}": another filesystem is mounted over ${mountPoint}`);
+      }
+      try {
+        umount2(mountPoint, 0);
+      } catch (err) {
+        const code = errnoCode(err);
+        if (code === 'EINVAL' || code === 'ENOENT') return;
+        if (code !== 'EBUSY') throw new BerthError('internal', `unmount ${mountPoint}: ${errorMessage(err)}`, { cause: err });
+        try {
+          umount2(mountPoint, MNT_DETACH);
+        } catch (err2) {
+          const code2 = errnoCode(err2);
+          if (code2 === 'EINVAL' || code2 === 'ENOENT') return;
+          throw new BerthError('internal', `unmount (detach) ${mountPoint}: ${errorMessage(err2)}`, { cause: err2 });
+        }
+      }
+    }
+    throw new BerthError('internal', `unmount "${key}": ${mountPoint} is still mounted`);
+  }
+
+  /** Delete active snapshot `key`. Idempotent. Refuses while its overlay is mounted anywhere. */
+  async removeActive(key: string): Promise<void> {
+    const dir = this.activePath(key);
+    const upper = join(dir, 'upper');
+    await this.serialized(async () => {
+      const mounted = (await readMountInfo()).filter((m) => isOurOverlay(m, upper));
+      if (mounted.length > 0) {
+        throw failedPrecondition(`active snapshot "${key}" is still mounted on ${mounted.map((m) => m.mountPoint).join(', ')}`);
+      }
+      await this.moveAwayAndDelete(dir, this.activeDir);
+    });
+  }
+
+  activeUpperPath(key: string): string {
+    return join(this.activePath(key), 'upper');
+  }
+
+  /** Keys of all active snapshots. */
+  async listActive(): Promise<string[]> {
+    return (await readdir(this.activeDir)).filter((name) => KEY_PATTERN.test(name)).sort();
+  }
+
+  // --- internals -------------------------------------------------------------------------------
+
+  private layerDir(chainId: Digest): string {
+    if (typeof chainId !== 'string' || !isDigest(chainId)) throw invalidArgument(`invalid chain ID "${String(chainId)}"`);
+    return join(this.layersDir, chainId.slice(chainId.indexOf(':') + 1));
+  }
+
+  private activePath(key: string): string {
+    if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
+      throw invalidArgument(`invalid active snapshot key "${String(key)}": use 1-128 of [A-Za-z0-9_.-], starting alphanumeric`);
+    }
+    return join(this.activeDir, key);
+  }
+
+  private async readLowers(key: string): Promise<Digest[]> {
+    let text: string;
+    try {
+      text = await readFile(join(this.activePath(key), 'lowers.json'), 'utf8');
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') throw notFound(`active snapshot "${key}" not found`);
+      throw err;
+    }
+    const parsed = JSON.parse(text) as { lowers?: unknown };
+    if (!Array.isArray(parsed.lowers) || !parsed.lowers.every((l): l is Digest => typeof l === 'string' && isDigest(l))) {
+      throw new BerthError('internal', `active snapshot "${key}": lowers.json is corrupt`);
+    }
+    return parsed.lowers;
+  }
+
+  private async activeUsers(chainId: Digest): Promise<string[]> {
+    const users: string[] = [];
+    for (const key of await this.listActive()) {
+      try {
+        if ((await this.readLowers(key)).includes(chainId)) users.push(key);
+      } catch (err) {
+        if (err instanceof BerthError && err.code === 'not-found') continue;
+        throw err;
+      }
+    }
+    return users;
+  }
+
+  private async moveAwayAndDelete(dir: string, parent: string): Promise<void> {
+    const trash = join(this.tmpDir, `rm-${randomBytes(8).toString('hex')}`);
+    try {
+      await rename(dir, trash);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return;
+      throw err;
+    }
+    await fsyncDir(parent);
+    await rm(trash, { recursive: true, force: true });
+  }
+
+  private async serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const previous = this.refLock;
+    let release: () => void = () => undefined;
+    this.refLock = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+
+  private async supportsIndexOption(): Promise<boolean> {
+    this.indexOption ??= await exists('/sys/module/overlay/parameters/index');
+    return this.indexOption;
+  }
+}
+
+function checkExpected(chainId: Digest, result: ApplyResult, expectedDiffId: Digest | undefined): ApplyResult {
+  if (expectedDiffId !== undefined && result.diffId !== expectedDiffId) {
+    throw invalidArgument(`layer ${chainId}: diffID mismatch: expected ${expectedDiffId}, snapshot has ${result.diffId}`);
+  }
+  return { diffId: result.diffId, size: result.size };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+function isOurOverlay(m: MountInfo, upper: string): boolean {
+  return m.fsType === 'overlay' && m.superOptions.split(',').includes(`upperdir=${upper}`);
+}
+
+/** Mountinfo escapes space, tab, newline and backslash as \ooo. */
+function unescapeMountField(value: string): string {
+  return value.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(Number.parseInt(oct, 8)));
+}
+
+export async function readMountInfo(): Promise<MountInfo[]> {
+  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  const out: MountInfo[] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const fields = line.split(' ');
+    const sep = fields.indexOf('-', 6);
+    if (sep < 0 || fields.length < sep + 4) continue;
+    out.push({
+      mountPoint: unescapeMountField(fields[4] ?? ''),
+      fsType: fields[sep + 1] ?? '',
+      superOptions: unescapeMountField(fields[sep + 3] ?? ''),
+    });
+  }
+  return out;
+}
+
+/** syncfs(2) of the filesystem holding `path`, via coreutils `sync -f`. */
+async function syncfs(path: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('sync', ['-f', path], { stdio: 'ignore' });
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve() : reject(new BerthError('internal', `sync -f ${path} exited ${code}`))));
+  });
+}
+
