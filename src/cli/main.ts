@@ -321,11 +321,13 @@ export function buildProgram(): Command {
   program
     .command('version')
     .description('Show the Docker version information')
+    .usage('[OPTIONS]')
     .option('-f, --format <string>', 'Format output using a custom template')
     .action(act(async (o: { format?: string }) => (await import('./commands/system.js')).versionCmd(o)));
   program
     .command('info')
     .description('Display system-wide information')
+    .usage('[OPTIONS]')
     .option('-f, --format <string>', 'Format output using a custom template')
     .action(act(async (o: { format?: string }) => (await import('./commands/system.js')).infoCmd(o)));
   program
@@ -392,6 +394,53 @@ function usageLine(program: Command, path: string): string {
   return `Usage:  berth ${path === '' ? '' : `${path} `}${cmd.usage()}`;
 }
 
+type ArgSpec = ['min' | 'exact' | 'max' | 'none', number];
+
+/** The docker CLI's positional-argument rules (cli/required.go), by command. */
+const ARG_SPECS: Record<string, ArgSpec> = {
+  run: ['min', 1],
+  create: ['min', 1],
+  start: ['min', 1],
+  stop: ['min', 1],
+  restart: ['min', 1],
+  kill: ['min', 1],
+  rm: ['min', 1],
+  wait: ['min', 1],
+  logs: ['exact', 1],
+  exec: ['min', 2],
+  ps: ['none', 0],
+  ls: ['none', 0],
+  images: ['max', 1],
+  pull: ['exact', 1],
+  rmi: ['min', 1],
+  tag: ['exact', 2],
+  inspect: ['min', 1],
+  version: ['none', 0],
+  info: ['none', 0],
+  login: ['max', 1],
+  logout: ['max', 1],
+};
+
+/** cli.RequiresMinArgs / ExactArgs / RequiresMaxArgs / NoArgs messages. */
+export function argCountMessage(path: string, useLine: string): string {
+  const leaf = path.split(' ').pop() ?? path;
+  const spec = (path === 'image ls' ? ['max', 1] : ARG_SPECS[leaf]) as ArgSpec | undefined;
+  const cp = `berth ${path}`;
+  const plural = (n: number): string => (n === 1 ? 'argument' : 'arguments');
+  if (!spec) return `berth: '${cp}' received an unexpected number of arguments\n\nUsage:  ${useLine}\n\nRun '${cp} --help' for more information`;
+  const [kind, n] = spec;
+  switch (kind) {
+    case 'min':
+      return `berth: '${cp}' requires at least ${n} ${plural(n)}\n\nUsage:  ${useLine}\n\nSee '${cp} --help' for more information`;
+    case 'exact':
+      return `berth: '${cp}' requires ${n} ${plural(n)}\n\nUsage:  ${useLine}\n\nRun '${cp} --help' for more information`;
+    case 'max':
+      return `berth: '${cp}' requires at most ${n} ${plural(n)}\n\nUsage:  ${useLine}\n\nRun '${cp} --help' for more information`;
+    case 'none':
+      return `berth: '${cp}' accepts no arguments\n\nUsage:  ${useLine}\n\nRun '${cp} --help' for more information`;
+  }
+}
+
 /** Turns commander's parse errors into docker's wording and exit statuses. */
 function reportCommanderError(program: Command, e: CommanderError, argv: readonly string[]): number {
   const path = commandPath(program, argv);
@@ -422,7 +471,7 @@ function reportCommanderError(program: Command, e: CommanderError, argv: readonl
       return 125;
     case 'commander.missingArgument':
     case 'commander.excessArguments': {
-      eprintln(`berth: 'berth ${path}' ${e.code === 'commander.missingArgument' ? 'requires more arguments' : 'received too many arguments'}\n\n${usageLine(program, path)}\n\nSee 'berth ${path} --help' for more information`);
+      eprintln(argCountMessage(path, usageLine(program, path).replace(/^Usage:  /, '')));
       return 1;
     }
     case 'commander.executeSubCommandAsync':

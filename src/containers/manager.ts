@@ -67,7 +67,6 @@ export class ContainerManager extends EventEmitter {
   private exitWatcher: FSWatcher | undefined;
   /** Per-container serialisation of lifecycle operations. */
   private readonly locks = new Map<string, Promise<unknown>>();
-  private readonly handlingExit = new Set<string>();
 
   constructor(private readonly options: ContainerManagerOptions) {
     super();
@@ -295,21 +294,19 @@ export class ContainerManager extends EventEmitter {
 
   // ---- exit -----------------------------------------------------------------
 
+  /**
+   * Called for every exit-dir event and once after each start. Duplicates are harmless:
+   * the file is read inside the container's lock and handleExit ignores containers that
+   * are no longer running. A guard that skipped "already handling" calls would lose the
+   * exit when the event arrives while a previous call is still reading a missing file.
+   */
   private async onExitFile(id: string): Promise<void> {
-    if (!/^[a-f0-9]{64}$/.test(id) || this.handlingExit.has(id)) return;
-    this.handlingExit.add(id);
-    try {
-      let text: string;
-      try {
-        text = await readFile(join(this.exitDir, id), 'utf8');
-      } catch {
-        return;
-      }
+    if (!/^[a-f0-9]{64}$/.test(id)) return;
+    await this.serialize(id, async () => {
+      const text = await readFile(join(this.exitDir, id), 'utf8').catch(() => '');
       if (text.trim() === '') return;
-      await this.serialize(id, () => this.handleExit(id, Number.parseInt(text.trim(), 10)));
-    } finally {
-      this.handlingExit.delete(id);
-    }
+      await this.handleExit(id, Number.parseInt(text.trim(), 10));
+    });
   }
 
   private async handleExit(id: string, exitCode: number): Promise<void> {

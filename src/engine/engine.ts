@@ -104,6 +104,8 @@ export class Engine {
       }
     }
     if (byId) return this.images.get(byId);
+    // Not an ID and not a valid reference: report why the reference is malformed (400).
+    if (!ref) parseReference(nameOrId);
     throw notFound(`No such image: ${nameOrId}`);
   }
 

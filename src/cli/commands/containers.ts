@@ -74,10 +74,22 @@ function readEnvFiles(files: readonly string[] | undefined): Map<string, string>
   return m;
 }
 
+/** Errors of run/create: flag-value errors print usage (exit 125), the rest go through withHelp. */
+function runError(e: unknown, command: 'run' | 'create'): Error {
+  if (e instanceof CliError) return e;
+  if (e instanceof FlagError && e.message.startsWith('invalid argument')) {
+    return new CliError(
+      `${e.message}\n\nUsage:  berth ${command} [OPTIONS] IMAGE [COMMAND] [ARG...]\n\nRun 'berth ${command} --help' for more information`,
+      125,
+    );
+  }
+  return withHelp(e, command);
+}
+
 function validatePull(p: string | undefined): 'missing' | 'always' | 'never' {
   const v = p ?? 'missing';
   if (v !== 'missing' && v !== 'always' && v !== 'never') {
-    throw new FlagError(`invalid pull option: '${v}': must be one of "always", "missing" or "never"`);
+    throw new Error(`invalid pull option: '${v}': must be one of "always", "missing" or "never"`);
   }
   return v;
 }
@@ -146,8 +158,7 @@ export async function createCmd(image: string, cmd: string[], f: RunFlags): Prom
     println(id);
     return 0;
   } catch (e) {
-    if (e instanceof CliError) throw e;
-    throw withHelp(e, 'create');
+    throw runError(e, 'create');
   }
 }
 
@@ -171,7 +182,8 @@ async function readWaitStatus(res: IncomingMessage): Promise<number> {
   }
 }
 
-const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+/** docker's ForwardAllSignals, for the signals node can catch without side effects. */
+const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
 
 function forwardSignals(id: string): void {
   for (const sig of FORWARDED_SIGNALS) {
@@ -283,8 +295,7 @@ export async function runCmd(image: string, cmd: string[], f: RunFlags): Promise
     if (f.tty && req.attach.stdin && !process.stdin.isTTY) throw new CliError('the input device is not a TTY', 1);
     id = await createWithPull(req, image, policy, f.platform);
   } catch (e) {
-    if (e instanceof CliError) throw e;
-    throw withHelp(e, 'run');
+    throw runError(e, 'run');
   }
   if (f.detach) {
     println(id);

@@ -1,0 +1,161 @@
+/**
+ * A real berthd for integration tests: its own data/exec roots and socket, started from
+ * dist/, stopped and cleaned (containers, mounts, directories) by the test that made it.
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { request } from 'node:http';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+export const repoRoot = resolve(new URL('../../..', import.meta.url).pathname);
+
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Berthd {
+  root: string;
+  socket: string;
+  host: string;
+  pid(): number;
+  /** The docker CLI against this berthd. */
+  docker(args: string[], options?: { input?: string; timeoutMs?: number }): Promise<CommandResult>;
+  /** The berth CLI against this berthd. */
+  berth(args: string[], options?: { input?: string; timeoutMs?: number }): Promise<CommandResult>;
+  api(method: string, path: string, body?: unknown): Promise<{ status: number; body: string; json<T>(): T }>;
+  start(): Promise<void>;
+  kill9(): Promise<void>;
+  stop(): Promise<void>;
+  /** Removes every container, stops berthd, unmounts and deletes the roots. */
+  destroy(): Promise<void>;
+  log(): Promise<string>;
+}
+
+function run(binary: string, args: string[], env: NodeJS.ProcessEnv, options: { input?: string; timeoutMs?: number } = {}): Promise<CommandResult> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(binary, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ code: code ?? (signal ? 128 + 9 : 1), stdout, stderr });
+    });
+    if (options.input !== undefined) child.stdin.end(options.input);
+    else child.stdin.end();
+  });
+}
+
+export async function startBerthd(extraArgs: string[] = []): Promise<Berthd> {
+  const root = await mkdtemp(join(tmpdir(), 'berth-it-'));
+  const dataRoot = join(root, 'data');
+  const execRoot = join(root, 'run');
+  const socket = join(execRoot, 'berth.sock');
+  const host = `unix://${socket}`;
+  const logPath = join(root, 'berthd.log');
+  let child: ChildProcess | undefined;
+
+  const api: Berthd['api'] = (method, path, body) =>
+    new Promise((resolvePromise, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const req = request({ socketPath: socket, method, path, headers: payload ? { 'Content-Type': 'application/json' } : {} }, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body: text, json: <T>() => JSON.parse(text) as T }));
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+
+  const waitReady = async (): Promise<void> => {
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      try {
+        const r = await api('GET', '/_ping');
+        if (r.status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      if (child?.exitCode !== null && child?.exitCode !== undefined) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`berthd did not become ready: ${await readFile(logPath, 'utf8').catch(() => '')}`);
+  };
+
+  const start = async (): Promise<void> => {
+    const { openSync, closeSync } = await import('node:fs');
+    const fd = openSync(logPath, 'a');
+    child = spawn(process.execPath, [join(repoRoot, 'bin/berthd'), '--data-root', dataRoot, '--exec-root', execRoot, ...extraArgs], {
+      stdio: ['ignore', fd, fd],
+    });
+    closeSync(fd);
+    await waitReady();
+  };
+
+  const waitExit = (): Promise<void> =>
+    new Promise((r) => {
+      if (!child || child.exitCode !== null || child.signalCode !== null) return r();
+      child.once('exit', () => r());
+    });
+
+  const env = { ...process.env, DOCKER_HOST: host, BERTH_HOST: host };
+  const berthd: Berthd = {
+    root,
+    socket,
+    host,
+    pid: () => child?.pid ?? 0,
+    docker: (args, options) => run('docker', args, env, options),
+    berth: (args, options) => run(process.execPath, [join(repoRoot, 'bin/berth'), ...args], env, options),
+    api,
+    start,
+    kill9: async () => {
+      child?.kill('SIGKILL');
+      await waitExit();
+    },
+    stop: async () => {
+      child?.kill('SIGTERM');
+      await waitExit();
+    },
+    destroy: async () => {
+      try {
+        if (!child || child.exitCode !== null || child.signalCode !== null) await start();
+        const list = await api('GET', '/containers/json?all=1');
+        for (const c of list.json<Array<{ Id: string }>>()) await api('DELETE', `/containers/${c.Id}?force=1`);
+      } finally {
+        await berthd.stop();
+        await unmountUnder(root);
+        await rm(root, { recursive: true, force: true });
+      }
+    },
+    log: () => readFile(logPath, 'utf8'),
+  };
+  await start();
+  return berthd;
+}
+
+/** Unmounts anything still mounted below dir (deepest first), so rm never walks into a live overlay. */
+export async function unmountUnder(dir: string): Promise<void> {
+  const info = await readFile('/proc/self/mountinfo', 'utf8');
+  const points = info
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((p) => p.startsWith(dir + '/'))
+    .sort((a, b) => b.length - a.length);
+  for (const p of points) await execFileAsync('umount', ['-l', p]).catch(() => undefined);
+}
+
+/** Mounts under dir, for tests asserting nothing is left behind. */
+export async function mountsUnder(dir: string): Promise<string[]> {
+  const info = await readFile('/proc/self/mountinfo', 'utf8');
+  return info
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((p) => p.startsWith(dir + '/'));
+}
