@@ -63,17 +63,26 @@ umount_under() {
 }
 
 # Force-delete every runc container whose state lives below $1 (any engine's runc --root),
-# then SIGKILL every remaining process whose command line names $1 (conmon, shims).
+# then SIGKILL the per-container monitors (conmon, containerd-shim) whose command line
+# names $1: they outlive their daemon by design. The daemons themselves are left to stop_pid.
 reap_under() {
-  local dir="$1" state root id pid
+  local dir="$1" state root id pid comm
   while IFS= read -r state; do
     root="$(dirname "$(dirname "$state")")"
     id="$(basename "$(dirname "$state")")"
     runc --root "$root" delete -f "$id" >/dev/null 2>&1 || true
   done < <(find "$dir" -mindepth 3 -name state.json -path '*/*/state.json' 2>/dev/null)
   for pid in $(pids_mentioning "$dir"); do
-    kill -KILL "$pid" 2>/dev/null
+    comm="$(cat "/proc/$pid/comm" 2>/dev/null)"
+    [[ "$comm" == conmon || "$comm" == containerd-shim* ]] && kill -KILL "$pid" 2>/dev/null
   done
+  return 0
+}
+
+# Last resort at exit: SIGKILL whatever still names $1 on its command line.
+kill_mentioning() {
+  local pid
+  for pid in $(pids_mentioning "$1"); do kill -KILL "$pid" 2>/dev/null; done
   return 0
 }
 

@@ -208,9 +208,13 @@ export class ContainerManager extends EventEmitter {
       try {
         return await this.startLocked(record, beforeStart);
       } catch (err) {
+        const failure = classifyStartError(err);
         await this.cleanupAfterStop(record.id);
-        this.updateState(record.id, { status: record.state.status === 'created' ? 'created' : 'exited', error: errorMessage(err), pid: 0, conmonPid: 0 });
-        throw err instanceof BerthError ? err : new BerthError('internal', errorMessage(err));
+        this.updateState(record.id, { status: record.state.status === 'created' ? 'created' : 'exited', error: failure.message, exitCode: failure.exitCode, pid: 0, conmonPid: 0 });
+        // Attached clients and waiters learn the outcome as if the process had exited.
+        this.emit('exit', record.id, failure.exitCode);
+        if (record.request.autoRemove) await this.removeLocked(record.id).catch(() => undefined);
+        throw failure;
       }
     });
   }
@@ -463,6 +467,24 @@ export class ContainerManager extends EventEmitter {
   usingImage(imageId: string): ContainerRecord[] {
     return this.list().filter((c) => c.imageId === imageId);
   }
+}
+
+/**
+ * moby's translateContainerdStartErr: a missing executable is the user's mistake (400,
+ * exit code 127), a non-executable one 126; anything else is the engine's (500, 128).
+ */
+function classifyStartError(err: unknown): BerthError & { exitCode: number } {
+  const message = errorMessage(err);
+  let code: BerthError['code'] = err instanceof BerthError ? err.code : 'internal';
+  let exitCode = 128;
+  if (/executable file not found|no such file or directory/i.test(message)) {
+    code = 'invalid-argument';
+    exitCode = 127;
+  } else if (/permission denied/i.test(message)) {
+    code = 'invalid-argument';
+    exitCode = 126;
+  }
+  return Object.assign(new BerthError(code, message), { exitCode });
 }
 
 function processAlive(pid: number): boolean {
