@@ -92,7 +92,7 @@ pids_mentioning() {
   for p in /proc/[0-9]*; do
     pid="${p#/proc/}"
     [ "$pid" = "$$" ] || [ "$pid" = "$BASHPID" ] && continue
-    tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$1" && alive "$pid" && echo "$pid"
+    tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF -- "$1" && alive "$pid" && echo "$pid"
   done
   return 0
 }
@@ -104,7 +104,7 @@ find_proc() {
   for p in /proc/[0-9]*; do
     pid="${p#/proc/}"
     [ "$(cat "$p/comm" 2>/dev/null)" = "$1" ] || continue
-    tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$2" || continue
+    tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF -- "$2" || continue
     alive "$pid" && { echo "$pid"; return 0; }
   done
   return 1

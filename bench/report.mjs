@@ -150,8 +150,8 @@ console.log(text.join('\n'));
 // --- markdown ---------------------------------------------------------------------------
 
 const esc = (s) => String(s).replace(/\|/g, '\\|').replace(/\n/g, ' ');
-const mdTable = (head, rows) => {
-  const out = [`| ${head.join(' | ')} |`, `| ${head.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`];
+const mdTable = (head, rows, numeric = true) => {
+  const out = [`| ${head.join(' | ')} |`, `| ${head.map((_, i) => (i === 0 || !numeric ? '---' : '---:')).join(' | ')} |`];
   for (const r of rows) {
     const cells = r.length === 2 && head.length > 2 ? [r[0], r[1], ...Array(head.length - 2).fill('')] : r;
     out.push(`| ${cells.map(esc).join(' | ')} |`);
@@ -171,7 +171,7 @@ md.push(mdTable(['fact', 'value'], [
   ['podman', fact('podman')], ['skopeo', fact('skopeo')], ['hyperfine', fact('hyperfine')],
   ['registry', fact('registry')], ['busybox image', fact('busybox')],
   ...(fact('debian_python') ? [['debian-python image', fact('debian_python')]] : []),
-]));
+], false));
 for (const t of tables) {
   md.push('', `## ${t.title}`, '', mdTable(t.head, t.rows));
   if (t.summary?.length) md.push('', ...t.summary.map((s) => `- ${s}`));

@@ -187,7 +187,7 @@ start_registry() {
   BUSYBOX="$REG/busybox:latest"
   PYIMG="$REG/debian-python:latest"
   rec fact registry value "docker-registry on $REG (scripts/fixtures/up.sh)"
-  rec fact busybox value "$BUSYBOX $(skopeo inspect --raw --tls-verify=false "docker://$BUSYBOX" | sha256sum | cut -c1-19 | sed 's/^/sha256:/')…"
+  rec fact busybox value "$BUSYBOX manifest sha256:$(skopeo inspect --raw --tls-verify=false "docker://$BUSYBOX" | sha256sum | cut -d' ' -f1)"
   if want pull; then
     local size
     size="$(skopeo inspect --raw --tls-verify=false "docker://$PYIMG" | jq '[.layers[].size] | add')"

@@ -132,7 +132,8 @@ export class Engine {
   async removeImage(nameOrId: string, force: boolean): Promise<Array<{ Untagged?: string; Deleted?: string }>> {
     const image = this.resolveImage(nameOrId);
     const names = this.images.namesFor(image.id);
-    const ref = tryParseReference(nameOrId);
+    const isId = (nameOrId.startsWith('sha256:') || /^[a-f0-9]{1,64}$/.test(nameOrId)) && this.images.idForPrefix(nameOrId) === image.id;
+    const ref = isId ? undefined : tryParseReference(nameOrId);
     const byName = ref && !ref.digest ? `${ref.name}:${ref.tag ?? 'latest'}` : undefined;
     const result: Array<{ Untagged?: string; Deleted?: string }> = [];
     const users = this.containers.usingImage(image.id);

@@ -1,0 +1,130 @@
+/** Pulling from a real registry (Debian's docker-registry with images built by umoci/skopeo). */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { startBerthd, type Berthd } from '../helpers/berthd.js';
+import { fixtures, type Fixtures } from '../helpers/fixtures.js';
+
+async function blobsIn(d: Berthd): Promise<Set<string>> {
+  return new Set((await readdir(join(d.root, 'data/content/blobs/sha256'))).map((h) => `sha256:${h}`));
+}
+
+describe('pull from a registry', () => {
+  let d: Berthd;
+  let fx: Fixtures;
+  before(async () => {
+    fx = await fixtures();
+    d = await startBerthd();
+  });
+  after(async () => {
+    await d.destroy();
+  });
+
+  it('stores exactly the manifest, config and layer digests the registry serves, and unpacks whiteouts', async () => {
+    const pull = await d.docker(['pull', fx.images.busyboxMulti]);
+    assert.equal(pull.code, 0, pull.stderr);
+    const want = fx.digests.busyboxMulti;
+    assert.match(pull.stdout, new RegExp(`Digest: ${want.manifest}`));
+    assert.match(pull.stdout, /Status: Downloaded newer image for /);
+    const blobs = await blobsIn(d);
+    for (const digest of [want.manifest, want.config, ...want.layers]) assert.ok(blobs.has(digest), `missing blob ${digest}`);
+    const inspect = await d.docker(['image', 'inspect', '-f', '{{.Id}} {{json .RootFS.Layers}} {{json .RepoDigests}}', fx.images.busyboxMulti]);
+    assert.equal(inspect.code, 0, inspect.stderr);
+    const [id, layers, repoDigests] = inspect.stdout.trim().split(' ');
+    assert.equal(id, want.config);
+    assert.deepEqual(JSON.parse(layers ?? '[]'), want.diffIds);
+    assert.deepEqual(JSON.parse(repoDigests ?? '[]'), [`${fx.images.busyboxMulti.replace(/:latest$/, '')}@${want.manifest}`]);
+
+    // Layer 3 whites out /data/a and makes /opq opaque (only z survives).
+    const ls = await d.docker(['run', '--rm', '--entrypoint', 'sh', fx.images.busyboxMulti, '-c', 'ls /data; echo --; ls /opq']);
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.equal(ls.stdout, 'b\n--\nz\n');
+  });
+
+  it('merges the image config the way Docker does', async () => {
+    const img = fx.images.busyboxMulti;
+    const def = await d.docker(['run', '--rm', img]);
+    assert.equal(def.stdout, 'ep default-cmd\n');
+    const args = await d.docker(['run', '--rm', img, 'given']);
+    assert.equal(args.stdout, 'ep given\n');
+    const who = await d.docker(['run', '--rm', '-e', 'EXTRA=1', '--entrypoint', 'sh', img, '-c', 'echo $(id -un):$(id -u):$(id -G) $(pwd) $FOO $EXTRA']);
+    assert.equal(who.code, 0, who.stderr);
+    assert.equal(who.stdout, 'berthuser:1000:1000 2000 /data image 1\n');
+    const override = await d.docker(['run', '--rm', '-e', 'FOO=mine', '-u', 'root', '--entrypoint', 'sh', img, '-c', 'echo $FOO $(id -u)']);
+    assert.equal(override.stdout, 'mine 0\n');
+    const unknownUser = await d.docker(['run', '--rm', '-u', 'nobody-here', img]);
+    assert.notEqual(unknownUser.code, 0);
+    assert.match(unknownUser.stderr, /unable to find user nobody-here/);
+  });
+
+  it('shares layers between images and reports them as already present', async () => {
+    const pull = await d.docker(['pull', fx.images.busybox]);
+    assert.equal(pull.code, 0, pull.stderr);
+    // busybox's only layer is busybox-multi's base layer, pulled above.
+    assert.doesNotMatch(pull.stdout, /Pull complete/);
+    const again = await d.docker(['pull', fx.images.busybox]);
+    assert.match(again.stdout, /Image is up to date for /);
+  });
+
+  it('pulls by digest, Docker schema2 manifests, and picks this platform from an index', async () => {
+    const byDigest = `${fx.images.busybox.replace(/:latest$/, '')}@${fx.digests.busybox.manifest}`;
+    const r1 = await d.docker(['pull', byDigest]);
+    assert.equal(r1.code, 0, r1.stderr);
+    const r2 = await d.docker(['pull', fx.images.busyboxDocker]);
+    assert.equal(r2.code, 0, r2.stderr);
+    const id2 = await d.docker(['image', 'inspect', '-f', '{{.Id}}', fx.images.busyboxDocker]);
+    assert.equal(id2.stdout.trim(), fx.digests.busyboxDocker.config);
+    const r3 = await d.docker(['pull', fx.images.busyboxIndex]);
+    assert.equal(r3.code, 0, r3.stderr);
+    assert.match(r3.stdout, new RegExp(`Digest: ${fx.digests.busyboxIndex.manifest}`));
+    const arch = await d.docker(['image', 'inspect', '-f', '{{.Architecture}} {{.Id}}', fx.images.busyboxIndex]);
+    assert.equal(arch.stdout.trim(), `amd64 ${fx.digests.busyboxIndex.config}`);
+    const run = await d.docker(['run', '--rm', byDigest, 'echo', 'by-digest']);
+    assert.equal(run.stdout, 'by-digest\n');
+  });
+
+  it('names the registry and the cause when a pull fails, and stores nothing', async () => {
+    const before = await blobsIn(d);
+    const unknownTag = await d.docker(['pull', `${fx.registry}/busybox:no-such-tag`]);
+    assert.equal(unknownTag.code, 1);
+    assert.match(unknownTag.stderr, new RegExp(`manifest for ${fx.registry}/busybox:no-such-tag not found`));
+    const port = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const unreachable = await d.docker(['pull', `127.0.0.1:${port}/busybox:latest`]);
+    assert.equal(unreachable.code, 1);
+    assert.match(unreachable.stderr, new RegExp(`127\\.0\\.0\\.1:${port}.*(unreachable|refused)`, 'i'));
+    assert.deepEqual(await blobsIn(d), before);
+  });
+
+  it('tags, lists and removes images; refuses to remove one a container uses', async () => {
+    assert.equal((await d.docker(['tag', fx.images.busybox, 'mine/bb:v1'])).code, 0);
+    const images = await d.docker(['images']);
+    assert.match(images.stdout, /REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE/);
+    assert.match(images.stdout, /mine\/bb\s+v1\s+[a-f0-9]{12}/);
+    const created = await d.docker(['create', 'mine/bb:v1', 'true']);
+    assert.equal(created.code, 0, created.stderr);
+    const untag = await d.docker(['rmi', 'mine/bb:v1']);
+    assert.equal(untag.code, 0, untag.stderr);
+    assert.match(untag.stdout, /Untagged: mine\/bb:v1/);
+    // busybox, busybox-docker and busybox-index share one config, hence one image ID.
+    const id = fx.digests.busybox.config;
+    const refused = await d.docker(['rmi', id]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /container [a-f0-9]{12} is using its referenced image/);
+    await d.docker(['rm', created.stdout.trim()]);
+    const multi = await d.docker(['rmi', id]);
+    assert.notEqual(multi.code, 0);
+    assert.match(multi.stderr, /referenced in multiple repositories/);
+    const removed = await d.docker(['rmi', '-f', id]);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.match(removed.stdout, new RegExp(`Deleted: ${id}`));
+    const gone = await d.docker(['image', 'inspect', fx.images.busybox]);
+    assert.notEqual(gone.code, 0);
+  });
+});
