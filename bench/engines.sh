@@ -231,6 +231,7 @@ podman_setup() {
   PODMAN=(podman --root "$d/root" --runroot "$d/runroot" --tmpdir "$d/tmp"
     --network-config-dir "$d/net" --runtime runc --runtime-flag "root=$d/runc"
     --cgroup-manager=cgroupfs --events-backend=file --storage-driver overlay)
+  # shellcheck disable=SC2034 # used by run.sh
   # No CAP_SYS_RESOURCE here: podman's default rlimits (above the hard limit) would fail.
   PODMAN_RUN_OPTS=(--network none --ulimit nofile=1024:4096 --ulimit nproc=1024:1024)
 }

@@ -19,7 +19,7 @@ for (const line of readFileSync(recordsPath, 'utf8').split('\n')) {
   const rows = data.get(sec);
   if (!rows.has(key)) rows.set(key, {});
   const row = rows.get(key);
-  if (field === 'sample' || field === 'error') (row[field] ??= []).push(value);
+  if (field === 'sample' || field === 'error' || field === 'json') (row[field] ??= []).push(value);
   else row[field] = value;
 }
 const section = (name) => data.get(name) ?? new Map();
@@ -49,15 +49,18 @@ if (data.has('run')) {
   const stats = new Map();
   for (const [key, row] of section('run')) {
     if (!row.json) continue;
-    const r = JSON.parse(readFileSync(row.json, 'utf8')).results[0];
-    const ms = r.times.map((t) => t * 1000);
-    stats.set(key, { median: median(ms), p90: quantile(ms, 0.9), min: Math.min(...ms), max: Math.max(...ms), mean: r.mean * 1000, sd: (r.stddev ?? 0) * 1000, n: ms.length });
+    // one hyperfine export per round: pool the individual runs
+    const ms = row.json.flatMap((path) => JSON.parse(readFileSync(path, 'utf8')).results[0].times.map((t) => t * 1000));
+    const mean = ms.reduce((a, b) => a + b, 0) / ms.length;
+    const sd = Math.sqrt(ms.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, ms.length - 1));
+    stats.set(key, { median: median(ms), p90: quantile(ms, 0.9), min: Math.min(...ms), max: Math.max(...ms), mean, sd, n: ms.length });
   }
   const floor = stats.get('floor')?.median;
   const dockerd = stats.get('dockerd')?.median;
   const rows = [];
   for (const [key, row] of section('run')) {
     const s = stats.get(key);
+    if (s && row.error) problems.push(`run / ${row.label}: partly measured: ${row.error.join('; ')}`);
     if (!s) {
       rows.push([row.label, status(row)]);
       if (!row.skipped) problems.push(`run / ${row.label}: ${status(row)}`);
@@ -189,7 +192,7 @@ if (problems.length || skipped.length) {
 md.push('', '## Method', '');
 md.push(
   '- Every engine runs in its own throwaway directory (data/exec roots, sockets, its own containerd for dockerd and another for ctr) and is stopped by PID afterwards; all images come from one loopback `docker-registry` filled by `scripts/fixtures/up.sh` (built with umoci from Debian packages), so every engine runs the same image bytes.',
-  '- `run`: hyperfine with `-N` (no shell), warm-ups first; each engine runs the same `busybox` image from the registry with no network (`--network none`; dockerd runs with `--bridge=none --iptables=false`; ctr and the runc floor get a fresh netns with only lo). ctr gets `--seccomp` so that it, like berth, docker and podman, applies a default seccomp profile. The floor is `runc run` of the same image rootfs (umoci unpack) with `runc spec`\'s config and `/bin/true`. The extra "default network" row is berth without `--network none`.',
+  '- `run`: hyperfine with `-N` (no shell); the engines take turns in BENCH_ROUNDS rounds (warm-ups before each), so a burst of load from elsewhere hits all of them; each engine runs the same `busybox` image from the registry with no network (`--network none`; dockerd runs with `--bridge=none --iptables=false`; ctr and the runc floor get a fresh netns with only lo). ctr gets `--seccomp` so that it, like berth, docker and podman, applies a default seccomp profile. The floor is `runc run` of the same image rootfs (umoci unpack) with `runc spec`\'s config and `/bin/true`. The extra "default network" row is berth without `--network none`.',
   '- `pull`: each round starts every engine with an empty data root; time = `pull` + the first `run --rm IMG true` (ctr: `ctr images pull --plain-http`, which also unpacks, + `ctr run --rm`). skopeo only downloads (`skopeo copy docker://… dir:`), the floor for transfer + digest verification. Rounds interleave the engines. The registry\'s blobs are in the page cache (not dropped), so this measures the engines, not the disk.',
   '- `memory`: a `sleep 600` container per engine; its monitor process is found by container ID on its command line. Idle daemon RSS is taken a few seconds after start + `pull busybox`.',
   '- Other work on this machine (other sessions\' tests) shows up as noise: compare the load averages above.',

@@ -12,8 +12,10 @@
 #           dockerd+containerd idle RSS
 #
 # Environment:
-#   BENCH_ITERATIONS=30        measured runs per engine in `run` (after BENCH_WARMUP)
-#   BENCH_WARMUP=3             warm-up runs per engine in `run`
+#   BENCH_ITERATIONS=30        measured runs per engine in `run`
+#   BENCH_ROUNDS=3             `run` measures the engines in turn, in this many rounds of
+#                              BENCH_ITERATIONS/BENCH_ROUNDS runs each (spreads load bursts)
+#   BENCH_WARMUP=3             warm-up runs per engine before each round of `run`
 #   BENCH_PULL_ITERATIONS=3    cold pulls per engine in `pull` (each into a fresh data root)
 #   BENCH_DOCKER_CLI=PATH      docker CLI used for berthd and dockerd (default: docker in PATH)
 #   BERTH_FIXTURES_DIR         fixture image cache (see scripts/fixtures/lib.sh)
@@ -25,6 +27,7 @@
 # fixture registry (scripts/fixtures/up.sh). A benchmark, not a test: it exits 0 when every
 # requested number was measured, 1 when something could not be measured (the report says
 # what and why), 2 on a usage or setup error.
+# shellcheck disable=SC2317 # functions called indirectly (trap, "pull_$engine")
 set -uo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -34,6 +37,7 @@ source "$BENCH_DIR/engines.sh"
 
 ITERATIONS="${BENCH_ITERATIONS:-30}"
 WARMUP="${BENCH_WARMUP:-3}"
+ROUNDS="${BENCH_ROUNDS:-3}"
 PULL_ITERATIONS="${BENCH_PULL_ITERATIONS:-3}"
 FIXTURES_DIR="${BERTH_FIXTURES_DIR:-$REPO/.cache/fixtures}"
 CTR_NS=berth-bench
@@ -52,10 +56,12 @@ for arg in "$@"; do
 done
 [ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(run pull memory)
 want() { [[ " ${SECTIONS[*]} " == *" $1 "* ]]; }
-for n in "$ITERATIONS" "$WARMUP" "$PULL_ITERATIONS"; do
-  [[ "$n" =~ ^[0-9]+$ ]] || { echo "BENCH_ITERATIONS/BENCH_WARMUP/BENCH_PULL_ITERATIONS must be integers" >&2; exit 2; }
+for n in "$ITERATIONS" "$WARMUP" "$ROUNDS" "$PULL_ITERATIONS"; do
+  [[ "$n" =~ ^[0-9]+$ ]] || { echo "BENCH_ITERATIONS/BENCH_ROUNDS/BENCH_WARMUP/BENCH_PULL_ITERATIONS must be integers" >&2; exit 2; }
 done
-[ "$ITERATIONS" -ge 1 ] && [ "$PULL_ITERATIONS" -ge 1 ] || { echo "iteration counts must be >= 1" >&2; exit 2; }
+[ "$ITERATIONS" -ge 2 ] && [ "$PULL_ITERATIONS" -ge 1 ] && [ "$ROUNDS" -ge 1 ] || { echo "need BENCH_ITERATIONS >= 2, BENCH_ROUNDS >= 1, BENCH_PULL_ITERATIONS >= 1" >&2; exit 2; }
+# hyperfine needs at least 2 runs per invocation
+((ROUNDS * 2 <= ITERATIONS)) || ROUNDS=$((ITERATIONS / 2))
 [ "$(id -u)" = 0 ] || { echo "bench/run.sh needs root (sudo bench/run.sh)" >&2; exit 2; }
 
 # --- results -----------------------------------------------------------------------------
@@ -146,7 +152,7 @@ first_line() { "$@" 2>&1 | head -n1; }
 machine_facts() {
   rec fact date value "$(date -u '+%Y-%m-%d %H:%M UTC')"
   rec fact command value "sudo bench/run.sh ${*:-}"
-  rec fact settings value "BENCH_ITERATIONS=$ITERATIONS BENCH_WARMUP=$WARMUP BENCH_PULL_ITERATIONS=$PULL_ITERATIONS"
+  rec fact settings value "BENCH_ITERATIONS=$ITERATIONS BENCH_ROUNDS=$ROUNDS BENCH_WARMUP=$WARMUP BENCH_PULL_ITERATIONS=$PULL_ITERATIONS"
   rec fact cpu value "$(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
   rec fact memory value "$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
   rec fact kernel value "$(uname -r)"
@@ -197,29 +203,48 @@ start_registry() {
 
 # --- section: run ------------------------------------------------------------------------
 
-# measure KEY LABEL CMD...: one checked run (its error is recorded), then hyperfine.
-measure() {
-  local key="$1" label="$2" out="$WORK/run-$1.out"
+# add_row KEY LABEL CMD...: run CMD once (recording its error if it fails); if it works it
+# becomes a row that measure_rows times.
+ROWS=()
+declare -A ROW_CMD=()
+add_row() {
+  local key="$1" label="$2" out="$WORK/run-$1.out" rc=0
   shift 2
   rec run "$key" label "$label"
   rec run "$key" cmd "$*"
-  local rc=0
   timeout 120 "$@" >"$out" 2>&1 || rc=$?
   if [ $rc -ne 0 ]; then
     fail run "$key" "\`$*\` failed (exit $rc)" "$out"
     return 1
   fi
-  log "run: $label ($WARMUP warm-ups + $ITERATIONS runs)"
-  if ! timeout 1800 hyperfine -N --warmup "$WARMUP" --runs "$ITERATIONS" --export-json "$WORK/run-$key.json" \
-    "$(printf '%q ' "$@")" >"$out" 2>&1; then
-    fail run "$key" "hyperfine failed" "$out"
-    return 1
-  fi
-  rec run "$key" json "$WORK/run-$key.json"
+  ROWS+=("$key")
+  ROW_CMD[$key]="$(printf '%q ' "$@")"
+}
+
+# measure_rows: BENCH_ROUNDS rounds; in each, every row gets BENCH_WARMUP warm-ups and its
+# share of BENCH_ITERATIONS timed runs (hyperfine -N: no shell in between).
+measure_rows() {
+  local r key runs out live=("${ROWS[@]}") next
+  for ((r = 1; r <= ROUNDS; r++)); do
+    runs=$((ITERATIONS / ROUNDS + (r <= ITERATIONS % ROUNDS ? 1 : 0)))
+    next=()
+    for key in "${live[@]}"; do
+      log "run: round $r/$ROUNDS: $key ($WARMUP warm-ups + $runs runs)"
+      out="$WORK/run-$key-$r.out"
+      if timeout 1800 hyperfine -N --warmup "$WARMUP" --runs "$runs" --export-json "$WORK/run-$key-$r.json" \
+        "${ROW_CMD[$key]}" >"$out" 2>&1; then
+        rec run "$key" json "$WORK/run-$key-$r.json"
+        next+=("$key")
+      else
+        fail run "$key" "hyperfine failed in round $r" "$out"
+      fi
+    done
+    live=("${next[@]}")
+  done
 }
 
 section_run() {
-  local d="$WORK/run" ok
+  local d="$WORK/run"
   mkdir -p "$d"
   log "run: starting berthd, dockerd+containerd, containerd (ctr), podman; loading $BUSYBOX into each"
 
@@ -229,7 +254,7 @@ section_run() {
     rm -f "$d/floor/bundle/config.json" && runc spec --bundle "$d/floor/bundle" &&
     jq '.process.terminal = false | .process.args = ["/bin/true"]' "$d/floor/bundle/config.json" >"$d/floor/c.json" &&
     mv "$d/floor/c.json" "$d/floor/bundle/config.json"; then
-    measure floor "runc run (floor, no engine)" runc --root "$d/floor/state" run --bundle "$d/floor/bundle" berth-bench-floor
+    add_row floor "runc run (floor, no engine)" runc --root "$d/floor/state" run --bundle "$d/floor/bundle" berth-bench-floor
   else
     rec run floor label "runc run (floor, no engine)"
     fail run floor "could not prepare the runc bundle" "$d/floor/umoci.log"
@@ -238,14 +263,14 @@ section_run() {
   # (a) docker CLI → berthd, (b) berth CLI → berthd
   if berth_start "$d/berth"; then
     if "$DOCKER" -H "$BERTH_HOST" pull -q "$BUSYBOX" >"$d/berth-pull.out" 2>&1; then
-      measure berth "docker CLI → berthd" "$DOCKER" -H "$BERTH_HOST" run --rm --network none "$BUSYBOX" true
+      add_row berth "docker CLI → berthd" "$DOCKER" -H "$BERTH_HOST" run --rm --network none "$BUSYBOX" true
       if timeout 60 node "$REPO/bin/berth" -H "$BERTH_HOST" run --rm busybox true >"$d/berth-cli-check.out" 2>&1; then
-        measure berth-cli "berth CLI → berthd" node "$REPO/bin/berth" -H "$BERTH_HOST" run --rm --network none "$BUSYBOX" true
+        add_row berth-cli "berth CLI → berthd" node "$REPO/bin/berth" -H "$BERTH_HOST" run --rm --network none "$BUSYBOX" true
       else
         rec run berth-cli label "berth CLI → berthd"
         rec run berth-cli skipped "not measured: \`bin/berth run --rm busybox true\` does not work yet: $(tail -n 3 "$d/berth-cli-check.out" | tr '\n' ' ' | cut -c1-300)"
       fi
-      measure berth-defnet "docker CLI → berthd, default network (no --network none)" \
+      add_row berth-defnet "docker CLI → berthd, default network (no --network none)" \
         "$DOCKER" -H "$BERTH_HOST" run --rm "$BUSYBOX" true
     else
       rec run berth label "docker CLI → berthd"
@@ -259,7 +284,7 @@ section_run() {
   # (c) docker CLI → dockerd
   if dockerd_start "$d/dockerd"; then
     if "$DOCKER" -H "$DOCKERD_HOST" pull -q "$BUSYBOX" >"$d/dockerd-pull.out" 2>&1; then
-      measure dockerd "docker CLI → dockerd" "$DOCKER" -H "$DOCKERD_HOST" run --rm --network none "$BUSYBOX" true
+      add_row dockerd "docker CLI → dockerd" "$DOCKER" -H "$DOCKERD_HOST" run --rm --network none "$BUSYBOX" true
     else
       rec run dockerd label "docker CLI → dockerd"
       fail run dockerd "docker pull $BUSYBOX into dockerd failed" "$d/dockerd-pull.out"
@@ -272,7 +297,7 @@ section_run() {
   # (d) podman
   podman_setup "$d/podman"
   if "${PODMAN[@]}" pull -q --tls-verify=false "$BUSYBOX" >"$d/podman-pull.out" 2>&1; then
-    measure podman "podman" "${PODMAN[@]}" run --rm "${PODMAN_RUN_OPTS[@]}" "$BUSYBOX" true
+    add_row podman "podman" "${PODMAN[@]}" run --rm "${PODMAN_RUN_OPTS[@]}" "$BUSYBOX" true
   else
     rec run podman label "podman"
     fail run podman "podman pull $BUSYBOX failed" "$d/podman-pull.out"
@@ -283,7 +308,7 @@ section_run() {
     local CTR=(ctr -a "$CTD_SOCK" -n "$CTR_NS")
     mkdir -p "$d/ctr/fifo"
     if "${CTR[@]}" images pull --plain-http "$BUSYBOX" >"$d/ctr-pull.out" 2>&1; then
-      measure ctr "ctr run (containerd)" "${CTR[@]}" run --rm --seccomp --runc-root "$d/ctr/runc" \
+      add_row ctr "ctr run (containerd)" "${CTR[@]}" run --rm --seccomp --runc-root "$d/ctr/runc" \
         --fifo-dir "$d/ctr/fifo" "$BUSYBOX" berth-bench true
     else
       rec run ctr label "ctr run (containerd)"
@@ -293,6 +318,9 @@ section_run() {
     rec run ctr label "ctr run (containerd)"
     fail run ctr "containerd did not start" "$d/ctr/containerd.log"
   fi
+
+  sync
+  measure_rows
 
   ctr_stop "$d/ctr"
   podman_stop "$d/podman"
@@ -311,7 +339,7 @@ timed() {
   timeout 600 "$@" >>"$out" 2>&1
   rc=$?
   ELAPSED="$(secs_since "$t")"
-  return $rc
+  return "$rc"
 }
 
 # pull_sample KEY PULL-SECONDS RUN-SECONDS
@@ -383,6 +411,7 @@ section_pull() {
       [ -z "${broken[$e]:-}" ] || continue
       log "pull: round $i/$PULL_ITERATIONS: ${label[$e]}"
       d="$WORK/pull-$e-$i"
+      sync # no engine pays for the previous one's dirty pages
       "pull_$e" "$d" || broken[$e]=1 # after a failure, its later rounds are skipped
       umount_under "$d"
       rm -rf "$d" "$d.out"

@@ -67,7 +67,13 @@ async function main(): Promise<void> {
     stopping = true;
     // Containers are left running under conmon: berthd picks them up again when it restarts.
     log.info('shutting down', { signal });
+    // Clients still connected (a `logs -f`, say) must not keep berthd from exiting.
+    const deadline = setTimeout(() => {
+      engine.close();
+      process.exit(0);
+    }, 2000);
     void api.close().finally(() => {
+      clearTimeout(deadline);
       engine.close();
       process.exit(0);
     });

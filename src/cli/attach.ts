@@ -90,12 +90,17 @@ export interface Session {
 }
 
 /** Puts our terminal in raw mode until exit. */
-export function setRawTerminal(stdin: StdinLike): void {
+export async function setRawTerminal(stdin: StdinLike): Promise<void> {
   if (!stdin.isTTY || typeof stdin.setRawMode !== 'function') return;
   stdin.setRawMode(true);
   onExit(() => {
     stdin.setRawMode?.(false);
   });
+  // libuv's raw mode keeps output post-processing (ONLCR), so the container's "\r\n" would
+  // reach the screen as "\r\r\n" and a bare "\n" (curses' cursor-down) as CR LF. docker's
+  // term.MakeRaw clears OPOST; do the same. setRawMode(false) restores the saved termios.
+  const { spawnSync } = await import('node:child_process');
+  spawnSync('stty', ['-opost'], { stdio: ['inherit', 'ignore', 'ignore'] });
 }
 
 export function runSession(h: HijackedStream, opts: SessionOptions): Session {

@@ -113,7 +113,7 @@ export async function saveConfig(config: ConfigFile, path: string = configPath()
   const tmp = `${target}.${process.pid}.${Date.now()}.tmp`;
   const fh = await fs.open(tmp, 'w', 0o600);
   try {
-    await fh.writeFile(`${JSON.stringify(config, null, '\t')}\n`);
+    await fh.writeFile(JSON.stringify(config, null, '\t'));
     await fh.sync();
   } finally {
     await fh.close();

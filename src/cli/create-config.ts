@@ -63,12 +63,12 @@ export function expandEnv(entry: string, env: NodeJS.ProcessEnv): string {
 }
 
 /** opts.ParseEnvFile: KEY=VAL lines, '#' comments, blank lines skipped, bare KEY from our env. */
-export function parseEnvFile(content: string, file: string, env: NodeJS.ProcessEnv): string[] {
+export function parseEnvFile(content: string, env: NodeJS.ProcessEnv): string[] {
   const out: string[] = [];
   const lines = content.replace(/^\uFEFF/, '').split(/\r?\n/);
-  lines.forEach((raw, idx) => {
+  for (const raw of lines) {
     const line = raw.replace(/^\s+/, '');
-    if (line === '' || line.startsWith('#')) return;
+    if (line === '' || line.startsWith('#')) continue;
     const eq = line.indexOf('=');
     const key = eq >= 0 ? line.slice(0, eq) : line;
     if (key === '') throw new FlagError(`no variable name on line '${line}'`);
@@ -78,9 +78,7 @@ export function parseEnvFile(content: string, file: string, env: NodeJS.ProcessE
       const v = env[line];
       if (v !== undefined) out.push(`${line}=${v}`);
     }
-    void idx;
-    void file;
-  });
+  }
   return out;
 }
 
@@ -246,7 +244,7 @@ export function buildCreateRequest(
   for (const file of f.envFile ?? []) {
     const text = ctx.envFileContents?.get(file);
     if (text === undefined) throw new FlagError(`open ${file}: no such file or directory`);
-    env.push(...parseEnvFile(text, file, ctx.env));
+    env.push(...parseEnvFile(text, ctx.env));
   }
   for (const e of f.env ?? []) env.push(expandEnv(e, ctx.env));
 

@@ -2,7 +2,6 @@
  * Process-level plumbing shared by the commands: the API client for this invocation, output
  * helpers, terminal restoration and a clean exit that lets pending output drain first.
  */
-import type { Writable } from 'node:stream';
 import { ApiClient } from './client.js';
 import { parseHost, resolveHostSetting } from './host.js';
 
@@ -23,24 +22,12 @@ export function out(s: string): void {
   process.stdout.write(s);
 }
 
-export function err(s: string): void {
-  process.stderr.write(s);
-}
-
 export function println(s = ''): void {
   process.stdout.write(`${s}\n`);
 }
 
 export function eprintln(s = ''): void {
   process.stderr.write(`${s}\n`);
-}
-
-/** Writes to a stream respecting backpressure. */
-export function writeAsync(stream: Writable, data: Buffer | string): Promise<void> {
-  return new Promise((resolve) => {
-    if (stream.write(data)) resolve();
-    else stream.once('drain', resolve);
-  });
 }
 
 const cleanups: Array<() => void> = [];

@@ -479,11 +479,11 @@ function evalOperand(op: Operand, dot: Value, scope: Scope): Value {
     case 'sub':
       return walk(evalPipeline(op.pipe, dot, scope), op.path);
     case 'fn':
-      return callFn(op.name, [], dot, scope);
+      return callFn(op.name, []);
   }
 }
 
-function callFn(name: string, args: Value[], _dot: Value, _scope: Scope): Value {
+function callFn(name: string, args: Value[]): Value {
   const fn = FUNCS[name];
   if (!fn) throw new TemplateError(`function "${name}" not defined`);
   return fn(...args);
@@ -497,7 +497,7 @@ function evalPipeline(pipe: Pipeline, dot: Value, scope: Scope): Value {
     const extra = first ? [] : [prev];
     if (head.t === 'fn') {
       const args = cmd.slice(1).map((o) => evalOperand(o, dot, scope));
-      prev = callFn(head.name, [...args, ...extra], dot, scope);
+      prev = callFn(head.name, [...args, ...extra]);
     } else {
       if (cmd.length > 1 || extra.length > 0) throw new TemplateError(`can't give argument to non-function`);
       prev = evalOperand(head, dot, scope);

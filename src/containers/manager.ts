@@ -15,6 +15,7 @@ import { writeFileAtomic } from '../core/fs-atomic.js';
 import { logger } from '../core/log.js';
 import type { ImageRuntimeConfig } from '../oci/image.js';
 import { conmonCreate, conmonFiles } from '../runtime/conmon.js';
+import { connectAttachSocket, type AttachWriter } from '../runtime/attach-socket.js';
 import type { Runc } from '../runtime/runc.js';
 import { detectHostFacts, generateSpec, resolveArgs, type NetworkMode } from '../runtime/spec.js';
 import { resolveUser } from '../runtime/user.js';
@@ -95,6 +96,11 @@ export class ContainerManager extends EventEmitter {
 
   bundle(id: string): string {
     return join(this.options.containersDir, id);
+  }
+
+  /** A writer to the container's stdin through conmon (only for containers created with OpenStdin). */
+  connectStdin(id: string): AttachWriter {
+    return connectAttachSocket(this.bundle(id));
   }
 
   logPath(id: string): string {
@@ -272,6 +278,7 @@ export class ContainerManager extends EventEmitter {
       logPath: this.logPath(id),
       tty: req.tty,
       openStdin: req.openStdin,
+      leaveStdinOpen: !req.stdinOnce,
       paths: { exitDir: this.exitDir, socketDir: this.socketDir },
       runc: this.options.runc,
       conmonBinary: this.options.conmonBinary,

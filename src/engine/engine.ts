@@ -17,6 +17,7 @@ import { ContainerManager } from '../containers/manager.js';
 import type { ContainerRecord, ContainerSpecRequest } from '../containers/types.js';
 import type { EngineConfig } from './config.js';
 import { ensureDefaultImage } from './default-image.js';
+import { claimDataRoot } from './pidfile.js';
 import { executePull, preparePull, type PreparedPull, type PullDeps, type PullResult } from './pull.js';
 import type { ProgressSink } from './progress.js';
 
@@ -31,7 +32,10 @@ export class Engine {
   readonly registry: RegistryClient;
   readonly startedAt = new Date();
 
-  private constructor(readonly config: EngineConfig) {
+  private constructor(
+    readonly config: EngineConfig,
+    private readonly releaseDataRoot: () => void,
+  ) {
     this.db = new Database(join(config.dataRoot, 'berth.db'));
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
@@ -52,7 +56,8 @@ export class Engine {
   static async open(config: EngineConfig): Promise<Engine> {
     await mkdir(config.dataRoot, { recursive: true, mode: 0o711 });
     await mkdir(config.execRoot, { recursive: true, mode: 0o711 });
-    const engine = new Engine(config);
+    const release = claimDataRoot(config.dataRoot);
+    const engine = new Engine(config, release);
     await engine.content.init();
     await engine.snapshots.init();
     await engine.containers.init();
@@ -68,6 +73,7 @@ export class Engine {
     this.containers.close();
     this.registry.close();
     this.db.close();
+    this.releaseDataRoot();
   }
 
   // ---- images -----------------------------------------------------------------

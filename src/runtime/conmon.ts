@@ -26,6 +26,8 @@ export interface ConmonCreateOptions {
   logPath: string;
   tty: boolean;
   openStdin: boolean;
+  /** Keep the container's stdin open when an attached client leaves (OpenStdin without StdinOnce). */
+  leaveStdinOpen: boolean;
   paths: ConmonPaths;
   runc: Runc;
   conmonBinary: string;
@@ -77,6 +79,7 @@ export async function conmonCreate(options: ConmonCreateOptions): Promise<Conmon
   ];
   if (options.tty) args.push('-t');
   if (options.openStdin) args.push('-i');
+  if (options.openStdin && options.leaveStdinOpen) args.push('--leave-stdin-open');
   if (options.timeoutSeconds) args.push('-T', String(options.timeoutSeconds));
 
   // conmon's own diagnostics go to a file, never to a pipe: it outlives berthd, and a

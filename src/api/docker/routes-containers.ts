@@ -7,6 +7,7 @@ import { conflict, invalidArgument } from '../../core/errors.js';
 import type { WaitCondition } from '../../containers/manager.js';
 import type { Engine } from '../../engine/engine.js';
 import { readLogs, type LogEntry } from '../../runtime/logs.js';
+import type { AttachWriter } from '../../runtime/attach-socket.js';
 import { commonHeaders, queryBool, queryInt, readJsonBody, sendEmpty, sendJson, type RequestContext, type Router } from './http.js';
 import { containerInspect, containerSummary, createBodyToRequest } from './convert.js';
 import { frame, STDERR, STDOUT, writeUpgradeHeaders, writeWithBackpressure } from './streams.js';
@@ -172,7 +173,12 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
     const abort = new AbortController();
     out.on('close', () => abort.abort());
     out.on('error', () => abort.abort());
-    const follow = (offset: number): Promise<void> =>
+    const stdin = queryBool(query, 'stdin') && record.request.openStdin ? clientInput(ctx) : undefined;
+    const follow = (offset: number): Promise<void> => {
+      stdin?.connect(() => containers.connectStdin(record.id));
+      return followLogs(offset);
+    };
+    const followLogs = (offset: number): Promise<void> =>
       readLogs(containers.logPath(record.id), {
         follow: true,
         fromOffset: offset,
@@ -210,6 +216,37 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
     }
   };
   router.add('POST', '/containers/{id}/attach', attach);
+}
+
+/**
+ * The client's side of a hijacked attach: bytes typed before the container's attach socket
+ * exists are buffered, and the client's half-close closes the container's stdin.
+ */
+function clientInput(ctx: RequestContext): { connect(open: () => AttachWriter): void } | undefined {
+  const socket = ctx.upgrade?.socket ?? ctx.req;
+  const buffered: Buffer[] = ctx.upgrade?.head.length ? [ctx.upgrade.head] : [];
+  let writer: AttachWriter | undefined;
+  let ended = false;
+  socket.on('data', (chunk: Buffer) => {
+    if (writer) void writer.write(chunk).catch(() => undefined);
+    else buffered.push(chunk);
+  });
+  socket.on('end', () => {
+    ended = true;
+    writer?.close();
+  });
+  return {
+    connect(open) {
+      if (writer) return;
+      try {
+        writer = open();
+      } catch {
+        return;
+      }
+      for (const chunk of buffered.splice(0)) void writer.write(chunk).catch(() => undefined);
+      if (ended) writer.close();
+    },
+  };
 }
 
 function writeEntry(out: Writable, entry: LogEntry, options: { stdout: boolean; stderr: boolean; tty: boolean; timestamps: boolean }): Promise<void> | void {

@@ -16,6 +16,8 @@ const log = logger('api');
 export class DockerApiServer {
   private readonly router = new Router();
   private readonly servers: Server[] = [];
+  /** Hijacked connections are no longer the HTTP server's: they are tracked to be closed on shutdown. */
+  private readonly hijacked = new Set<Duplex>();
 
   constructor(private readonly engine: Engine) {
     registerSystemRoutes(this.router, engine);
@@ -31,6 +33,8 @@ export class DockerApiServer {
       await rm(path, { force: true });
       const server = createServer({ keepAlive: true }, (req, res) => void this.handle(req, res));
       server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        this.hijacked.add(socket);
+        socket.on('close', () => this.hijacked.delete(socket));
         const res = new ServerResponseShim(socket);
         void this.handle(req, res as unknown as ServerResponse, { socket, head });
       });
@@ -45,6 +49,7 @@ export class DockerApiServer {
   }
 
   async close(): Promise<void> {
+    for (const socket of this.hijacked) socket.destroy();
     await Promise.all(
       this.servers.map(
         (s) =>
@@ -74,7 +79,9 @@ export class DockerApiServer {
         return;
       }
       const ctx: RequestContext = { req, res, params: match.params, query: url.searchParams, apiVersion, ...(upgrade ? { upgrade } : {}) };
+      log.debug('request', { method: req.method, path });
       await match.handler(ctx);
+      log.debug('done', { method: req.method, path });
     } catch (err) {
       if (!(err instanceof Error && 'code' in err)) log.error('request failed', { method: req.method, path, error: errorMessage(err) });
       if (upgrade) (res as unknown as ServerResponseShim).fail(err);

@@ -364,13 +364,6 @@ export async function logoutCmd(server: string | undefined): Promise<number> {
     ? [serverAddress]
     : [serverAddress, `http://${serverAddress}`, `https://${serverAddress}`];
   if (server && !isDefault && server !== serverAddress) keys.unshift(server);
-  const { loadConfig, helperFor } = await import('../auth.js');
-  const cfg = await loadConfig();
-  const known = keys.some((k) => cfg.auths !== undefined && Object.prototype.hasOwnProperty.call(cfg.auths, k));
-  if (!known && !keys.some((k) => helperFor(cfg, k))) {
-    println(`Not logged in to ${serverAddress}`);
-    return 0;
-  }
   println(`Removing login credentials for ${serverAddress}`);
   await eraseCredentials(keys, configPath());
   return 0;
