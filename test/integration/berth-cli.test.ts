@@ -1,0 +1,105 @@
+/** The berth CLI against berthd, and interactive use of both CLIs through a real pseudo-terminal. */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { startBerthd, repoRoot, type Berthd } from '../helpers/berthd.js';
+import { fixtures, type Fixtures } from '../helpers/fixtures.js';
+
+/** Runs a command under script(1) so it has a TTY, typing `input` after a pause. */
+function underTty(command: string, input: string, env: NodeJS.ProcessEnv): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    setTimeout(() => child.stdin.write(input), 1000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 137, output });
+    });
+  });
+}
+
+describe('berth CLI', () => {
+  let d: Berthd;
+  let fx: Fixtures;
+  before(async () => {
+    fx = await fixtures();
+    d = await startBerthd();
+  });
+  after(async () => {
+    await d.destroy();
+  });
+
+  it('runs the bundled image: berth run --rm busybox echo hello', async () => {
+    const r = await d.berth(['run', '--rm', 'busybox', 'echo', 'hello']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'hello\n');
+    const code = await d.berth(['run', '--rm', 'busybox', 'sh', '-c', 'exit 3']);
+    assert.equal(code.code, 3);
+  });
+
+  it('honours -H and BERTH_HOST, and explains a daemon that is not there', async () => {
+    const viaFlag = await d.berth(['-H', d.host, 'version', '--format', '{{.Server.Version}}']);
+    assert.equal(viaFlag.code, 0, viaFlag.stderr);
+    assert.equal(viaFlag.stdout.trim(), '0.1.0');
+    const missing = await d.berth(['-H', `unix://${join(d.root, 'nope.sock')}`, 'ps']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /Cannot connect to the berth daemon/);
+  });
+
+  it('pulls with progress, lists, inspects, tags and removes images', async () => {
+    const pull = await d.berth(['pull', fx.images.busyboxMulti]);
+    assert.equal(pull.code, 0, pull.stderr);
+    assert.match(pull.stdout, /Pull complete/);
+    assert.match(pull.stdout, new RegExp(`Digest: ${fx.digests.busyboxMulti.manifest}`));
+    const images = await d.berth(['images']);
+    assert.match(images.stdout, /busybox-multi\s+latest\s+[a-f0-9]{12}/);
+    const id = await d.berth(['image', 'inspect', '-f', '{{.Id}}', fx.images.busyboxMulti]);
+    assert.equal(id.stdout.trim(), fx.digests.busyboxMulti.config);
+    assert.equal((await d.berth(['tag', fx.images.busyboxMulti, 'multi:x'])).code, 0);
+    const rmi = await d.berth(['rmi', 'multi:x']);
+    assert.match(rmi.stdout, /Untagged: multi:x/);
+  });
+
+  it('drives a detached container: ps, logs, wait, stop, rm', async () => {
+    const run = await d.berth(['run', '-d', '--name', 'cli1', 'busybox', 'sh', '-c', 'echo one; echo two >&2; sleep 30']);
+    assert.equal(run.code, 0, run.stderr);
+    await new Promise((r) => setTimeout(r, 400));
+    const ps = await d.berth(['ps']);
+    assert.match(ps.stdout, /cli1/);
+    const logs = await d.berth(['logs', 'cli1']);
+    assert.equal(logs.stdout, 'one\n');
+    assert.equal(logs.stderr, 'two\n');
+    const stop = await d.berth(['stop', '-t', '1', 'cli1']);
+    assert.equal(stop.code, 0, stop.stderr);
+    const wait = await d.berth(['wait', 'cli1']);
+    assert.equal(wait.stdout.trim(), '137');
+    const q = await d.berth(['ps', '-a', '-q']);
+    assert.match(q.stdout, /^[a-f0-9]{12}$/m);
+    assert.equal((await d.berth(['rm', 'cli1'])).code, 0);
+    const gone = await d.berth(['logs', 'cli1']);
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /No such container: cli1/);
+  });
+
+  it('pipes stdin with -i', async () => {
+    const r = await d.berth(['run', '--rm', '-i', 'busybox', 'sh', '-c', 'cat; echo done'], { input: 'line1\nline2\n' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'line1\nline2\ndone\n');
+    const docker = await d.docker(['run', '--rm', '-i', 'busybox', 'wc', '-l'], { input: 'a\nb\nc\n' });
+    assert.equal(docker.stdout.trim(), '3');
+  });
+
+  it('gives -it a working interactive shell with a TTY and its window size', async () => {
+    const env = { ...process.env, DOCKER_HOST: d.host, BERTH_HOST: d.host };
+    const berth = await underTty(`stty rows 33 cols 101; ${process.execPath} ${join(repoRoot, 'bin/berth')} run -it --rm busybox sh`, 'tty; stty size; exit 5\n', env);
+    assert.equal(berth.code, 5, berth.output);
+    assert.match(berth.output, /\/dev\/pts\/0/);
+    assert.match(berth.output, /33 101/);
+    const docker = await underTty('docker run -it --rm busybox sh', 'echo hi-from-tty; exit 4\n', env);
+    assert.equal(docker.code, 4, docker.output);
+    assert.match(docker.output, /hi-from-tty/);
+  });
+});
