@@ -237,9 +237,14 @@ export class ContainerManager extends EventEmitter {
 
     const hostname = req.hostname || id.slice(0, 12);
     const hostMode = req.networkMode === 'host';
-    await writeFileAtomic(join(bundle, 'hostname'), `${hostMode ? (await readFile('/etc/hostname', 'utf8').catch(() => hostname)).trim() : hostname}\n`);
-    await writeFileAtomic(join(bundle, 'hosts'), hostMode ? await readFile('/etc/hosts', 'utf8').catch(() => hostsFile([])) : hostsFile([]));
-    await writeFileAtomic(join(bundle, 'resolv.conf'), hostMode ? await readFile('/etc/resolv.conf', 'utf8').catch(() => '') : await containerResolvConf());
+    // Regenerated at every start, so a crash can only leave an old copy: no fsync needed.
+    const scratch = (name: string, text: string): Promise<void> => writeFileAtomic(join(bundle, name), text, 0o644, { durable: false });
+    const hostFile = (path: string): Promise<string | undefined> => readFile(path, 'utf8').catch(() => undefined);
+    await Promise.all([
+      scratch('hostname', `${hostMode ? ((await hostFile('/etc/hostname'))?.trim() ?? hostname) : hostname}\n`),
+      scratch('hosts', hostMode ? ((await hostFile('/etc/hosts')) ?? hostsFile([])) : hostsFile([])),
+      scratch('resolv.conf', hostMode ? ((await hostFile('/etc/resolv.conf')) ?? '') : await containerResolvConf()),
+    ]);
 
     const user = await resolveUser(rootfs, req.user || record.imageConfig.User || '', req.groupAdd);
     const host = detectHostFacts();
@@ -269,7 +274,7 @@ export class ContainerManager extends EventEmitter {
       cgroupV2: host.cgroupV2,
     });
     if (hostMode && spec.hostname !== undefined) delete spec.hostname;
-    await writeFileAtomic(join(bundle, 'config.json'), JSON.stringify(spec));
+    await scratch('config.json', JSON.stringify(spec));
 
     const created = await conmonCreate({
       id,
