@@ -4,7 +4,7 @@
  * containerStatus() reproduces State.String from an inspect-style State so the wording can be
  * checked (and used when a daemon leaves Status empty).
  */
-import { humanDuration } from './units.js';
+import { humanDuration } from '../core/units.js';
 
 export interface ContainerStateLike {
   Status?: string;

@@ -3,7 +3,7 @@
  * (container.Config + HostConfig + NetworkingConfig, every field docker sends, in its order),
  * so berthd sees from `berth` exactly what it sees from `docker`.
  */
-import { ramInBytes } from './units.js';
+import { ramInBytes } from '../core/units.js';
 
 export interface ContainerFlags {
   detach?: boolean;

@@ -7,7 +7,7 @@ import { createdAgo } from './container-status.js';
 import { familiarName, familiarString, parseNormalizedNamed } from './reference.js';
 import { tabwrite } from './tabwriter.js';
 import { parseTemplate } from './template.js';
-import { humanDuration, humanSizeWithPrecision } from './units.js';
+import { humanDuration, humanSizeWithPrecision } from '../core/units.js';
 
 export interface Port {
   IP?: string;

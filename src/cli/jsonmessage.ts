@@ -7,7 +7,7 @@
  *   "[=====>     ]  1.2MB/4.3MB" bar computed from progressDetail.
  * An `error` in the stream ends rendering with that message.
  */
-import { goDurationSeconds, humanSize } from './units.js';
+import { goDurationSeconds, humanSize } from '../core/units.js';
 
 export interface JSONProgress {
   current?: number;

@@ -4,7 +4,7 @@
  * now; dates/RFC 3339 times become "seconds.nanoseconds" (local time unless a zone is given);
  * Unix timestamps pass through unchanged.
  */
-import { parseGoDuration } from './units.js';
+import { parseGoDuration } from '../core/units.js';
 
 export function getTimestamp(value: string, now: Date = new Date()): string {
   const d = value !== '0' ? parseGoDuration(value) : undefined;

@@ -1,7 +1,10 @@
 /** The real docker CLI driving berthd: run, exit codes, detached lifecycle, logs, ps, inspect, errors. */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { startBerthd, mountsUnder, type Berthd } from '../helpers/berthd.js';
+import { loadRuntimeSpecValidator } from '../helpers/runtime-schema.js';
 
 describe('docker CLI → berthd: containers', () => {
   let d: Berthd;
@@ -87,6 +90,20 @@ describe('docker CLI → berthd: containers', () => {
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /No such object: ticker|No such container: ticker/);
     assert.deepEqual(await mountsUnder(d.root), []);
+  });
+
+  it('writes a config.json that validates against the runtime-spec schema', async () => {
+    const validate = loadRuntimeSpecValidator();
+    const variants = [
+      ['run', '-d', 'busybox', 'sleep', '30'],
+      ['run', '-d', '-t', '-i', '--network', 'host', '-u', 'nobody', '--read-only', '--cap-add', 'NET_ADMIN', '--cap-drop', 'CHOWN', '-e', 'A=1', 'busybox', 'sleep', '30'],
+    ];
+    for (const args of variants) {
+      const id = (await d.docker(args)).stdout.trim();
+      const config = JSON.parse(await readFile(join(d.root, 'data/containers', id, 'config.json'), 'utf8')) as unknown;
+      assert.ok(validate(config), JSON.stringify(validate.errors));
+      assert.equal((await d.docker(['rm', '-f', id])).code, 0);
+    }
   });
 
   it('stops with SIGKILL after the timeout when the stop signal is ignored', async () => {

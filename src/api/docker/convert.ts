@@ -4,6 +4,7 @@ import type { ContainerRecord, ContainerSpecRequest, NetworkModeName } from '../
 import type { ImageRecord } from '../../images/store.js';
 import type { Engine } from '../../engine/engine.js';
 import { parseSignal } from '../../runtime/signals.js';
+import { humanDuration } from '../../core/units.js';
 
 type Json = Record<string, unknown>;
 
@@ -122,24 +123,6 @@ export function statusText(record: ContainerRecord, now = Date.now()): string {
     case 'dead':
       return 'Dead';
   }
-}
-
-/** go-units HumanDuration. */
-export function humanDuration(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
-  if (seconds < 1) return 'Less than a second';
-  if (seconds === 1) return '1 second';
-  if (seconds < 60) return `${seconds} seconds`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes === 1) return 'About a minute';
-  if (minutes < 60) return `${minutes} minutes`;
-  const hours = Math.round(seconds / 3600);
-  if (hours === 1) return 'About an hour';
-  if (hours < 48) return `${hours} hours`;
-  if (hours < 24 * 7 * 2) return `${Math.floor(hours / 24)} days`;
-  if (hours < 24 * 30 * 2) return `${Math.floor(hours / 24 / 7)} weeks`;
-  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
-  return `${Math.floor(hours / 24 / 365)} years`;
 }
 
 function command(record: ContainerRecord): string {

@@ -19,7 +19,7 @@ export class DockerApiServer {
   /** Hijacked connections are no longer the HTTP server's: they are tracked to be closed on shutdown. */
   private readonly hijacked = new Set<Duplex>();
 
-  constructor(private readonly engine: Engine) {
+  constructor(engine: Engine) {
     registerSystemRoutes(this.router, engine);
     registerImageRoutes(this.router, engine);
     registerContainerRoutes(this.router, engine);

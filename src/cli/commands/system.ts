@@ -13,7 +13,7 @@ import { CliError, displayError } from '../errors.js';
 import { api, eprintln, out, println } from '../io.js';
 import { INDEX_SERVER } from '../reference.js';
 import { tabwrite } from '../tabwriter.js';
-import { bytesSize } from '../units.js';
+import { bytesSize } from '../../core/units.js';
 import { compileFormat } from './images.js';
 
 export const CLI_VERSION = '0.1.0';

@@ -1,8 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { Ajv, type ValidateFunction } from 'ajv';
+import { loadRuntimeSpecValidator } from '../../helpers/runtime-schema.js';
 import { isBerthError } from '../../../src/core/errors.js';
 import type { ImageRuntimeConfig } from '../../../src/oci/image.js';
 import type { Mount, Spec } from '../../../src/oci/runtime-spec.js';
@@ -11,7 +9,7 @@ import {
   DEFAULT_CAPABILITIES,
   DEFAULT_MASKED_PATHS,
   DEFAULT_PATH_ENV,
-  DEFAULT_READONLY_PATHS,
+
   capabilitiesFromMask,
   generateSpec,
   mergeEnv,
@@ -22,30 +20,7 @@ import {
   type SpecInput,
 } from '../../../src/runtime/spec.js';
 
-const REFERENCE = process.env['BERTH_REFERENCE_DIR'] ?? '/work/shared/reference';
-const SCHEMA_DIR = join(REFERENCE, 'oci-runtime-spec');
-const SCHEMA_BASE = 'https://berth.invalid/oci-runtime-spec/';
-
-/**
- * The runtime-spec schemas are draft-04 (`$schema` draft-04, no `id`s, no draft-04-only keywords
- * such as boolean exclusiveMinimum). Ajv 8 has no draft-04 meta-schema without ajv-draft-04, so
- * each file is loaded with its `$schema` dropped and its file name as `$id`; the relative
- * `defs.json#/…` references then resolve against that base.
- */
-function loadValidator(): ValidateFunction {
-  const ajv = new Ajv({ strict: false, allErrors: true });
-  for (const file of readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.json'))) {
-    const schema = JSON.parse(readFileSync(join(SCHEMA_DIR, file), 'utf8')) as Record<string, unknown>;
-    delete schema['$schema'];
-    schema['$id'] = SCHEMA_BASE + file;
-    ajv.addSchema(schema);
-  }
-  const validate = ajv.getSchema(SCHEMA_BASE + 'config-schema.json');
-  assert.ok(validate, 'config-schema.json loaded');
-  return validate;
-}
-
-const validateConfig = loadValidator();
+const validateConfig = loadRuntimeSpecValidator();
 
 function assertValid(spec: Spec): void {
   const doc: unknown = JSON.parse(JSON.stringify(spec));

@@ -9,7 +9,7 @@ import {
   humanSizeWithPrecision,
   parseGoDuration,
   ramInBytes,
-} from '../../../src/cli/units.js';
+} from '../../../src/core/units.js';
 
 test("formatG matches Go's %.Ng", () => {
   assert.equal(formatG(4.26, 3), '4.26');

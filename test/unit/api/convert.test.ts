@@ -1,0 +1,48 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createBodyToRequest, statusText } from '../../../src/api/docker/convert.js';
+import type { ContainerRecord } from '../../../src/containers/types.js';
+import { BerthError } from '../../../src/core/errors.js';
+
+const invalid = (fn: () => unknown, pattern: RegExp): void =>
+  assert.throws(fn, (err: unknown) => err instanceof BerthError && err.code === 'invalid-argument' && pattern.test(err.message));
+
+describe('POST /containers/create body', () => {
+  it('takes the docker CLI body as recorded from a real exchange', () => {
+    const req = createBodyToRequest({
+      Hostname: '', User: '', AttachStdout: true, Tty: false, OpenStdin: false, Env: null, Cmd: ['echo', 'hi'], Image: 'busybox:local',
+      Entrypoint: null, Labels: {}, HostConfig: { NetworkMode: 'default', RestartPolicy: { Name: 'no', MaximumRetryCount: 0 }, AutoRemove: true, ShmSize: 0, ConsoleSize: [0, 0] },
+    });
+    assert.equal(req.image, 'busybox:local');
+    assert.deepEqual(req.cmd, ['echo', 'hi']);
+    assert.equal(req.entrypoint, null);
+    assert.equal(req.autoRemove, true);
+    assert.equal(req.networkMode, 'default');
+    assert.equal(req.consoleSize, undefined);
+  });
+
+  it('refuses wrong types, bad values and unsupported modes with a clear message', () => {
+    invalid(() => createBodyToRequest({ Cmd: ['x'] }), /image name is required/);
+    invalid(() => createBodyToRequest({ Image: 'b', Cmd: 5 }), /Cmd/);
+    invalid(() => createBodyToRequest({ Image: 'b', Tty: 'yes' }), /Tty/);
+    invalid(() => createBodyToRequest({ Image: 'b', WorkingDir: 'relative' }), /absolute path/);
+    invalid(() => createBodyToRequest({ Image: 'b', StopSignal: 'SIGNOPE' }), /Invalid signal/);
+    invalid(() => createBodyToRequest({ Image: 'b', HostConfig: { ShmSize: -1 } }), /SHM size/);
+    invalid(() => createBodyToRequest({ Image: 'b', HostConfig: { RestartPolicy: { Name: 'sometimes' } } }), /restart policy/);
+    invalid(() => createBodyToRequest({ Image: 'b', HostConfig: { NetworkMode: 'container:x' } }), /not supported yet/);
+    invalid(() => createBodyToRequest({ Image: 'b', Env: ['=x'] }), /environment variable/);
+    invalid(() => createBodyToRequest([]), /object/);
+  });
+});
+
+describe('ps STATUS text', () => {
+  const record = (state: Partial<ContainerRecord['state']>): ContainerRecord =>
+    ({ state: { status: 'created', pid: 0, conmonPid: 0, exitCode: 0, error: '', startedAt: '', finishedAt: '', oomKilled: false, ...state } }) as ContainerRecord;
+  it('reads like dockerd', () => {
+    const now = Date.parse('2026-01-01T00:10:00Z');
+    assert.equal(statusText(record({ status: 'created' }), now), 'Created');
+    assert.equal(statusText(record({ status: 'running', startedAt: '2026-01-01T00:09:57Z' }), now), 'Up 3 seconds');
+    assert.equal(statusText(record({ status: 'exited', exitCode: 3, finishedAt: '2026-01-01T00:08:30Z' }), now), 'Exited (3) About a minute ago');
+    assert.equal(statusText(record({ status: 'paused', startedAt: '2026-01-01T00:00:00Z' }), now), 'Up 10 minutes (Paused)');
+  });
+});
