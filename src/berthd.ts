@@ -21,6 +21,7 @@ async function main(): Promise<void> {
     .option('--config-file <path>', 'daemon configuration file (JSON, dockerd-style keys)')
     .option('--runtime <path>', 'OCI runtime binary', defaultConfig.runtimePath)
     .option('--conmon <path>', 'conmon binary', defaultConfig.conmonPath)
+    .option('--cgroup-parent <path>', 'parent cgroup for containers', defaultConfig.cgroupParent)
     .option('--max-concurrent-downloads <n>', 'layers downloaded at once per pull', String(defaultConfig.maxConcurrentDownloads))
     .option('-l, --log-level <level>', 'debug, info, warn or error', 'info')
     .version('0.1.0');
@@ -33,9 +34,11 @@ async function main(): Promise<void> {
     configFile?: string;
     runtime: string;
     conmon: string;
+    cgroupParent: string;
     maxConcurrentDownloads: string;
     logLevel: string;
   }>();
+  if (!/^\/[A-Za-z0-9_.\-/]*$/.test(opts.cgroupParent)) throw new Error(`--cgroup-parent must be an absolute cgroup path, got ${opts.cgroupParent}`);
   if (!['debug', 'info', 'warn', 'error'].includes(opts.logLevel)) throw new Error(`invalid log level ${opts.logLevel}`);
   setLogLevel(opts.logLevel as LogLevel);
 
@@ -52,6 +55,7 @@ async function main(): Promise<void> {
     ...(opts.insecureRegistry ? { insecureRegistries: [...(fileConfig.insecureRegistries ?? []), ...opts.insecureRegistry] } : {}),
     ...(explicit('runtime') ? { runtimePath: opts.runtime } : {}),
     ...(explicit('conmon') ? { conmonPath: opts.conmon } : {}),
+    ...(explicit('cgroupParent') ? { cgroupParent: opts.cgroupParent } : {}),
     ...(explicit('maxConcurrentDownloads') ? { maxConcurrentDownloads: downloads } : {}),
   };
   if (!opts.host && !fileConfig.hosts && explicit('execRoot')) config.hosts = [`unix://${config.execRoot}/berth.sock`];

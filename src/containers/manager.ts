@@ -36,6 +36,8 @@ export interface ContainerManagerOptions {
   runc: Runc;
   conmonBinary: string;
   snapshots: OverlaySnapshotter;
+  /** Containers' cgroups are `<cgroupParent>/<id>`. */
+  cgroupParent: string;
 }
 
 export interface CreateInput {
@@ -270,7 +272,7 @@ export class ContainerManager extends EventEmitter {
       privileged: req.privileged,
       shmSize: req.shmSize || undefined,
       etcFiles: { hostname: join(bundle, 'hostname'), hosts: join(bundle, 'hosts'), resolvConf: join(bundle, 'resolv.conf') },
-      cgroupsPath: `/berth/${id}`,
+      cgroupsPath: `${this.options.cgroupParent.replace(/\/+$/, '')}/${id}`,
       cgroupV2: host.cgroupV2,
     });
     if (hostMode && spec.hostname !== undefined) delete spec.hostname;

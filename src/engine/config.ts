@@ -11,6 +11,8 @@ export interface EngineConfig {
   runtimePath: string;
   conmonPath: string;
   maxConcurrentDownloads: number;
+  /** Parent cgroup of every container's cgroup (dockerd's --cgroup-parent). */
+  cgroupParent: string;
   /** busybox-static binary the bundled default image is made from. */
   busyboxPath: string;
 }
@@ -23,6 +25,7 @@ export const defaultConfig: EngineConfig = {
   runtimePath: 'runc',
   conmonPath: 'conmon',
   maxConcurrentDownloads: 3,
+  cgroupParent: '/berth',
   busyboxPath: '/bin/busybox',
 };
 
@@ -52,6 +55,10 @@ export function readConfigFile(path: string): Partial<EngineConfig> {
       case 'insecure-registries': out.insecureRegistries = strs(); break;
       case 'runtime': out.runtimePath = str(); break;
       case 'conmon': out.conmonPath = str(); break;
+      case 'cgroup-parent':
+        out.cgroupParent = str();
+        if (!/^\/[A-Za-z0-9_.\-/]*$/.test(out.cgroupParent)) throw invalidArgument(`config file ${path}: "cgroup-parent" must be an absolute cgroup path`);
+        break;
       case 'max-concurrent-downloads':
         if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw invalidArgument(`config file ${path}: "${key}" must be a positive integer`);
         out.maxConcurrentDownloads = value;

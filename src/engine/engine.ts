@@ -50,6 +50,7 @@ export class Engine {
       runc: new Runc(resolveExecutable(config.runtimePath), join(config.execRoot, 'runc')),
       conmonBinary: resolveExecutable(config.conmonPath),
       snapshots: this.snapshots,
+      cgroupParent: config.cgroupParent,
     });
   }
 

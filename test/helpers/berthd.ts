@@ -3,9 +3,9 @@
  * dist/, stopped and cleaned (containers, mounts, directories) by the test that made it.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, readFile } from 'node:fs/promises';
+import { mkdtemp, rm, readFile, readdir, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { request } from 'node:http';
 import { promisify } from 'node:util';
 
@@ -60,6 +60,8 @@ export async function startBerthd(extraArgs: string[] = []): Promise<Berthd> {
   const socket = join(execRoot, 'berth.sock');
   const host = `unix://${socket}`;
   const logPath = join(root, 'berthd.log');
+  // Its own cgroup parent, removed by destroy(): tests leave no cgroup directory behind.
+  const cgroupParent = `/berth-test-${basename(root)}`;
   let child: ChildProcess | undefined;
 
   const api: Berthd['api'] = (method, path, body) =>
@@ -92,7 +94,7 @@ export async function startBerthd(extraArgs: string[] = []): Promise<Berthd> {
   const start = async (): Promise<void> => {
     const { openSync, closeSync } = await import('node:fs');
     const fd = openSync(logPath, 'a');
-    child = spawn(process.execPath, [join(repoRoot, 'bin/berthd'), '--data-root', dataRoot, '--exec-root', execRoot, ...extraArgs], {
+    child = spawn(process.execPath, [join(repoRoot, 'bin/berthd'), '--data-root', dataRoot, '--exec-root', execRoot, '--cgroup-parent', cgroupParent, ...extraArgs], {
       stdio: ['ignore', fd, fd],
     });
     closeSync(fd);
@@ -132,6 +134,7 @@ export async function startBerthd(extraArgs: string[] = []): Promise<Berthd> {
         await berthd.stop();
         await unmountUnder(root);
         await rm(root, { recursive: true, force: true });
+        await removeCgroup(cgroupParent);
       }
     },
     log: () => readFile(logPath, 'utf8'),
@@ -149,6 +152,13 @@ export async function unmountUnder(dir: string): Promise<void> {
     .filter((p) => p.startsWith(dir + '/'))
     .sort((a, b) => b.length - a.length);
   for (const p of points) await execFileAsync('umount', ['-l', p]).catch(() => undefined);
+}
+
+/** rmdir of a (now empty) cgroup in every hierarchy: cgroup v1 controllers, v2 or the hybrid's unified. */
+export async function removeCgroup(path: string): Promise<void> {
+  const hierarchies = await readdir('/sys/fs/cgroup').catch(() => [] as string[]);
+  const candidates = [join('/sys/fs/cgroup', path), ...hierarchies.map((h) => join('/sys/fs/cgroup', h, path))];
+  for (const dir of candidates) await rmdir(dir).catch(() => undefined);
 }
 
 /** Mounts under dir, for tests asserting nothing is left behind. */
