@@ -243,6 +243,28 @@ measure_rows() {
   done
 }
 
+# A second floor: bare `runc run` of the same rootfs with the config.json berth generates
+# (Docker's seccomp profile, masked paths, /etc files), so the engine's own overhead shows
+# apart from what Docker's confinement costs runc.
+floor_with_berth_config() {
+  local d="$1" id bundle f="$1/floor-berth"
+  id="$("$DOCKER" -H "$BERTH_HOST" run -d --network none "$BUSYBOX" sleep 600 2>"$d/floor-berth.err")" || {
+    rec run floor-berth label "runc run, berth's config.json (floor with Docker's confinement)"
+    fail run floor-berth "could not start a berth container to copy its config.json" "$d/floor-berth.err"
+    return 0
+  }
+  bundle="$d/berth/data/containers/$id"
+  mkdir -p "$f/bundle"
+  cp "$bundle/hostname" "$bundle/hosts" "$bundle/resolv.conf" "$f/"
+  jq --arg rootfs "$d/floor/bundle/rootfs" --arg bundle "$bundle" --arg f "$f" \
+    '.root.path = $rootfs | .process.args = ["/bin/true"] | .linux.cgroupsPath = "/berth-bench-floor"
+     | .mounts |= map(if (.source | startswith($bundle)) then .source = ($f + "/" + (.source | split("/") | last)) else . end)' \
+    "$bundle/config.json" >"$f/bundle/config.json"
+  "$DOCKER" -H "$BERTH_HOST" rm -f "$id" >/dev/null 2>&1
+  add_row floor-berth "runc run, berth's config.json (floor with Docker's confinement)" \
+    runc --root "$f/state" run --bundle "$f/bundle" berth-bench-floor2
+}
+
 section_run() {
   local d="$WORK/run"
   mkdir -p "$d"
@@ -272,6 +294,7 @@ section_run() {
       fi
       add_row berth-defnet "docker CLI → berthd, default network (no --network none)" \
         "$DOCKER" -H "$BERTH_HOST" run --rm "$BUSYBOX" true
+      floor_with_berth_config "$d"
     else
       rec run berth label "docker CLI → berthd"
       fail run berth "docker pull $BUSYBOX into berthd failed" "$d/berth-pull.out"

@@ -28,6 +28,32 @@ export function parseRegistryAuth(header: string | string[] | undefined): AuthCo
   return Object.keys(auth).length ? auth : undefined;
 }
 
+/** Docker's `filters` query: `{"key":{"value":true}}` (or the older `{"key":["value"]}`). */
+export function parseFilters(raw: string | null): Record<string, string[]> {
+  if (!raw) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw invalidArgument(`invalid filters: ${raw}`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalidArgument(`invalid filters: ${raw}`);
+  const out: Record<string, string[]> = {};
+  for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
+    if (Array.isArray(value) && value.every((v) => typeof v === 'string')) out[key] = value as string[];
+    else if (value && typeof value === 'object') out[key] = Object.keys(value);
+    else throw invalidArgument(`invalid filter value for '${key}'`);
+  }
+  return out;
+}
+
+/** `reference` filter: a glob (`*` within a path component) against `repo` or `repo:tag`. */
+function referenceMatches(pattern: string, tag: string): boolean {
+  const glob = (p: string): RegExp => new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`);
+  const repo = tag.slice(0, tag.lastIndexOf(':') > tag.lastIndexOf('/') ? tag.lastIndexOf(':') : tag.length);
+  return glob(pattern).test(tag) || glob(pattern).test(repo);
+}
+
 export function registerImageRoutes(router: Router, engine: Engine): void {
   router.add('POST', '/images/create', async ({ req, res, query }) => {
     const fromImage = query.get('fromImage');
@@ -57,15 +83,22 @@ export function registerImageRoutes(router: Router, engine: Engine): void {
   });
 
   router.add('GET', '/images/json', ({ res, query }) => {
-    const dangling = query.get('filters');
-    if (dangling) {
-      try {
-        JSON.parse(dangling);
-      } catch {
-        throw invalidArgument(`invalid filter: ${dangling}`);
-      }
+    const filters = parseFilters(query.get('filters'));
+    for (const key of Object.keys(filters)) {
+      if (key !== 'reference' && key !== 'dangling') throw invalidArgument(`invalid filter '${key}'`);
     }
-    const images = engine.images.list().sort((a, b) => b.addedAt - a.addedAt);
+    const references = filters.reference ?? [];
+    const dangling = filters.dangling?.[0];
+    if (dangling !== undefined && dangling !== 'true' && dangling !== 'false') throw invalidArgument(`invalid filter 'dangling=${dangling}'`);
+    const images = engine.images
+      .list()
+      .sort((a, b) => b.addedAt - a.addedAt)
+      .filter((image) => {
+        const tags = engine.repoTags(image);
+        if (dangling !== undefined && (tags.length === 0) !== (dangling === 'true')) return false;
+        if (references.length === 0) return true;
+        return tags.some((tag) => references.some((pattern) => referenceMatches(pattern, tag)));
+      });
     sendJson(res, 200, images.map((i) => imageSummary(engine, i)));
   });
 
