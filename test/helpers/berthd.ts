@@ -18,15 +18,21 @@ export interface CommandResult {
   stderr: string;
 }
 
+export interface RunOptions {
+  input?: string;
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
 export interface Berthd {
   root: string;
   socket: string;
   host: string;
   pid(): number;
   /** The docker CLI against this berthd. */
-  docker(args: string[], options?: { input?: string; timeoutMs?: number }): Promise<CommandResult>;
+  docker(args: string[], options?: RunOptions): Promise<CommandResult>;
   /** The berth CLI against this berthd. */
-  berth(args: string[], options?: { input?: string; timeoutMs?: number }): Promise<CommandResult>;
+  berth(args: string[], options?: RunOptions): Promise<CommandResult>;
   api(method: string, path: string, body?: unknown): Promise<{ status: number; body: string; json<T>(): T }>;
   start(): Promise<void>;
   kill9(): Promise<void>;
@@ -36,9 +42,9 @@ export interface Berthd {
   log(): Promise<string>;
 }
 
-function run(binary: string, args: string[], env: NodeJS.ProcessEnv, options: { input?: string; timeoutMs?: number } = {}): Promise<CommandResult> {
+function run(binary: string, args: string[], env: NodeJS.ProcessEnv, options: RunOptions = {}): Promise<CommandResult> {
   return new Promise((resolvePromise) => {
-    const child = spawn(binary, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(binary, args, { env: { ...env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
