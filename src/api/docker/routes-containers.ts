@@ -1,8 +1,9 @@
 /** /containers/*: create, list, inspect, start, stop, kill, wait, remove, logs, attach, resize. */
-import { openSync, writeSync, closeSync } from 'node:fs';
+import { constants, openSync, writeSync, closeSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Duplex, Writable } from 'node:stream';
-import { conflict, invalidArgument } from '../../core/errors.js';
+import { conflict, errorMessage, invalidArgument } from '../../core/errors.js';
 
 import type { WaitCondition } from '../../containers/manager.js';
 import type { Engine } from '../../engine/engine.js';
@@ -112,7 +113,13 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
     if (record.state.status !== 'running') throw conflict(`Container ${record.id} is not running`);
     if (record.request.tty) {
       // conmon's control FIFO: "1 <height> <width>\n" resizes the container's terminal.
-      const fd = openSync(join(containers.bundle(record.id), 'ctl'), 'w');
+      // O_NONBLOCK: with conmon gone, a blocking open of a FIFO without a reader would hang berthd.
+      let fd: number;
+      try {
+        fd = openSync(join(containers.bundle(record.id), 'ctl'), constants.O_WRONLY | constants.O_NONBLOCK);
+      } catch (err) {
+        throw conflict(`cannot resize container ${record.id}: its monitor is not listening (${errorMessage(err)})`);
+      }
       try {
         writeSync(fd, `1 ${h} ${w}\n`);
       } finally {
@@ -193,7 +200,7 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
       if (stream && (stdout || stderr)) {
         const current = containers.get(record.id);
         if (current.state.status === 'running' || current.state.status === 'paused') {
-          const { size } = await import('node:fs/promises').then((fs) => fs.stat(containers.logPath(record.id))).catch(() => ({ size: 0 }));
+          const { size } = await stat(containers.logPath(record.id)).catch(() => ({ size: 0 }));
           await follow(size);
         } else if (current.state.status === 'created') {
           const offset = await new Promise<number | undefined>((resolve) => {
