@@ -1,7 +1,7 @@
 /** The real docker CLI driving berthd: run, exit codes, detached lifecycle, logs, ps, inspect, errors. */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBerthd, mountsUnder, type Berthd } from '../helpers/berthd.js';
 import { loadRuntimeSpecValidator } from '../helpers/runtime-schema.js';
@@ -106,6 +106,14 @@ describe('docker CLI → berthd: containers', () => {
     }
   });
 
+  it('follows logs until the container exits', async () => {
+    const id = (await d.docker(['run', '-d', 'busybox', 'sh', '-c', 'for i in 1 2 3; do echo n$i; sleep 0.2; done'])).stdout.trim();
+    const follow = await d.docker(['logs', '-f', id], { timeoutMs: 10_000 });
+    assert.equal(follow.code, 0, follow.stderr);
+    assert.equal(follow.stdout, 'n1\nn2\nn3\n');
+    await d.docker(['rm', id]);
+  });
+
   it('stops with SIGKILL after the timeout when the stop signal is ignored', async () => {
     const run = await d.docker(['run', '-d', 'busybox', 'sleep', '60']);
     const id = run.stdout.trim();
@@ -151,6 +159,11 @@ describe('docker CLI → berthd: containers', () => {
     const notFoundCmd = await d.docker(['run', '--rm', 'busybox', '/no/such/binary']);
     assert.notEqual(notFoundCmd.code, 0);
     assert.match(notFoundCmd.stderr, /no such file or directory|not found/i);
+    const before = await readdir(join(d.root, 'data/containers'));
+    const noCommand = await d.api('POST', '/containers/create', { Image: 'busybox', Entrypoint: [''], Cmd: [] });
+    assert.equal(noCommand.status, 400);
+    assert.match(noCommand.json<{ message: string }>().message, /no command specified/);
+    assert.deepEqual(await readdir(join(d.root, 'data/containers')), before);
     await d.docker(['rm', 'taken']);
     // A failed start leaves no mount behind.
     assert.deepEqual((await mountsUnder(d.root)).filter((m) => m.includes('/containers/')), []);

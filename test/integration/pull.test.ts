@@ -59,6 +59,13 @@ describe('pull from a registry', () => {
     assert.match(unknownUser.stderr, /unable to find user nobody-here/);
   });
 
+  it('pulls a missing image when run needs it, as docker run does', async () => {
+    const r = await d.docker(['run', '--rm', fx.images.busyboxDocker, 'echo', 'pulled-on-demand']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /Unable to find image/);
+    assert.equal(r.stdout.split('\n').at(-2), 'pulled-on-demand');
+  });
+
   it('shares layers between images and reports them as already present', async () => {
     const pull = await d.docker(['pull', fx.images.busybox]);
     assert.equal(pull.code, 0, pull.stderr);
