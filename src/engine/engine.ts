@@ -31,6 +31,9 @@ export class Engine {
   readonly containers: ContainerManager;
   readonly registry: RegistryClient;
   readonly startedAt = new Date();
+  private pullsInFlight = 0;
+  private gcPending = false;
+  private gcRunning: Promise<void> | undefined;
 
   private constructor(
     readonly config: EngineConfig,
@@ -91,8 +94,26 @@ export class Engine {
   async preparePull(ref: string, auth?: AuthConfig): Promise<{ prepared: PreparedPull; run: (progress: ProgressSink) => Promise<PullResult> }> {
     const domain = parseReference(ref).domain;
     const deps = this.pullDeps(auth, domain);
-    const prepared = await preparePull(deps, ref);
-    return { prepared, run: (progress) => executePull(deps, prepared, progress) };
+    // A collection that started before this pull must not see its new blobs and layers.
+    while (this.gcRunning) await this.gcRunning;
+    this.pullsInFlight++;
+    let finished = false;
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      this.pullsInFlight--;
+      if (this.pullsInFlight === 0 && this.gcPending) void this.collectGarbage();
+    };
+    try {
+      const prepared = await preparePull(deps, ref);
+      return {
+        prepared,
+        run: (progress) => executePull(deps, prepared, progress).finally(finish),
+      };
+    } catch (err) {
+      finish();
+      throw err;
+    }
   }
 
   /** Name, `name:tag`, `name@digest`, full or short image ID → the image. */
@@ -173,8 +194,27 @@ export class Engine {
     return result;
   }
 
-  /** Removes snapshots and blobs no image references any more (layers in use by containers are kept). */
+  /**
+   * Removes snapshots and blobs no image references any more (layers in use by containers are
+   * kept). A pull's blobs and layers belong to no image until it completes, so collection
+   * waits until no pull is in flight (containerd protects them with a lease instead).
+   */
   async collectGarbage(): Promise<void> {
+    if (this.pullsInFlight > 0) {
+      this.gcPending = true;
+      return;
+    }
+    this.gcPending = false;
+    const run = this.sweep();
+    this.gcRunning = run.catch(() => undefined);
+    try {
+      await run;
+    } finally {
+      this.gcRunning = undefined;
+    }
+  }
+
+  private async sweep(): Promise<void> {
     const keepChains = this.images.referencedChainIds();
     for (const c of this.containers.list()) for (const chain of c.chainIds) keepChains.add(chain);
     for (const chain of await this.snapshots.listLayers()) {
