@@ -344,10 +344,13 @@ export class ContainerManager extends EventEmitter {
 
   /** Everything a stopped container must not keep: runc state, exit file, rootfs mount. */
   private async cleanupAfterStop(id: string): Promise<void> {
-    await this.options.runc.delete(id).catch((err: unknown) => log.warn('runc delete failed', { id, error: errorMessage(err) }));
-    await rm(join(this.exitDir, id), { force: true });
-    await rm(join(this.socketDir, id), { force: true });
-    await this.options.snapshots.unmountActive(id, join(this.bundle(id), 'rootfs'));
+    // Independent steps, run together: this is on the path of every `run --rm`.
+    await Promise.all([
+      this.options.runc.delete(id).catch((err: unknown) => log.warn('runc delete failed', { id, error: errorMessage(err) })),
+      rm(join(this.exitDir, id), { force: true }),
+      rm(join(this.socketDir, id), { force: true }),
+      this.options.snapshots.unmountActive(id, join(this.bundle(id), 'rootfs')),
+    ]);
   }
 
   /** Resolves with the exit code when the condition holds (Docker's wait conditions). */
@@ -441,9 +444,11 @@ export class ContainerManager extends EventEmitter {
     } else {
       await this.options.snapshots.unmountActive(id, join(this.bundle(id), 'rootfs')).catch(() => undefined);
     }
-    await this.options.snapshots.removeActive(id);
-    await rm(this.bundle(id), { recursive: true, force: true });
-    await rm(join(this.exitDir, id), { force: true });
+    await Promise.all([
+      this.options.snapshots.removeActive(id),
+      rm(this.bundle(id), { recursive: true, force: true }),
+      rm(join(this.exitDir, id), { force: true }),
+    ]);
     this.db.prepare('DELETE FROM containers WHERE id = ?').run(id);
     this.emit('remove', id, record.state.exitCode);
   }
