@@ -14,6 +14,7 @@ import { parseReference, tryParseReference } from '../registry/reference.js';
 import { Runc } from '../runtime/runc.js';
 import { OverlaySnapshotter } from '../snapshots/overlay.js';
 import { ContainerManager } from '../containers/manager.js';
+import { ExecManager } from '../containers/exec.js';
 import type { ContainerRecord, ContainerSpecRequest } from '../containers/types.js';
 import type { EngineConfig } from './config.js';
 import { ensureDefaultImage } from './default-image.js';
@@ -29,6 +30,7 @@ export class Engine {
   readonly snapshots: OverlaySnapshotter;
   readonly images: ImageStore;
   readonly containers: ContainerManager;
+  readonly execs: ExecManager;
   readonly registry: RegistryClient;
   readonly startedAt = new Date();
   private pullsInFlight = 0;
@@ -46,15 +48,18 @@ export class Engine {
     this.snapshots = new OverlaySnapshotter(join(config.dataRoot, 'snapshots'));
     this.images = new ImageStore(this.db);
     this.registry = new RegistryClient({ insecureRegistries: config.insecureRegistries, credentials: new CredentialStore() });
+    const runc = new Runc(resolveExecutable(config.runtimePath), join(config.execRoot, 'runc'));
+    const conmonBinary = resolveExecutable(config.conmonPath);
     this.containers = new ContainerManager({
       db: this.db,
       containersDir: join(config.dataRoot, 'containers'),
       execRoot: config.execRoot,
-      runc: new Runc(resolveExecutable(config.runtimePath), join(config.execRoot, 'runc')),
-      conmonBinary: resolveExecutable(config.conmonPath),
+      runc,
+      conmonBinary,
       snapshots: this.snapshots,
       cgroupParent: config.cgroupParent,
     });
+    this.execs = new ExecManager(this.containers, { runc, conmonBinary });
   }
 
   static async open(config: EngineConfig): Promise<Engine> {

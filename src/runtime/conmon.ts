@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError } from '../core/errors.js';
 import { runcMessage, type Runc } from './runc.js';
@@ -150,4 +150,111 @@ function readRuntimeError(runtimeLog: string, conmonLog: string): string {
   }
   if (messages.length > 0) return messages.join('; ');
   return read(conmonLog).trim().split('\n').filter((l) => l && !l.includes('oom_score_adj')).join('; ');
+}
+
+export interface ConmonExecOptions {
+  containerId: string;
+  execId: string;
+  name: string;
+  /** The exec session's own directory: conmon's bundle for it (attach socket, ctl FIFO), log and exit files. */
+  dir: string;
+  /** An OCI `process` object (runtime-spec config.md), written as the --exec-process-spec file. */
+  processSpecPath: string;
+  tty: boolean;
+  openStdin: boolean;
+  runc: Runc;
+  conmonBinary: string;
+}
+
+export interface ConmonExecStarted {
+  pid: number;
+  /** Resolves with the exit status conmon reports on the sync pipe (128+signal for signals). */
+  exited: Promise<number>;
+}
+
+/**
+ * `conmon --exec`: conmon runs `runc exec` for the process spec; on the sync pipe it reports
+ * the process's PID, then its exit status. Each session has its own directory so its attach
+ * socket, control FIFO and exit file never collide with the container's.
+ */
+export async function conmonExec(options: ConmonExecOptions): Promise<ConmonExecStarted> {
+  const exitDir = join(options.dir, 'exits');
+  const persistDir = join(options.dir, 'persist');
+  const socketDir = join(options.dir, 's');
+  await Promise.all([exitDir, persistDir, socketDir].map((d) => mkdir(d, { recursive: true })));
+  const args = [
+    '--api-version', '1',
+    '-c', options.containerId,
+    '-u', options.execId,
+    '-r', options.runc.binary,
+    '-b', options.dir,
+    '-p', join(options.dir, 'pid'),
+    '-n', options.name,
+    '--exit-dir', exitDir,
+    '-0', persistDir,
+    '--socket-dir-path', socketDir,
+    '-l', `k8s-file:${join(options.dir, 'log')}`,
+    '--log-level', 'error',
+    '--syslog',
+    ...options.runc.globalArgs().flatMap((a) => ['--runtime-arg', a]),
+    '--exec',
+    '--exec-process-spec', options.processSpecPath,
+  ];
+  if (options.tty) args.push('-t');
+  if (options.openStdin) args.push('-i');
+  const stderrFd = openSync(join(options.dir, 'conmon.log'), 'a');
+  const env: NodeJS.ProcessEnv = { ...process.env, _OCI_SYNCPIPE: '3' };
+  delete env.NOTIFY_SOCKET;
+  const child = spawn(options.conmonBinary, args, { stdio: ['ignore', 'ignore', stderrFd, 'pipe'], env, detached: true });
+  closeSync(stderrFd);
+  const sync = child.stdio[3];
+  if (!sync) throw new BerthError('internal', 'conmon: no sync pipe');
+  child.unref();
+
+  const replies: Array<{ data: number; message?: string }> = [];
+  const waiters: Array<() => void> = [];
+  let buffered = '';
+  let ended = false;
+  const notify = (): void => {
+    for (const w of waiters.splice(0)) w();
+  };
+  sync.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString('utf8');
+    let nl = buffered.indexOf('\n');
+    while (nl >= 0) {
+      const reply = parseSyncReply(buffered.slice(0, nl));
+      buffered = buffered.slice(nl + 1);
+      if (reply) replies.push(reply);
+      nl = buffered.indexOf('\n');
+    }
+    notify();
+  });
+  sync.on('end', () => {
+    ended = true;
+    notify();
+  });
+  sync.on('error', () => {
+    ended = true;
+    notify();
+  });
+  const nth = async (n: number): Promise<{ data: number; message?: string } | undefined> => {
+    while (replies.length <= n && !ended) await new Promise<void>((r) => waiters.push(r));
+    return replies[n];
+  };
+
+  const started = await nth(0);
+  if (!started || started.data < 0) {
+    sync.destroy();
+    const conmonLog = join(options.dir, 'conmon.log');
+    const reason = started?.message ? runcMessage(started.message.trim()) : readRuntimeError(join(options.dir, 'runtime.log'), conmonLog);
+    throw new BerthError('internal', `OCI runtime exec failed: ${reason || 'conmon exited without a reply'}`);
+  }
+  const exited = nth(1).then(async (reply) => {
+    sync.destroy();
+    if (reply) return reply.data;
+    // berthd lost the pipe (conmon died): conmon's persisted exit file is the next best source.
+    const text = await readFile(join(persistDir, 'exit'), 'utf8').catch(() => '');
+    return text.trim() ? Number.parseInt(text.trim(), 10) : 255;
+  });
+  return { pid: started.data, exited };
 }

@@ -26,6 +26,53 @@ export function statusFor(err: unknown): number {
   return 500;
 }
 
+/**
+ * A request that asked for `Upgrade: tcp`: its body (Node does not parse bodies of upgrade
+ * requests), and the raw socket with whatever the client sent after the body in `head`.
+ */
+export interface Upgrade {
+  socket: Duplex;
+  head: Buffer;
+  body: Buffer;
+}
+
+/**
+ * Separates an upgrade request's Content-Length body from the stream bytes that follow it.
+ * The socket is left paused; whoever reads the stream resumes it.
+ */
+export async function readUpgradeBody(socket: Duplex, head: Buffer, length: number, limit = 1024 * 1024): Promise<{ body: Buffer; head: Buffer }> {
+  if (length > limit) throw invalidArgument(`request body larger than ${limit} bytes`);
+  let buffered = head;
+  if (buffered.length < length) {
+    buffered = await new Promise<Buffer>((resolve, reject) => {
+      const chunks = [head];
+      let size = head.length;
+      const onData = (chunk: Buffer): void => {
+        chunks.push(chunk);
+        size += chunk.length;
+        if (size >= length) {
+          cleanup();
+          resolve(Buffer.concat(chunks));
+        }
+      };
+      const onEnd = (): void => {
+        cleanup();
+        reject(invalidArgument('connection closed before the request body was complete'));
+      };
+      const cleanup = (): void => {
+        socket.off('data', onData);
+        socket.off('end', onEnd);
+        socket.off('error', onEnd);
+        socket.pause();
+      };
+      socket.on('data', onData);
+      socket.on('end', onEnd);
+      socket.on('error', onEnd);
+    });
+  }
+  return { body: buffered.subarray(0, length), head: buffered.subarray(length) };
+}
+
 /** What a handler sees: the path parameters, the query, and lazily the JSON body. */
 export interface RequestContext {
   req: IncomingMessage;
@@ -34,7 +81,7 @@ export interface RequestContext {
   query: URLSearchParams;
   apiVersion: string;
   /** Set when the client asked to upgrade the connection (attach, exec start). */
-  upgrade?: { socket: Duplex; head: Buffer };
+  upgrade?: Upgrade;
 }
 
 export type Handler = (ctx: RequestContext) => Promise<void> | void;
@@ -97,15 +144,22 @@ export function sendError(res: ServerResponse, err: unknown): void {
   sendJson(res, statusFor(err), { message });
 }
 
-export async function readJsonBody<T>(req: IncomingMessage, limit = 8 * 1024 * 1024): Promise<T | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw invalidArgument(`request body larger than ${limit} bytes`);
-    chunks.push(chunk as Buffer);
+/** The request's JSON body; for an upgraded request, the body split off the raw stream. */
+export async function readJsonBody<T>(req: IncomingMessage, limit = 8 * 1024 * 1024, upgrade?: Upgrade): Promise<T | undefined> {
+  let raw: Buffer;
+  if (upgrade) {
+    raw = upgrade.body;
+  } else {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) throw invalidArgument(`request body larger than ${limit} bytes`);
+      chunks.push(chunk as Buffer);
+    }
+    raw = Buffer.concat(chunks);
   }
-  const text = Buffer.concat(chunks).toString('utf8').trim();
+  const text = raw.toString('utf8').trim();
   if (!text) return undefined;
   try {
     return JSON.parse(text) as T;

@@ -7,11 +7,11 @@ import { conflict, errorMessage, invalidArgument } from '../../core/errors.js';
 
 import type { WaitCondition } from '../../containers/manager.js';
 import type { Engine } from '../../engine/engine.js';
-import { readLogs, type LogEntry } from '../../runtime/logs.js';
-import type { AttachWriter } from '../../runtime/attach-socket.js';
+import { readLogs } from '../../runtime/logs.js';
 import { commonHeaders, queryBool, queryInt, readJsonBody, sendEmpty, sendJson, type RequestContext, type Router } from './http.js';
 import { containerInspect, containerSummary, createBodyToRequest } from './convert.js';
-import { frame, STDERR, STDOUT, writeUpgradeHeaders, writeWithBackpressure } from './streams.js';
+import { writeUpgradeHeaders } from './streams.js';
+import { clientInput, writeEntry } from './attach-io.js';
 
 /** Docker's `since`/`until`: unix seconds with optional fraction, or RFC3339. */
 function parseTimeParam(value: string | null, name: string): number | undefined {
@@ -224,42 +224,3 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
   };
   router.add('POST', '/containers/{id}/attach', attach);
 }
-
-/**
- * The client's side of a hijacked attach: bytes typed before the container's attach socket
- * exists are buffered, and the client's half-close closes the container's stdin.
- */
-function clientInput(ctx: RequestContext): { connect(open: () => AttachWriter): void } | undefined {
-  const socket = ctx.upgrade?.socket ?? ctx.req;
-  const buffered: Buffer[] = ctx.upgrade?.head.length ? [ctx.upgrade.head] : [];
-  let writer: AttachWriter | undefined;
-  let ended = false;
-  socket.on('data', (chunk: Buffer) => {
-    if (writer) void writer.write(chunk).catch(() => undefined);
-    else buffered.push(chunk);
-  });
-  socket.on('end', () => {
-    ended = true;
-    writer?.close();
-  });
-  return {
-    connect(open) {
-      if (writer) return;
-      try {
-        writer = open();
-      } catch {
-        return;
-      }
-      for (const chunk of buffered.splice(0)) void writer.write(chunk).catch(() => undefined);
-      if (ended) writer.close();
-    },
-  };
-}
-
-function writeEntry(out: Writable, entry: LogEntry, options: { stdout: boolean; stderr: boolean; tty: boolean; timestamps: boolean }): Promise<void> | void {
-  if (entry.stream === 'stdout' && !options.stdout) return;
-  if (entry.stream === 'stderr' && !options.stderr) return;
-  const data = options.timestamps ? Buffer.concat([Buffer.from(`${entry.timestamp} `), entry.data]) : entry.data;
-  return writeWithBackpressure(out, options.tty ? data : frame(entry.stream === 'stderr' ? STDERR : STDOUT, data));
-}
-

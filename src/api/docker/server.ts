@@ -6,10 +6,11 @@ import type { Duplex } from 'node:stream';
 import { errorMessage, invalidArgument, notFound } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import type { Engine } from '../../engine/engine.js';
-import { API_VERSION, checkApiVersion, commonHeaders, Router, sendError, sendJson, type RequestContext } from './http.js';
+import { API_VERSION, checkApiVersion, commonHeaders, readUpgradeBody, Router, sendError, sendJson, type RequestContext, type Upgrade } from './http.js';
 import { registerSystemRoutes } from './routes-system.js';
 import { registerImageRoutes } from './routes-images.js';
 import { registerContainerRoutes } from './routes-containers.js';
+import { registerExecRoutes } from './routes-exec.js';
 
 const log = logger('api');
 
@@ -23,6 +24,7 @@ export class DockerApiServer {
     registerSystemRoutes(this.router, engine);
     registerImageRoutes(this.router, engine);
     registerContainerRoutes(this.router, engine);
+    registerExecRoutes(this.router, engine);
   }
 
   async listen(hosts: string[]): Promise<void> {
@@ -36,7 +38,11 @@ export class DockerApiServer {
         this.hijacked.add(socket);
         socket.on('close', () => this.hijacked.delete(socket));
         const res = new ServerResponseShim(socket);
-        void this.handle(req, res as unknown as ServerResponse, { socket, head });
+        const length = Number(req.headers['content-length'] ?? 0);
+        void readUpgradeBody(socket, head, Number.isFinite(length) && length > 0 ? length : 0).then(
+          ({ body, head: rest }) => this.handle(req, res as unknown as ServerResponse, { socket, head: rest, body }),
+          (err: unknown) => res.fail(err),
+        );
       });
       server.on('clientError', (_err, socket) => socket.destroy());
       await new Promise<void>((resolve, reject) => {
@@ -61,7 +67,7 @@ export class DockerApiServer {
     );
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse, upgrade?: { socket: Duplex; head: Buffer }): Promise<void> {
+  private async handle(req: IncomingMessage, res: ServerResponse, upgrade?: Upgrade): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://berth');
     let path = url.pathname;
     let apiVersion = API_VERSION;

@@ -1,0 +1,47 @@
+/** The two directions of an attach or exec stream: log entries out, client input to conmon. */
+import type { Writable } from 'node:stream';
+import type { AttachWriter } from '../../runtime/attach-socket.js';
+import type { LogEntry } from '../../runtime/logs.js';
+import type { RequestContext } from './http.js';
+import { frame, STDERR, STDOUT, writeWithBackpressure } from './streams.js';
+
+/**
+ * The client's side of a hijacked attach: bytes typed before the container's attach socket
+ * exists are buffered, and the client's half-close closes the container's stdin.
+ */
+export function clientInput(ctx: RequestContext): { connect(open: () => AttachWriter): void } | undefined {
+  const socket = ctx.upgrade?.socket ?? ctx.req;
+  const buffered: Buffer[] = ctx.upgrade?.head.length ? [ctx.upgrade.head] : [];
+  let writer: AttachWriter | undefined;
+  let ended = false;
+  socket.on('data', (chunk: Buffer) => {
+    if (writer) void writer.write(chunk).catch(() => undefined);
+    else buffered.push(chunk);
+  });
+  socket.on('end', () => {
+    ended = true;
+    writer?.close();
+  });
+  // readUpgradeBody leaves the socket paused once the request body is split off.
+  socket.resume();
+  return {
+    connect(open) {
+      if (writer) return;
+      try {
+        writer = open();
+      } catch {
+        return;
+      }
+      for (const chunk of buffered.splice(0)) void writer.write(chunk).catch(() => undefined);
+      if (ended) writer.close();
+    },
+  };
+}
+
+export function writeEntry(out: Writable, entry: LogEntry, options: { stdout: boolean; stderr: boolean; tty: boolean; timestamps: boolean }): Promise<void> | void {
+  if (entry.stream === 'stdout' && !options.stdout) return;
+  if (entry.stream === 'stderr' && !options.stderr) return;
+  const data = options.timestamps ? Buffer.concat([Buffer.from(`${entry.timestamp} `), entry.data]) : entry.data;
+  return writeWithBackpressure(out, options.tty ? data : frame(entry.stream === 'stderr' ? STDERR : STDOUT, data));
+}
+

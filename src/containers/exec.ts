@@ -1,0 +1,160 @@
+/**
+ * Exec sessions (`docker exec`): a process started in a running container by conmon's exec
+ * mode. Sessions live in memory, as in dockerd; their output is a k8s-file log in the
+ * session directory, read the same way as a container's.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { conflict, invalidArgument, notFound } from '../core/errors.js';
+import { writeFileAtomic } from '../core/fs-atomic.js';
+import type { Process } from '../oci/runtime-spec.js';
+import { connectAttachSocket, type AttachWriter } from '../runtime/attach-socket.js';
+import { conmonExec } from '../runtime/conmon.js';
+import type { Runc } from '../runtime/runc.js';
+import { mergeEnv } from '../runtime/spec.js';
+import { resolveUser } from '../runtime/user.js';
+import type { ContainerManager } from './manager.js';
+
+export interface ExecConfig {
+  cmd: string[];
+  env: string[];
+  user: string;
+  workingDir: string;
+  tty: boolean;
+  attachStdin: boolean;
+  attachStdout: boolean;
+  attachStderr: boolean;
+  privileged: boolean;
+  detachKeys: string;
+  consoleSize?: { height: number; width: number };
+}
+
+export interface ExecSession {
+  id: string;
+  containerId: string;
+  config: ExecConfig;
+  running: boolean;
+  started: boolean;
+  exitCode: number | null;
+  pid: number;
+  dir: string;
+}
+
+/** Emits `exit` (execId, exitCode). */
+export class ExecManager extends EventEmitter {
+  private readonly sessions = new Map<string, ExecSession>();
+
+  constructor(
+    private readonly containers: ContainerManager,
+    private readonly runtime: { runc: Runc; conmonBinary: string },
+  ) {
+    super();
+    this.setMaxListeners(0);
+    // A removed container takes its sessions (and their directories, inside its bundle) with it.
+    containers.on('remove', (id: string) => {
+      for (const [execId, s] of this.sessions) if (s.containerId === id) this.sessions.delete(execId);
+    });
+  }
+
+  create(containerIdOrName: string, config: ExecConfig): ExecSession {
+    const record = this.containers.get(containerIdOrName);
+    if (record.state.status === 'paused') throw conflict(`Container ${record.id} is paused, unpause the container before exec`);
+    if (record.state.status !== 'running') throw conflict(`Container ${record.id} is not running`);
+    if (config.cmd.length === 0) throw invalidArgument('No exec command specified');
+    if (config.workingDir && !config.workingDir.startsWith('/')) throw invalidArgument(`the working directory '${config.workingDir}' is invalid, it needs to be an absolute path`);
+    const id = randomBytes(32).toString('hex');
+    const session: ExecSession = {
+      id,
+      containerId: record.id,
+      config,
+      running: false,
+      started: false,
+      exitCode: null,
+      pid: 0,
+      dir: join(this.containers.bundle(record.id), 'exec', id.slice(0, 12)),
+    };
+    this.sessions.set(id, session);
+    return session;
+  }
+
+  get(id: string): ExecSession {
+    const s = this.sessions.get(id) ?? [...this.sessions.values()].find((x) => x.id.startsWith(id) && id.length >= 12);
+    if (!s) throw notFound(`No such exec instance: ${id}`);
+    return s;
+  }
+
+  logPath(session: ExecSession): string {
+    return join(session.dir, 'log');
+  }
+
+  connectStdin(session: ExecSession): AttachWriter {
+    return connectAttachSocket(session.dir);
+  }
+
+  /** Starts the session's process; resolves once it runs (its exit is announced by `exit`). */
+  async start(id: string): Promise<ExecSession> {
+    const session = this.get(id);
+    if (session.started) throw conflict(`Error: Exec command ${session.id} has already run`);
+    const record = this.containers.get(session.containerId);
+    if (record.state.status !== 'running') throw conflict(`Container ${record.id} is not running`);
+    session.started = true;
+    const bundle = this.containers.bundle(record.id);
+    const base = JSON.parse(await readFile(join(bundle, 'config.json'), 'utf8')) as { process: Process };
+    const c = session.config;
+    const user = c.user ? await resolveUser(join(bundle, 'rootfs'), c.user) : undefined;
+    const process: Process = {
+      ...base.process,
+      terminal: c.tty,
+      args: c.cmd,
+      env: mergeEnv(c.env, base.process.env ?? []),
+      cwd: c.workingDir || base.process.cwd,
+      ...(user ? { user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids } } : {}),
+      ...(c.tty && c.consoleSize ? { consoleSize: c.consoleSize } : {}),
+    };
+    if (!c.tty) delete process.consoleSize;
+    await mkdir(session.dir, { recursive: true });
+    const specPath = join(session.dir, 'process.json');
+    await writeFileAtomic(specPath, JSON.stringify(process), 0o600, { durable: false });
+    try {
+      const started = await conmonExec({
+        containerId: record.id,
+        execId: session.id,
+        name: record.name,
+        dir: session.dir,
+        processSpecPath: specPath,
+        tty: c.tty,
+        openStdin: c.attachStdin,
+        runc: this.runtime.runc,
+        conmonBinary: this.runtime.conmonBinary,
+      });
+      session.pid = started.pid;
+      session.running = true;
+      void started.exited.then((code) => {
+        session.running = false;
+        session.exitCode = code;
+        this.emit('exit', session.id, code);
+      });
+    } catch (err) {
+      session.exitCode = /no such file|not found/i.test(String(err)) ? 127 : 126;
+      this.emit('exit', session.id, session.exitCode);
+      await rm(session.dir, { recursive: true, force: true });
+      throw err;
+    }
+    return session;
+  }
+
+  /** Resolves with the exit code once the session's process has exited. */
+  waitExit(session: ExecSession): Promise<number> {
+    if (session.started && !session.running && session.exitCode !== null) return Promise.resolve(session.exitCode);
+    return new Promise((resolve) => {
+      const onExit = (id: string, code: number): void => {
+        if (id !== session.id) return;
+        this.off('exit', onExit);
+        resolve(code);
+      };
+      this.on('exit', onExit);
+    });
+  }
+}
