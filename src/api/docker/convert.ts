@@ -1,5 +1,5 @@
 /** Docker API documents ↔ berth records: the create body in, inspect/list documents out. */
-import { invalidArgument } from '../../core/errors.js';
+import { BerthError, invalidArgument } from '../../core/errors.js';
 import type { ContainerRecord, ContainerSpecRequest, NetworkModeName } from '../../containers/types.js';
 import type { ImageRecord } from '../../images/store.js';
 import type { Engine } from '../../engine/engine.js';
@@ -41,6 +41,63 @@ function obj(value: unknown, field: string): Json {
 
 const supportedNetworkModes = new Set(['none', 'host', 'default', 'bridge', '']);
 
+const isSet = (value: unknown): boolean => {
+  if (value === undefined || value === null || value === false || value === '' || value === 0) return false;
+  if (Array.isArray(value)) return value.length > 0;
+  if (typeof value === 'object') return Object.keys(value).length > 0;
+  return true;
+};
+
+/**
+ * Options berth does not implement yet are refused rather than silently ignored: a container
+ * that runs without the limit, port or volume its user asked for is worse than an error.
+ */
+function refuseUnsupported(b: Json, hc: Json): void {
+  const unsupported: Array<[string, unknown]> = [
+    ['HostConfig.Binds (volumes)', hc.Binds],
+    ['HostConfig.Mounts', hc.Mounts],
+    ['HostConfig.VolumesFrom', hc.VolumesFrom],
+    ['HostConfig.Tmpfs', hc.Tmpfs],
+    ['HostConfig.PortBindings (published ports)', hc.PortBindings],
+    ['HostConfig.PublishAllPorts', hc.PublishAllPorts],
+    ['HostConfig.Links', hc.Links],
+    ['HostConfig.Dns', hc.Dns],
+    ['HostConfig.DnsSearch', hc.DnsSearch],
+    ['HostConfig.DnsOptions', hc.DnsOptions],
+    ['HostConfig.ExtraHosts', hc.ExtraHosts],
+    ['HostConfig.Memory', hc.Memory],
+    ['HostConfig.MemorySwap', hc.MemorySwap],
+    ['HostConfig.MemoryReservation', hc.MemoryReservation],
+    ['HostConfig.NanoCpus', hc.NanoCpus],
+    ['HostConfig.CpuShares', hc.CpuShares],
+    ['HostConfig.CpuQuota', hc.CpuQuota],
+    ['HostConfig.CpuPeriod', hc.CpuPeriod],
+    ['HostConfig.CpusetCpus', hc.CpusetCpus],
+    ['HostConfig.CpusetMems', hc.CpusetMems],
+    ['HostConfig.PidsLimit', typeof hc.PidsLimit === 'number' && hc.PidsLimit > 0 ? hc.PidsLimit : undefined],
+    ['HostConfig.Ulimits', hc.Ulimits],
+    ['HostConfig.Devices', hc.Devices],
+    ['HostConfig.DeviceRequests', hc.DeviceRequests],
+    ['HostConfig.OomKillDisable', hc.OomKillDisable],
+    ['HostConfig.OomScoreAdj', hc.OomScoreAdj],
+    ['HostConfig.SecurityOpt', hc.SecurityOpt],
+    ['HostConfig.Sysctls', hc.Sysctls],
+    ['HostConfig.Init', hc.Init],
+    ['HostConfig.PidMode', hc.PidMode],
+    ['HostConfig.IpcMode', hc.IpcMode === 'private' || hc.IpcMode === 'shareable' ? undefined : hc.IpcMode],
+    ['HostConfig.UTSMode', hc.UTSMode],
+    ['HostConfig.UsernsMode', hc.UsernsMode],
+    ['HostConfig.CgroupParent', hc.CgroupParent],
+    ['Config.Healthcheck', b.Healthcheck],
+  ];
+  const restartName = hc.RestartPolicy && typeof hc.RestartPolicy === 'object' ? (hc.RestartPolicy as Json).Name : undefined;
+  if (typeof restartName === 'string' && restartName !== '' && restartName !== 'no') unsupported.push(['HostConfig.RestartPolicy', restartName]);
+  const asked = unsupported.filter(([, value]) => isSet(value)).map(([name]) => name);
+  if (asked.length > 0) {
+    throw new BerthError('not-implemented', `not supported by berth yet: ${asked.join(', ')}`);
+  }
+}
+
 /** Validates POST /containers/create and turns it into berth's request. */
 export function createBodyToRequest(body: unknown): ContainerSpecRequest {
   const b = obj(body, 'ContainerConfig');
@@ -56,6 +113,7 @@ export function createBodyToRequest(body: unknown): ContainerSpecRequest {
   const restart = obj(hc.RestartPolicy, 'HostConfig.RestartPolicy');
   const restartName = str(restart.Name, 'HostConfig.RestartPolicy.Name') || 'no';
   if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(restartName)) throw invalidArgument(`invalid restart policy '${restartName}'`);
+  refuseUnsupported(b, hc);
   const stopSignal = str(b.StopSignal, 'Config.StopSignal');
   if (stopSignal) parseSignal(stopSignal);
   const workingDir = str(b.WorkingDir, 'Config.WorkingDir');

@@ -21,6 +21,26 @@ describe('POST /containers/create body', () => {
     assert.equal(req.consoleSize, undefined);
   });
 
+  it('accepts the complete body docker run sends (all defaults set)', () => {
+    // Recorded from docker CLI 28.2 → dockerd (../shared/reference/docker-api-traces/02a-run-rm-echo.log).
+    const recorded = {"Hostname":"","Domainname":"","User":"","AttachStdin":false,"AttachStdout":true,"AttachStderr":true,"Tty":false,"OpenStdin":false,"StdinOnce":false,"Env":null,"Cmd":["echo","hi"],"Image":"busybox:local","Volumes":{},"WorkingDir":"","Entrypoint":null,"OnBuild":null,"Labels":{},"HostConfig":{"Binds":null,"ContainerIDFile":"","LogConfig":{"Type":"","Config":{}},"NetworkMode":"default","PortBindings":{},"RestartPolicy":{"Name":"no","MaximumRetryCount":0},"AutoRemove":true,"VolumeDriver":"","VolumesFrom":null,"ConsoleSize":[0,0],"CapAdd":null,"CapDrop":null,"CgroupnsMode":"","Dns":[],"DnsOptions":[],"DnsSearch":[],"ExtraHosts":null,"GroupAdd":null,"IpcMode":"","Cgroup":"","Links":null,"OomScoreAdj":0,"PidMode":"","Privileged":false,"PublishAllPorts":false,"ReadonlyRootfs":false,"SecurityOpt":null,"UTSMode":"","UsernsMode":"","ShmSize":0,"Isolation":"","CpuShares":0,"Memory":0,"NanoCpus":0,"CgroupParent":"","BlkioWeight":0,"BlkioWeightDevice":[],"BlkioDeviceReadBps":[],"BlkioDeviceWriteBps":[],"BlkioDeviceReadIOps":[],"BlkioDeviceWriteIOps":[],"CpuPeriod":0,"CpuQuota":0,"CpuRealtimePeriod":0,"CpuRealtimeRuntime":0,"CpusetCpus":"","CpusetMems":"","Devices":[],"DeviceCgroupRules":null,"DeviceRequests":null,"MemoryReservation":0,"MemorySwap":0,"MemorySwappiness":-1,"OomKillDisable":false,"PidsLimit":0,"Ulimits":[],"CpuCount":0,"CpuPercent":0,"IOMaximumIOps":0,"IOMaximumBandwidth":0,"MaskedPaths":null,"ReadonlyPaths":null},"NetworkingConfig":{"EndpointsConfig":{"default":{"IPAMConfig":null,"Links":null,"Aliases":null,"MacAddress":"","DriverOpts":null,"GwPriority":0,"NetworkID":"","EndpointID":"","Gateway":"","IPAddress":"","IPPrefixLen":0,"IPv6Gateway":"","GlobalIPv6Address":"","GlobalIPv6PrefixLen":0,"DNSNames":null}}}};
+    const req = createBodyToRequest(recorded);
+    assert.deepEqual(req.cmd, ['echo', 'hi']);
+  });
+
+  it('refuses options berth does not implement yet instead of ignoring them', () => {
+    const refused = (hostConfig: Record<string, unknown>, pattern: RegExp): void =>
+      assert.throws(
+        () => createBodyToRequest({ Image: 'b', HostConfig: hostConfig }),
+        (err: unknown) => err instanceof BerthError && err.code === 'not-implemented' && pattern.test(err.message),
+      );
+    refused({ Memory: 1 << 20 }, /HostConfig.Memory/);
+    refused({ PortBindings: { '80/tcp': [{ HostPort: '8080' }] } }, /published ports/);
+    refused({ Binds: ['/x:/y'] }, /volumes/);
+    refused({ RestartPolicy: { Name: 'always' } }, /RestartPolicy/);
+    refused({ Init: true, PidsLimit: 10 }, /PidsLimit, HostConfig.Init/);
+  });
+
   it('refuses wrong types, bad values and unsupported modes with a clear message', () => {
     invalid(() => createBodyToRequest({ Cmd: ['x'] }), /image name is required/);
     invalid(() => createBodyToRequest({ Image: 'b', Cmd: 5 }), /Cmd/);
