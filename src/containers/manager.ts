@@ -399,6 +399,7 @@ export class ContainerManager extends EventEmitter {
       throw conflict(`Cannot kill container: ${idOrName}: Container ${record.id} is not running`);
     }
     await this.options.runc.kill(record.id, parsed.number);
+    if (parsed.number === 9 || parsed.number === 15) await this.thawIfPaused(record.id);
   }
 
   /** Stop signal, then SIGKILL after the timeout (Docker: image StopSignal or SIGTERM, 10 s). */
@@ -411,12 +412,55 @@ export class ContainerManager extends EventEmitter {
     if (timeout !== 0) {
       await this.options.runc.kill(record.id, stopSignal.number).catch(() => undefined);
     }
+    await this.thawIfPaused(record.id);
     const inTime = timeout < 0 ? await exited.then(() => true) : await Promise.race([exited.then(() => true), delay(timeout * 1000).then(() => false)]);
     if (!inTime) {
       await this.options.runc.kill(record.id, 9, true).catch(() => undefined);
       await exited;
     }
     return true;
+  }
+
+  // ---- pause, rename ------------------------------------------------------------
+
+  async pause(idOrName: string): Promise<void> {
+    const record = this.get(idOrName);
+    await this.serialize(record.id, async () => {
+      const current = this.get(record.id);
+      if (current.state.status === 'paused') throw conflict(`Container ${record.id} is already paused`);
+      if (current.state.status !== 'running') throw conflict(`Container ${record.id} is not running`);
+      await this.options.runc.pause(record.id);
+      this.updateState(record.id, { status: 'paused' });
+    });
+  }
+
+  async unpause(idOrName: string): Promise<void> {
+    const record = this.get(idOrName);
+    await this.serialize(record.id, async () => {
+      const current = this.get(record.id);
+      if (current.state.status !== 'paused') throw conflict(`Container ${record.id} is not paused`);
+      await this.options.runc.resume(record.id);
+      this.updateState(record.id, { status: 'running' });
+    });
+  }
+
+  /** A frozen process only acts on a signal once thawed: stop and kill thaw it first (as dockerd does). */
+  private async thawIfPaused(id: string): Promise<void> {
+    if (this.find(id)?.state.status !== 'paused') return;
+    await this.options.runc.resume(id).catch(() => undefined);
+    this.updateState(id, { status: 'running' });
+  }
+
+  rename(idOrName: string, newName: string): void {
+    const record = this.get(idOrName);
+    if (!newName) throw invalidArgument('Neither old nor new names may be empty');
+    if (!namePattern.test(newName)) throw invalidArgument(`Invalid container name (${newName}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    const name = newName.replace(/^\//, '');
+    if (name === record.name) throw conflict(`Renaming a container with the same name as its current name`);
+    const holder = this.db.prepare('SELECT id FROM containers WHERE name = ?').get(name) as { id: string } | undefined;
+    if (holder) throw conflict(`Conflict. The container name "/${name}" is already in use by container "${holder.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+    record.name = name;
+    this.save(record);
   }
 
   // ---- remove ---------------------------------------------------------------
@@ -430,6 +474,7 @@ export class ContainerManager extends EventEmitter {
       }
       const exited = this.wait(record.id, 'not-running');
       await this.options.runc.kill(record.id, 9, true).catch(() => undefined);
+      await this.thawIfPaused(record.id);
       await Promise.race([exited, delay(10_000)]);
     }
     await this.serialize(record.id, () => this.removeLocked(record.id));

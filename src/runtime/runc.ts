@@ -47,6 +47,15 @@ export class Runc {
     await run(this.binary, ['--root', this.root, 'kill', ...(all ? ['--all'] : []), id, String(signal)]);
   }
 
+  /** Freezes every process of the container (cgroup freezer). */
+  async pause(id: string): Promise<void> {
+    await run(this.binary, ['--root', this.root, 'pause', id]);
+  }
+
+  async resume(id: string): Promise<void> {
+    await run(this.binary, ['--root', this.root, 'resume', id]);
+  }
+
   /** Idempotent: a container runc no longer knows is already deleted. */
   async delete(id: string): Promise<void> {
     try {

@@ -77,3 +77,61 @@ describe('exec', () => {
     assert.match(stopped.json<{ message: string }>().message, /is not running/);
   });
 });
+
+describe('pause, unpause, restart, rename', () => {
+  let d: Berthd;
+  before(async () => {
+    d = await startBerthd();
+  });
+  after(async () => {
+    await d.destroy();
+  });
+
+  it('freezes and thaws a container', async () => {
+    const id = (await d.docker(['run', '-d', '--name', 'counter', 'busybox', 'sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i; sleep 0.1; done'])).stdout.trim();
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal((await d.docker(['pause', 'counter'])).code, 0);
+    const state = await d.docker(['inspect', '-f', '{{.State.Status}} {{.State.Paused}}', id]);
+    assert.equal(state.stdout.trim(), 'paused true');
+    assert.match((await d.docker(['ps'])).stdout, /\(Paused\)/);
+    const frozen = (await d.docker(['logs', 'counter'])).stdout;
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal((await d.docker(['logs', 'counter'])).stdout, frozen);
+    const again = await d.docker(['pause', 'counter']);
+    assert.notEqual(again.code, 0);
+    assert.match(again.stderr, /already paused/);
+    const execPaused = await d.api('POST', '/containers/counter/exec', { Cmd: ['true'] });
+    assert.equal(execPaused.status, 409);
+    assert.equal((await d.docker(['unpause', 'counter'])).code, 0);
+    await new Promise((r) => setTimeout(r, 400));
+    assert.notEqual((await d.docker(['logs', 'counter'])).stdout, frozen);
+    const notPaused = await d.docker(['unpause', 'counter']);
+    assert.match(notPaused.stderr, /is not paused/);
+    // A paused container still stops promptly: it is thawed after the signal.
+    assert.equal((await d.docker(['pause', 'counter'])).code, 0);
+    const started = Date.now();
+    assert.equal((await d.docker(['stop', '-t', '2', 'counter'])).code, 0);
+    assert.ok(Date.now() - started < 5000);
+    await d.docker(['rm', 'counter']);
+  });
+
+  it('restarts a container and renames it', async () => {
+    const id = (await d.docker(['run', '-d', '--name', 'old-name', 'busybox', 'sh', '-c', 'trap "exit 0" TERM; echo started; while true; do sleep 0.1; done'])).stdout.trim();
+    await new Promise((r) => setTimeout(r, 300));
+    const pid1 = (await d.docker(['inspect', '-f', '{{.State.Pid}}', id])).stdout.trim();
+    assert.equal((await d.docker(['restart', '-t', '2', id])).code, 0);
+    await new Promise((r) => setTimeout(r, 300));
+    const after = await d.docker(['inspect', '-f', '{{.State.Status}} {{.State.Pid}}', id]);
+    const [status, pid2] = after.stdout.trim().split(' ');
+    assert.equal(status, 'running');
+    assert.notEqual(pid2, pid1);
+    assert.equal((await d.docker(['logs', id])).stdout, 'started\nstarted\n');
+    assert.equal((await d.docker(['rename', 'old-name', 'new-name'])).code, 0);
+    assert.equal((await d.docker(['inspect', '-f', '{{.Name}}', id])).stdout.trim(), '/new-name');
+    await d.docker(['create', '--name', 'taken2', 'busybox', 'true']);
+    const clash = await d.docker(['rename', 'new-name', 'taken2']);
+    assert.notEqual(clash.code, 0);
+    assert.match(clash.stderr, /already in use/);
+    await d.docker(['rm', '-f', id, 'taken2']);
+  });
+});

@@ -100,6 +100,29 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
     }
   });
 
+  router.add('POST', '/containers/{id}/pause', async ({ res, params }) => {
+    await containers.pause(params[0] as string);
+    sendEmpty(res, 204);
+  });
+
+  router.add('POST', '/containers/{id}/unpause', async ({ res, params }) => {
+    await containers.unpause(params[0] as string);
+    sendEmpty(res, 204);
+  });
+
+  router.add('POST', '/containers/{id}/rename', ({ res, params, query }) => {
+    containers.rename(params[0] as string, query.get('name') ?? '');
+    sendEmpty(res, 204);
+  });
+
+  router.add('POST', '/containers/{id}/restart', async ({ res, params, query }) => {
+    const t = queryInt(query, 't') ?? queryInt(query, 'timeout');
+    const record = containers.get(params[0] as string);
+    await containers.stop(record.id, t, query.get('signal') || undefined);
+    await containers.start(record.id);
+    sendEmpty(res, 204);
+  });
+
   router.add('DELETE', '/containers/{id}', async ({ res, params, query }) => {
     await containers.remove(params[0] as string, queryBool(query, 'force'));
     sendEmpty(res, 204);
