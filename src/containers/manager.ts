@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, readFile, rm, stat, readdir } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rm, stat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Digest } from '../core/digest.js';
@@ -24,6 +24,8 @@ import type { OverlaySnapshotter } from '../snapshots/overlay.js';
 import { containerResolvConf, hostsFile } from '../network/etc-files.js';
 import type { ContainerRecord, ContainerSpecRequest, ContainerState } from './types.js';
 import { randomName } from './names.js';
+import { top, type TopResult } from './top.js';
+import { changes, type Change } from './diff.js';
 
 const log = logger('containers');
 
@@ -421,6 +423,35 @@ export class ContainerManager extends EventEmitter {
     return true;
   }
 
+  // ---- top, prune ------------------------------------------------------------------
+
+  async top(idOrName: string, psArgs: string): Promise<TopResult> {
+    const record = this.get(idOrName);
+    if (record.state.status !== 'running' && record.state.status !== 'paused') throw conflict(`Container ${record.id} is not running`);
+    return top(await this.options.runc.pids(record.id), psArgs);
+  }
+
+  /** Filesystem changes against the image (docker diff). */
+  async diff(idOrName: string): Promise<Change[]> {
+    const record = this.get(idOrName);
+    const lowers = [...record.chainIds].reverse().map((c) => this.options.snapshots.layerPath(c));
+    return changes(this.options.snapshots.activeUpperPath(record.id), lowers);
+  }
+
+  /** Removes every container that is not running; returns their IDs and the bytes their upper dirs held. */
+  async prune(): Promise<{ ids: string[]; reclaimed: number }> {
+    const ids: string[] = [];
+    let reclaimed = 0;
+    for (const record of this.list()) {
+      if (record.state.status !== 'exited' && record.state.status !== 'created' && record.state.status !== 'dead') continue;
+      const size = await directorySize(this.options.snapshots.activeUpperPath(record.id));
+      await this.serialize(record.id, () => this.removeLocked(record.id));
+      ids.push(record.id);
+      reclaimed += size;
+    }
+    return { ids, reclaimed };
+  }
+
   // ---- pause, rename ------------------------------------------------------------
 
   async pause(idOrName: string): Promise<void> {
@@ -549,6 +580,17 @@ function classifyStartError(err: unknown): BerthError & { exitCode: number } {
     exitCode = 126;
   }
   return Object.assign(new BerthError(code, message), { exitCode });
+}
+
+async function directorySize(dir: string): Promise<number> {
+  let total = 0;
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) total += await directorySize(path);
+    else total += await lstat(path).then((s) => s.size, () => 0);
+  }
+  return total;
 }
 
 function processAlive(pid: number): boolean {

@@ -56,6 +56,13 @@ export class Runc {
     await run(this.binary, ['--root', this.root, 'resume', id]);
   }
 
+  /** PIDs of every process in the container (host PID namespace). */
+  async pids(id: string): Promise<number[]> {
+    const out = await run(this.binary, ['--root', this.root, 'ps', '--format', 'json', id]);
+    const parsed = JSON.parse(out) as unknown;
+    return Array.isArray(parsed) ? parsed.filter((p): p is number => typeof p === 'number') : [];
+  }
+
   /** Idempotent: a container runc no longer knows is already deleted. */
   async delete(id: string): Promise<void> {
     try {

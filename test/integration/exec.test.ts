@@ -135,3 +135,56 @@ describe('pause, unpause, restart, rename', () => {
     await d.docker(['rm', '-f', id, 'taken2']);
   });
 });
+
+describe('top, diff, container prune', () => {
+  let d: Berthd;
+  before(async () => {
+    d = await startBerthd();
+  });
+  after(async () => {
+    await d.destroy();
+  });
+
+  it('lists the container\'s processes with ps columns', async () => {
+    const id = (await d.docker(['run', '-d', 'busybox', 'sh', '-c', 'sleep 301 & sleep 302'])).stdout.trim();
+    await new Promise((r) => setTimeout(r, 300));
+    const top = await d.docker(['top', id]);
+    assert.equal(top.code, 0, top.stderr);
+    assert.match(top.stdout, /^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD/);
+    assert.match(top.stdout, /sleep 301/);
+    assert.match(top.stdout, /sleep 302/);
+    assert.doesNotMatch(top.stdout, /berthd/);
+    const custom = await d.docker(['top', id, '-o', 'pid,comm']);
+    assert.match(custom.stdout, /PID\s+COMMAND/);
+    await d.docker(['rm', '-f', id]);
+  });
+
+  it('shows what a container added, changed and deleted', async () => {
+    const id = (await d.docker(['run', '-d', 'busybox', 'sh', '-c', 'echo x > /tmp/new; rm /etc/group; echo y >> /etc/passwd; sleep 300'])).stdout.trim();
+    await new Promise((r) => setTimeout(r, 400));
+    const diff = await d.docker(['diff', id]);
+    assert.equal(diff.code, 0, diff.stderr);
+    const lines = diff.stdout.trim().split('\n');
+    assert.ok(lines.includes('A /tmp/new'), diff.stdout);
+    assert.ok(lines.includes('C /tmp'), diff.stdout);
+    assert.ok(lines.includes('D /etc/group'), diff.stdout);
+    assert.ok(lines.includes('C /etc/passwd'), diff.stdout);
+    await d.docker(['rm', '-f', id]);
+  });
+
+  it('prunes stopped containers only', async () => {
+    const running = (await d.docker(['run', '-d', 'busybox', 'sleep', '300'])).stdout.trim();
+    const exited = (await d.docker(['run', '-d', 'busybox', 'sh', '-c', 'head -c 100000 /dev/zero > /tmp/blob'])).stdout.trim();
+    await d.docker(['wait', exited]);
+    const created = (await d.docker(['create', 'busybox', 'true'])).stdout.trim();
+    const prune = await d.docker(['container', 'prune', '-f']);
+    assert.equal(prune.code, 0, prune.stderr);
+    assert.match(prune.stdout, new RegExp(exited));
+    assert.match(prune.stdout, new RegExp(created));
+    assert.doesNotMatch(prune.stdout, new RegExp(running));
+    assert.match(prune.stdout, /Total reclaimed space: 100(\.\d+)?kB/);
+    const left = await d.docker(['ps', '-aq', '--no-trunc']);
+    assert.equal(left.stdout.trim(), running);
+    await d.docker(['rm', '-f', running]);
+  });
+});

@@ -193,3 +193,22 @@ export function checkApiVersion(version: string): void {
   if (n > (hmaj ?? 0) * 1000 + (hmin ?? 0)) throw invalidArgument(`client version ${version} is too new. Maximum supported API version is ${API_VERSION}`);
   if (n < (lmaj ?? 0) * 1000 + (lmin ?? 0)) throw invalidArgument(`client version ${version} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
 }
+
+/** Docker's `filters` query: `{"key":{"value":true}}` (or the older `{"key":["value"]}`). */
+export function parseFilters(raw: string | null): Record<string, string[]> {
+  if (!raw) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw invalidArgument(`invalid filters: ${raw}`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalidArgument(`invalid filters: ${raw}`);
+  const out: Record<string, string[]> = {};
+  for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
+    if (Array.isArray(value) && value.every((v) => typeof v === 'string')) out[key] = value as string[];
+    else if (value && typeof value === 'object') out[key] = Object.keys(value);
+    else throw invalidArgument(`invalid filter value for '${key}'`);
+  }
+  return out;
+}

@@ -3,12 +3,12 @@ import { constants, openSync, writeSync, closeSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Duplex, Writable } from 'node:stream';
-import { conflict, errorMessage, invalidArgument } from '../../core/errors.js';
+import { BerthError, conflict, errorMessage, invalidArgument } from '../../core/errors.js';
 
 import type { WaitCondition } from '../../containers/manager.js';
 import type { Engine } from '../../engine/engine.js';
 import { readLogs } from '../../runtime/logs.js';
-import { commonHeaders, queryBool, queryInt, readJsonBody, sendEmpty, sendJson, type RequestContext, type Router } from './http.js';
+import { commonHeaders, parseFilters, queryBool, queryInt, readJsonBody, sendEmpty, sendJson, type RequestContext, type Router } from './http.js';
 import { containerInspect, containerSummary, createBodyToRequest } from './convert.js';
 import { writeUpgradeHeaders } from './streams.js';
 import { clientInput, writeEntry } from './attach-io.js';
@@ -98,6 +98,22 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
     } catch (err) {
       if (!res.destroyed) res.end(JSON.stringify({ Error: { Message: err instanceof Error ? err.message : String(err) }, StatusCode: -1 }) + '\n');
     }
+  });
+
+  router.add('GET', '/containers/{id}/top', async ({ res, params, query }) => {
+    sendJson(res, 200, await containers.top(params[0] as string, query.get('ps_args') ?? ''));
+  });
+
+  router.add('GET', '/containers/{id}/changes', async ({ res, params }) => {
+    const list = await containers.diff(params[0] as string);
+    sendJson(res, 200, list.length ? list : null);
+  });
+
+  router.add('POST', '/containers/prune', async ({ res, query }) => {
+    const filters = parseFilters(query.get('filters'));
+    if (Object.keys(filters).length > 0) throw new BerthError('not-implemented', `container prune filters are not supported by berth yet: ${Object.keys(filters).join(', ')}`);
+    const { ids, reclaimed } = await containers.prune();
+    sendJson(res, 200, { ContainersDeleted: ids.length ? ids : null, SpaceReclaimed: reclaimed });
   });
 
   router.add('POST', '/containers/{id}/pause', async ({ res, params }) => {

@@ -3,7 +3,7 @@ import { invalidArgument } from '../../core/errors.js';
 import type { Engine } from '../../engine/engine.js';
 import type { JsonMessage } from '../../engine/progress.js';
 import type { AuthConfig } from '../../registry/auth.js';
-import { commonHeaders, queryBool, sendJson, type Router } from './http.js';
+import { commonHeaders, parseFilters, queryBool, sendJson, type Router } from './http.js';
 import { imageInspect, imageSummary } from './convert.js';
 
 /** X-Registry-Auth: base64url JSON of Docker's AuthConfig; `e30=` (`{}`) means anonymous. */
@@ -26,25 +26,6 @@ export function parseRegistryAuth(header: string | string[] | undefined): AuthCo
   if (identityToken) auth.identityToken = identityToken;
   if (registryToken) auth.registryToken = registryToken;
   return Object.keys(auth).length ? auth : undefined;
-}
-
-/** Docker's `filters` query: `{"key":{"value":true}}` (or the older `{"key":["value"]}`). */
-export function parseFilters(raw: string | null): Record<string, string[]> {
-  if (!raw) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw invalidArgument(`invalid filters: ${raw}`);
-  }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalidArgument(`invalid filters: ${raw}`);
-  const out: Record<string, string[]> = {};
-  for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
-    if (Array.isArray(value) && value.every((v) => typeof v === 'string')) out[key] = value as string[];
-    else if (value && typeof value === 'object') out[key] = Object.keys(value);
-    else throw invalidArgument(`invalid filter value for '${key}'`);
-  }
-  return out;
 }
 
 /** `reference` filter: a glob (`*` within a path component) against `repo` or `repo:tag`. */
