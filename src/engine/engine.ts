@@ -199,6 +199,56 @@ export class Engine {
     return result;
   }
 
+  /** Docker's image history: newest first; only the top entry carries the image ID and tags. */
+  async imageHistory(nameOrId: string): Promise<Array<{ Id: string; Created: number; CreatedBy: string; Tags: string[] | null; Size: number; Comment: string }>> {
+    const image = this.resolveImage(nameOrId);
+    const history = image.config.history ?? image.chainIds.map(() => ({}));
+    let layer = 0;
+    const entries = [];
+    for (const h of history as Array<{ created?: string; created_by?: string; comment?: string; empty_layer?: boolean }>) {
+      let size = 0;
+      if (!h.empty_layer) {
+        const chain = image.chainIds[layer++];
+        size = chain ? ((await this.snapshots.layerInfo(chain))?.size ?? 0) : 0;
+      }
+      entries.push({
+        Id: '<missing>',
+        Created: h.created ? Math.floor(Date.parse(h.created) / 1000) : 0,
+        CreatedBy: h.created_by ?? '',
+        Tags: null as string[] | null,
+        Size: size,
+        Comment: h.comment ?? '',
+      });
+    }
+    entries.reverse();
+    const top = entries[0];
+    if (top) {
+      top.Id = image.id;
+      const tags = this.repoTags(image);
+      top.Tags = tags.length ? tags : null;
+    }
+    return entries;
+  }
+
+  /** Removes dangling images (no name), or with `all` every image no container uses. */
+  async pruneImages(all: boolean): Promise<{ deleted: Array<{ Untagged?: string; Deleted?: string }>; reclaimed: number }> {
+    const used = new Set(this.containers.list().map((c) => c.imageId));
+    const deleted: Array<{ Untagged?: string; Deleted?: string }> = [];
+    let reclaimed = 0;
+    for (const image of this.images.list()) {
+      if (used.has(image.id)) continue;
+      const names = this.images.namesFor(image.id);
+      if (!all && names.length > 0) continue;
+      for (const name of names) deleted.push({ Untagged: parseReference(name).familiar });
+      for (const d of image.repoDigests) deleted.push({ Untagged: parseReference(d).familiar });
+      this.images.delete(image.id);
+      deleted.push({ Deleted: image.id });
+      reclaimed += image.size;
+    }
+    if (deleted.length > 0) await this.collectGarbage();
+    return { deleted, reclaimed };
+  }
+
   /**
    * Removes snapshots and blobs no image references any more (layers in use by containers are
    * kept). A pull's blobs and layers belong to no image until it completes, so collection

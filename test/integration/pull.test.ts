@@ -66,6 +66,17 @@ describe('pull from a registry', () => {
     assert.equal(r.stdout.split('\n').at(-2), 'pulled-on-demand');
   });
 
+  it('shows the image history newest first, with layer sizes', async () => {
+    const history = await d.docker(['history', '--no-trunc', '--format', '{{.ID}}|{{.Size}}|{{.CreatedBy}}', fx.images.busyboxMulti]);
+    assert.equal(history.code, 0, history.stderr);
+    const rows = history.stdout.trim().split('\n');
+    assert.ok(rows.length >= 3, history.stdout);
+    assert.equal(rows[0]?.split('|')[0], fx.digests.busyboxMulti.config);
+    assert.ok(rows.slice(1).every((r) => r.startsWith('<missing>|')), history.stdout);
+    const sized = rows.filter((r) => r.split('|')[1] !== '0B');
+    assert.equal(sized.length, fx.digests.busyboxMulti.layers.length, history.stdout);
+  });
+
   it('shares layers between images and reports them as already present', async () => {
     const pull = await d.docker(['pull', fx.images.busybox]);
     assert.equal(pull.code, 0, pull.stderr);
@@ -107,6 +118,24 @@ describe('pull from a registry', () => {
     assert.equal(unreachable.code, 1);
     assert.match(unreachable.stderr, new RegExp(`127\\.0\\.0\\.1:${port}.*(unreachable|refused)`, 'i'));
     assert.deepEqual(await blobsIn(d), before);
+  });
+
+  it('prunes dangling images, and with -a every unused image', async () => {
+    const multi = fx.digests.busyboxMulti;
+    const repo = fx.images.busyboxMulti.replace(/:latest$/, '');
+    // Drop every name of busybox-multi, then pull it by digest only: an image without a tag.
+    assert.equal((await d.docker(['rmi', '-f', multi.config])).code, 0);
+    assert.equal((await d.docker(['pull', `${repo}@${multi.manifest}`])).code, 0);
+    const listed = await d.docker(['images', '--filter', 'dangling=true', '-q', '--no-trunc']);
+    assert.equal(listed.stdout.trim(), multi.config);
+    const prune = await d.docker(['image', 'prune', '-f']);
+    assert.equal(prune.code, 0, prune.stderr);
+    assert.match(prune.stdout, new RegExp(`deleted: ${multi.config}`));
+    assert.notEqual((await d.docker(['image', 'inspect', multi.config])).code, 0);
+    // busybox stays: it has a name.
+    assert.equal((await d.docker(['image', 'inspect', fx.images.busybox])).code, 0);
+    const badFilter = await d.api('POST', `/images/prune?filters=${encodeURIComponent('{"dangling":["maybe"]}')}`);
+    assert.equal(badFilter.status, 400);
   });
 
   it('tags, lists and removes images; refuses to remove one a container uses', async () => {

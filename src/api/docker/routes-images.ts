@@ -1,5 +1,5 @@
 /** /images/*: pull (create), list, inspect, tag, remove. */
-import { invalidArgument } from '../../core/errors.js';
+import { BerthError, invalidArgument } from '../../core/errors.js';
 import type { Engine } from '../../engine/engine.js';
 import type { JsonMessage } from '../../engine/progress.js';
 import type { AuthConfig } from '../../registry/auth.js';
@@ -81,6 +81,21 @@ export function registerImageRoutes(router: Router, engine: Engine): void {
         return tags.some((tag) => references.some((pattern) => referenceMatches(pattern, tag)));
       });
     sendJson(res, 200, images.map((i) => imageSummary(engine, i)));
+  });
+
+  router.add('POST', '/images/prune', async ({ res, query }) => {
+    const filters = parseFilters(query.get('filters'));
+    for (const key of Object.keys(filters)) {
+      if (key !== 'dangling') throw new BerthError('not-implemented', `image prune filter '${key}' is not supported by berth yet`);
+    }
+    const dangling = filters.dangling?.[0] ?? 'true';
+    if (!['true', 'false', '1', '0'].includes(dangling)) throw invalidArgument(`invalid filter 'dangling=${dangling}'`);
+    const { deleted, reclaimed } = await engine.pruneImages(dangling === 'false' || dangling === '0');
+    sendJson(res, 200, { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed });
+  });
+
+  router.add('GET', '/images/{name*}/history', async ({ res, params }) => {
+    sendJson(res, 200, await engine.imageHistory(params[0] as string));
   });
 
   router.add('GET', '/images/{name*}/json', ({ res, params }) => {
