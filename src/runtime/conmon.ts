@@ -5,8 +5,9 @@
  * with "message" on failure). berthd runs `runc start` itself afterwards. On exit conmon
  * writes the decimal exit status to <exit-dir>/<id>; output goes to a k8s-file log.
  */
-import { spawn } from 'node:child_process';
-import { openSync, closeSync, readFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { openSync, closeSync, readFileSync, writeSync, constants as fsConstants } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError } from '../core/errors.js';
@@ -52,6 +53,58 @@ export function conmonFiles(bundle: string): { pidFile: string; conmonPidFile: s
   };
 }
 
+interface CommonArgs {
+  cid: string;
+  cuuid: string;
+  runc: Runc;
+  bundle: string;
+  pidFile: string;
+  name: string;
+  exitDir: string;
+  persistDir: string;
+  socketDir: string;
+  logPath: string;
+  tty: boolean;
+  openStdin: boolean;
+}
+
+/** The flags every conmon invocation takes (Podman's sharedConmonArgs is the model). */
+function commonArgs(o: CommonArgs): string[] {
+  return [
+    '--api-version', '1',
+    '-c', o.cid,
+    '-u', o.cuuid,
+    '-r', o.runc.binary,
+    '-b', o.bundle,
+    '-p', o.pidFile,
+    '-n', o.name,
+    '--exit-dir', o.exitDir,
+    '-0', o.persistDir,
+    '--socket-dir-path', o.socketDir,
+    '-l', `k8s-file:${o.logPath}`,
+    '--log-level', 'error',
+    '--syslog',
+    ...o.runc.globalArgs().flatMap((a) => ['--runtime-arg', a]),
+    ...(o.tty ? ['-t'] : []),
+    ...(o.openStdin ? ['-i'] : []),
+  ];
+}
+
+/**
+ * Starts conmon with the sync pipe as fd 3. Its own diagnostics go to a file, never to a
+ * pipe: it outlives berthd, and a pipe whose reader died would hand it EPIPE.
+ */
+function spawnConmon(binary: string, args: string[], conmonLog: string): { child: ChildProcess; sync: Readable } {
+  const stderrFd = openSync(conmonLog, 'a');
+  const env: NodeJS.ProcessEnv = { ...process.env, _OCI_SYNCPIPE: '3' };
+  delete env.NOTIFY_SOCKET;
+  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', stderrFd, 'pipe'], env, detached: true });
+  closeSync(stderrFd);
+  const sync = child.stdio[3];
+  if (!sync || !('read' in sync)) throw new BerthError('internal', 'conmon: no sync pipe');
+  return { child, sync: sync as Readable };
+}
+
 /** Runs conmon (which runs `runc create`) and resolves with the container's init PID. */
 export async function conmonCreate(options: ConmonCreateOptions): Promise<ConmonCreated> {
   const files = conmonFiles(options.bundle);
@@ -59,38 +112,28 @@ export async function conmonCreate(options: ConmonCreateOptions): Promise<Conmon
   await mkdir(options.paths.exitDir, { recursive: true });
   await mkdir(options.paths.socketDir, { recursive: true });
   const args = [
-    '--api-version', '1',
-    '-c', options.id,
-    '-u', options.id,
-    '-r', options.runc.binary,
-    '-b', options.bundle,
-    '-p', files.pidFile,
+    ...commonArgs({
+      cid: options.id,
+      cuuid: options.id,
+      runc: options.runc,
+      bundle: options.bundle,
+      pidFile: files.pidFile,
+      name: options.name,
+      exitDir: options.paths.exitDir,
+      persistDir: files.persistDir,
+      socketDir: options.paths.socketDir,
+      logPath: options.logPath,
+      tty: options.tty,
+      openStdin: options.openStdin,
+    }),
     '-P', files.conmonPidFile,
-    '-n', options.name,
-    '--exit-dir', options.paths.exitDir,
-    '-0', files.persistDir,
-    '--socket-dir-path', options.paths.socketDir,
-    '-l', `k8s-file:${options.logPath}`,
-    '--log-level', 'error',
-    '--syslog',
-    ...options.runc.globalArgs().flatMap((a) => ['--runtime-arg', a]),
     '--runtime-arg', '--log-format=json',
     '--runtime-arg', `--log=${files.runtimeLog}`,
   ];
-  if (options.tty) args.push('-t');
-  if (options.openStdin) args.push('-i');
   if (options.openStdin && options.leaveStdinOpen) args.push('--leave-stdin-open');
   if (options.timeoutSeconds) args.push('-T', String(options.timeoutSeconds));
 
-  // conmon's own diagnostics go to a file, never to a pipe: it outlives berthd, and a
-  // pipe whose reader died would hand it EPIPE.
-  const stderrFd = openSync(files.conmonLog, 'a');
-  const env: NodeJS.ProcessEnv = { ...process.env, _OCI_SYNCPIPE: '3' };
-  delete env.NOTIFY_SOCKET;
-  const child = spawn(options.conmonBinary, args, { stdio: ['ignore', 'ignore', stderrFd, 'pipe'], env, detached: true });
-  closeSync(stderrFd);
-  const sync = child.stdio[3];
-  if (!sync) throw new BerthError('internal', 'conmon: no sync pipe');
+  const { child, sync } = spawnConmon(options.conmonBinary, args, files.conmonLog);
 
   const reply = await new Promise<string>((resolve, reject) => {
     let buffered = '';
@@ -183,32 +226,24 @@ export async function conmonExec(options: ConmonExecOptions): Promise<ConmonExec
   const socketDir = join(options.dir, 's');
   await Promise.all([exitDir, persistDir, socketDir].map((d) => mkdir(d, { recursive: true })));
   const args = [
-    '--api-version', '1',
-    '-c', options.containerId,
-    '-u', options.execId,
-    '-r', options.runc.binary,
-    '-b', options.dir,
-    '-p', join(options.dir, 'pid'),
-    '-n', options.name,
-    '--exit-dir', exitDir,
-    '-0', persistDir,
-    '--socket-dir-path', socketDir,
-    '-l', `k8s-file:${join(options.dir, 'log')}`,
-    '--log-level', 'error',
-    '--syslog',
-    ...options.runc.globalArgs().flatMap((a) => ['--runtime-arg', a]),
+    ...commonArgs({
+      cid: options.containerId,
+      cuuid: options.execId,
+      runc: options.runc,
+      bundle: options.dir,
+      pidFile: join(options.dir, 'pid'),
+      name: options.name,
+      exitDir,
+      persistDir,
+      socketDir,
+      logPath: join(options.dir, 'log'),
+      tty: options.tty,
+      openStdin: options.openStdin,
+    }),
     '--exec',
     '--exec-process-spec', options.processSpecPath,
   ];
-  if (options.tty) args.push('-t');
-  if (options.openStdin) args.push('-i');
-  const stderrFd = openSync(join(options.dir, 'conmon.log'), 'a');
-  const env: NodeJS.ProcessEnv = { ...process.env, _OCI_SYNCPIPE: '3' };
-  delete env.NOTIFY_SOCKET;
-  const child = spawn(options.conmonBinary, args, { stdio: ['ignore', 'ignore', stderrFd, 'pipe'], env, detached: true });
-  closeSync(stderrFd);
-  const sync = child.stdio[3];
-  if (!sync) throw new BerthError('internal', 'conmon: no sync pipe');
+  const { child, sync } = spawnConmon(options.conmonBinary, args, join(options.dir, 'conmon.log'));
   child.unref();
 
   const replies: Array<{ data: number; message?: string }> = [];
@@ -257,4 +292,23 @@ export async function conmonExec(options: ConmonExecOptions): Promise<ConmonExec
     return text.trim() ? Number.parseInt(text.trim(), 10) : 255;
   });
   return { pid: started.data, exited };
+}
+
+/**
+ * Resizes a TTY through conmon's control FIFO in `dir` (a bundle or an exec session's
+ * directory): "1 <height> <width>\n". Opened non-blocking: with conmon gone, a blocking
+ * open of a FIFO without a reader would hang berthd.
+ */
+export function resizeTerminal(dir: string, height: number, width: number): void {
+  let fd: number;
+  try {
+    fd = openSync(join(dir, 'ctl'), fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
+  } catch (err) {
+    throw new BerthError('conflict', `cannot resize: the terminal's monitor is not listening (${err instanceof Error ? err.message : String(err)})`);
+  }
+  try {
+    writeSync(fd, `1 ${height} ${width}\n`);
+  } finally {
+    closeSync(fd);
+  }
 }

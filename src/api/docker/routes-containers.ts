@@ -1,13 +1,12 @@
 /** /containers/*: create, list, inspect, start, stop, kill, wait, remove, logs, attach, resize. */
-import { constants, openSync, writeSync, closeSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Duplex, Writable } from 'node:stream';
-import { BerthError, conflict, errorMessage, invalidArgument } from '../../core/errors.js';
+import { BerthError, conflict, invalidArgument } from '../../core/errors.js';
 
 import type { WaitCondition } from '../../containers/manager.js';
 import type { Engine } from '../../engine/engine.js';
 import { readLogs } from '../../runtime/logs.js';
+import { resizeTerminal } from '../../runtime/conmon.js';
 import { commonHeaders, parseFilters, queryBool, queryInt, readJsonBody, sendEmpty, sendJson, type RequestContext, type Router } from './http.js';
 import { containerInspect, containerSummary, createBodyToRequest } from './convert.js';
 import { writeUpgradeHeaders } from './streams.js';
@@ -151,19 +150,7 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
     if (h === undefined || w === undefined || h < 0 || w < 0) throw invalidArgument('resize requires non-negative h and w');
     if (record.state.status !== 'running') throw conflict(`Container ${record.id} is not running`);
     if (record.request.tty) {
-      // conmon's control FIFO: "1 <height> <width>\n" resizes the container's terminal.
-      // O_NONBLOCK: with conmon gone, a blocking open of a FIFO without a reader would hang berthd.
-      let fd: number;
-      try {
-        fd = openSync(join(containers.bundle(record.id), 'ctl'), constants.O_WRONLY | constants.O_NONBLOCK);
-      } catch (err) {
-        throw conflict(`cannot resize container ${record.id}: its monitor is not listening (${errorMessage(err)})`);
-      }
-      try {
-        writeSync(fd, `1 ${h} ${w}\n`);
-      } finally {
-        closeSync(fd);
-      }
+      resizeTerminal(containers.bundle(record.id), h, w);
     }
     sendEmpty(res, 200);
   });

@@ -1,11 +1,10 @@
 /** /containers/{id}/exec and /exec/{id}/*: docker exec through conmon's exec mode. */
-import { closeSync, constants, openSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Duplex, Writable } from 'node:stream';
 import { conflict, errorMessage, invalidArgument } from '../../core/errors.js';
 import type { ExecConfig } from '../../containers/exec.js';
 import type { Engine } from '../../engine/engine.js';
 import { readLogs } from '../../runtime/logs.js';
+import { resizeTerminal } from '../../runtime/conmon.js';
 import { clientInput, writeEntry } from './attach-io.js';
 import { commonHeaders, queryInt, readJsonBody, sendEmpty, sendJson, type Router } from './http.js';
 import { frame, STDOUT, writeUpgradeHeaders } from './streams.js';
@@ -123,17 +122,7 @@ export function registerExecRoutes(router: Router, engine: Engine): void {
     if (h === undefined || w === undefined || h < 0 || w < 0) throw invalidArgument('resize requires non-negative h and w');
     if (!s.running) throw conflict(`Exec ${s.id} is not running`);
     if (s.config.tty) {
-      let fd: number;
-      try {
-        fd = openSync(join(s.dir, 'ctl'), constants.O_WRONLY | constants.O_NONBLOCK);
-      } catch (err) {
-        throw conflict(`cannot resize exec ${s.id}: its monitor is not listening (${errorMessage(err)})`);
-      }
-      try {
-        writeSync(fd, `1 ${h} ${w}\n`);
-      } finally {
-        closeSync(fd);
-      }
+      resizeTerminal(s.dir, h, w);
     }
     sendEmpty(res, 200);
   });
