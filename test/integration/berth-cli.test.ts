@@ -85,7 +85,7 @@ describe('berth CLI', () => {
   });
 
   it('pipes stdin with -i', async () => {
-    const r = await d.berth(['run', '--rm', '-i', 'busybox', 'sh', '-c', 'cat; echo done'], { input: 'line1\nline2\n' });
+    const r = await d.berth(['run', '--rm', '-i', 'busybox', 'sh', '-c', 'cat; echo done'], { input: 'line1\nline2\n', timeoutMs: 10_000 });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'line1\nline2\ndone\n');
     const docker = await d.docker(['run', '--rm', '-i', 'busybox', 'wc', '-l'], { input: 'a\nb\nc\n' });

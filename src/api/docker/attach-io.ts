@@ -22,6 +22,7 @@ export function clientInput(ctx: RequestContext): { connect(open: () => AttachWr
     ended = true;
     writer?.close();
   });
+  if (socket.readableEnded) ended = true;
   // readUpgradeBody leaves the socket paused once the request body is split off.
   socket.resume();
   return {
@@ -45,3 +46,13 @@ export function writeEntry(out: Writable, entry: LogEntry, options: { stdout: bo
   return writeWithBackpressure(out, options.tty ? data : frame(entry.stream === 'stderr' ? STDERR : STDOUT, data));
 }
 
+/**
+ * For streams without stdin: read and drop what the client sends, so its half-close and
+ * disconnect are noticed (a paused socket never reports them).
+ */
+export function drainClient(ctx: RequestContext): void {
+  const socket = ctx.upgrade?.socket;
+  if (!socket) return;
+  socket.on('data', () => undefined);
+  socket.resume();
+}

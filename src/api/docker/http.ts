@@ -41,6 +41,9 @@ export interface Upgrade {
  * The socket is left paused; whoever reads the stream resumes it.
  */
 export async function readUpgradeBody(socket: Duplex, head: Buffer, length: number, limit = 1024 * 1024): Promise<{ body: Buffer; head: Buffer }> {
+  // Nothing may be consumed before the handler listens: a client that sends its stdin and
+  // half-closes at once would otherwise lose its EOF to a flowing socket nobody reads.
+  socket.pause();
   if (length > limit) throw invalidArgument(`request body larger than ${limit} bytes`);
   let buffered = head;
   if (buffered.length < length) {

@@ -10,7 +10,7 @@ import { resizeTerminal } from '../../runtime/conmon.js';
 import { commonHeaders, parseFilters, queryBool, queryInt, readJsonBody, sendEmpty, sendJson, type RequestContext, type Router } from './http.js';
 import { containerInspect, containerSummary, createBodyToRequest } from './convert.js';
 import { writeUpgradeHeaders } from './streams.js';
-import { clientInput, writeEntry } from './attach-io.js';
+import { clientInput, drainClient, writeEntry } from './attach-io.js';
 
 /** Docker's `since`/`until`: unix seconds with optional fraction, or RFC3339. */
 function parseTimeParam(value: string | null, name: string): number | undefined {
@@ -207,6 +207,7 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
     out.on('close', () => abort.abort());
     out.on('error', () => abort.abort());
     const stdin = queryBool(query, 'stdin') && record.request.openStdin ? clientInput(ctx) : undefined;
+    if (!stdin) drainClient(ctx);
     const follow = (offset: number): Promise<void> => {
       stdin?.connect(() => containers.connectStdin(record.id));
       return followLogs(offset);

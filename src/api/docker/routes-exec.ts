@@ -5,7 +5,7 @@ import type { ExecConfig } from '../../containers/exec.js';
 import type { Engine } from '../../engine/engine.js';
 import { readLogs } from '../../runtime/logs.js';
 import { resizeTerminal } from '../../runtime/conmon.js';
-import { clientInput, writeEntry } from './attach-io.js';
+import { clientInput, drainClient, writeEntry } from './attach-io.js';
 import { commonHeaders, queryInt, readJsonBody, sendEmpty, sendJson, type Router } from './http.js';
 import { frame, STDOUT, writeUpgradeHeaders } from './streams.js';
 
@@ -67,6 +67,7 @@ export function registerExecRoutes(router: Router, engine: Engine): void {
     const tty = session.config.tty;
     const out: Duplex | Writable = ctx.upgrade ? ctx.upgrade.socket : ctx.res;
     const stdin = session.config.attachStdin ? clientInput(ctx) : undefined;
+    if (!stdin) drainClient(ctx);
     if (ctx.upgrade) writeUpgradeHeaders(ctx.upgrade.socket, !tty);
     else {
       ctx.res.writeHead(200, { ...commonHeaders(), 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
