@@ -27,14 +27,21 @@ export function clientInput(ctx: RequestContext): { connect(open: () => AttachWr
   socket.resume();
   return {
     connect(open) {
-      if (writer) return;
-      try {
-        writer = open();
-      } catch {
-        return;
-      }
-      for (const chunk of buffered.splice(0)) void writer.write(chunk).catch(() => undefined);
-      if (ended) writer.close();
+      // conmon may create the attach socket a moment after it reports the PID (exec mode):
+      // retry briefly rather than leave the process without its stdin, or its EOF.
+      const deadline = Date.now() + 5000;
+      const attempt = (): void => {
+        if (writer || socket.destroyed) return;
+        try {
+          writer = open();
+        } catch {
+          if (Date.now() < deadline) setTimeout(attempt, 10);
+          return;
+        }
+        for (const chunk of buffered.splice(0)) void writer.write(chunk).catch(() => undefined);
+        if (ended) writer.close();
+      };
+      attempt();
     },
   };
 }
