@@ -554,11 +554,7 @@ export class ContainerManager extends EventEmitter {
         await this.options.network.detach(record.id, network.id);
         if (record.network) record.network.endpoints = record.network.endpoints.filter((e) => e !== endpoint);
       }
-      const endpoints = [...record.request.network.endpoints];
-      if (endpoints.length === 0) endpoints.push({ network: network.name, aliases: [], ipv4Address: '', ipv6Address: '', macAddress: '' });
-      endpoints.splice(index, 1);
-      // With no network left the container is on none, as in Docker.
-      record.request.network = { ...record.request.network, endpoints, mode: endpoints[0]?.network ?? 'none' };
+      record.request.network.endpoints.splice(index, 1);
       this.save(record);
     });
   }

@@ -74,7 +74,7 @@ export async function prepareSandbox(input: SandboxInput): Promise<Sandbox> {
   }
 
   const baseHosts = hostsFile([]).replace(/\n*$/, '\n') + extraHostLines(req.network.extraHosts, defaultGateway(network));
-  if (resolved.kind === 'none') {
+  if (resolved.kind === 'none' || resolved.networks.length === 0) {
     await Promise.all([scratch(own.hostname, `${hostname}\n`), scratch(own.hosts, baseHosts), scratch(own.resolvConf, containerResolvConf())]);
     return { mode: 'none', hostname, etcFiles: own, connect: async () => undefined };
   }

@@ -153,8 +153,8 @@ export class NetworkManager implements DnsZone {
       if (request.dns.length > 0 || request.extraHosts.length > 0) throw invalidArgument('conflicting options: dns and the network mode');
       return { kind: 'container', target };
     }
-    const names = request.endpoints.length > 0 ? request.endpoints.map((e) => e.network) : [mode];
-    const networks = names.map((n) => this.store.get(n === 'default' ? 'bridge' : n));
+    // The endpoints are the networks: a container disconnected from all of them has none left.
+    const networks = request.endpoints.map((e) => this.store.get(e.network === 'default' ? 'bridge' : e.network));
     for (const [i, network] of networks.entries()) {
       const endpoint = request.endpoints[i];
       if (network.driver === 'host' || network.driver === 'null') {
