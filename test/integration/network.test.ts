@@ -240,6 +240,20 @@ describe('networking', () => {
     assert.equal(again.code, 0, again.stderr);
   });
 
+  it('gives IPv6 addresses on --ipv6 networks, no way out on --internal ones, and the asked MAC address', async () => {
+    assert.equal((await d.docker(['network', 'create', '--ipv6', 'six'])).code, 0);
+    assert.equal((await d.docker(['run', '-d', '--name', 'v6peer', '--network', 'six', 'busybox', 'sleep', '300'])).code, 0);
+    const v6 = await d.docker(['run', '--rm', '--network', 'six', 'busybox', 'sh', '-c', 'ip -6 -o addr show eth0 scope global | grep -c inet6; ping6 -c1 -W2 v6peer >/dev/null && echo reached']);
+    assert.equal(v6.stdout, '1\nreached\n', v6.stderr);
+    assert.equal((await d.docker(['network', 'create', '--internal', 'closed'])).code, 0);
+    const closed = await d.docker(['run', '--rm', '--network', 'closed', 'busybox', 'sh', '-c', `ip route | grep -c default; nc -w 2 ${outside.serverIp} 8080 </dev/null || echo unreachable`]);
+    assert.equal(closed.stdout, '0\nunreachable\n', closed.stderr);
+    const mac = await d.docker(['run', '--rm', '--mac-address', '02:42:ac:11:00:99', 'busybox', 'cat', '/sys/class/net/eth0/address']);
+    assert.equal(mac.stdout, '02:42:ac:11:00:99\n', mac.stderr);
+    assert.equal((await d.docker(['rm', '-f', 'v6peer'])).code, 0);
+    assert.equal((await d.docker(['network', 'rm', 'six', 'closed'])).code, 0);
+  });
+
   it('shares a network namespace with container:NAME', async () => {
     assert.equal((await d.docker(['run', '-d', '--name', 'owner', 'busybox', 'sleep', '300'])).code, 0);
     const ip = (await inspect('owner')).NetworkSettings.IPAddress;
