@@ -1,6 +1,7 @@
 /** Container records as berth stores them; field names follow Docker's inspect output where they surface there. */
 import type { Digest } from '../core/digest.js';
 import type { ImageRuntimeConfig } from '../oci/image.js';
+import type { ApiMount, MountPoint } from '../volumes/mount-spec.js';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -37,6 +38,11 @@ export interface ContainerSpecRequest {
   stopTimeout?: number;
   exposedPorts: Record<string, object>;
   volumes: Record<string, object>;
+  /** HostConfig.Binds, Mounts, Tmpfs, VolumesFrom as given (inspect shows them back); absent in records older than volumes. */
+  binds?: string[];
+  mounts?: ApiMount[];
+  tmpfs?: Record<string, string>;
+  volumesFrom?: string[];
   networkMode: NetworkModeName;
   autoRemove: boolean;
   restartPolicy: { name: string; maximumRetryCount: number };
@@ -63,4 +69,6 @@ export interface ContainerRecord {
   args: string[];
   state: ContainerState;
   restartCount: number;
+  /** Binds, volumes and tmpfs mounts as resolved at create (inspect's `Mounts`). */
+  mounts?: MountPoint[];
 }

@@ -15,6 +15,7 @@ import { Runc } from '../runtime/runc.js';
 import { OverlaySnapshotter } from '../snapshots/overlay.js';
 import { ContainerManager } from '../containers/manager.js';
 import { ExecManager } from '../containers/exec.js';
+import { VolumeStore } from '../volumes/store.js';
 import type { ContainerRecord, ContainerSpecRequest } from '../containers/types.js';
 import type { EngineConfig } from './config.js';
 import { ensureDefaultImage } from './default-image.js';
@@ -30,6 +31,7 @@ export class Engine {
   readonly snapshots: OverlaySnapshotter;
   readonly images: ImageStore;
   readonly containers: ContainerManager;
+  readonly volumes: VolumeStore;
   readonly execs: ExecManager;
   readonly registry: RegistryClient;
   readonly startedAt = new Date();
@@ -50,6 +52,8 @@ export class Engine {
     this.registry = new RegistryClient({ insecureRegistries: config.insecureRegistries, credentials: new CredentialStore() });
     const runc = new Runc(resolveExecutable(config.runtimePath), join(config.execRoot, 'runc'));
     const conmonBinary = resolveExecutable(config.conmonPath);
+    // In use = named by any container record, whatever its state (Docker's volume references).
+    this.volumes = new VolumeStore({ db: this.db, root: join(config.dataRoot, 'volumes'), usedBy: (name) => this.containers.usingVolume(name) });
     this.containers = new ContainerManager({
       db: this.db,
       containersDir: join(config.dataRoot, 'containers'),
@@ -58,6 +62,7 @@ export class Engine {
       conmonBinary,
       snapshots: this.snapshots,
       cgroupParent: config.cgroupParent,
+      volumes: this.volumes,
     });
     this.execs = new ExecManager(this.containers, { runc, conmonBinary });
   }
@@ -69,6 +74,7 @@ export class Engine {
     const engine = new Engine(config, release);
     await engine.content.init();
     await engine.snapshots.init();
+    await engine.volumes.init();
     await engine.containers.init();
     try {
       await ensureDefaultImage(engine, config.busyboxPath);
