@@ -112,9 +112,13 @@ export class VolumeStore {
     const driver = request.driver || LOCAL_DRIVER;
     if (driver !== LOCAL_DRIVER) throw notFound(`error looking up volume plugin ${driver}: plugin "${driver}" not found`);
     const name = request.name || randomBytes(32).toString('hex');
-    validateVolumeName(name);
     const options = request.options ?? {};
-    validateLocalOptions(options);
+    try {
+      validateVolumeName(name);
+      validateLocalOptions(options);
+    } catch (err) {
+      throw invalidArgument(`create ${name}: ${err instanceof Error ? err.message : String(err)}`);
+    }
     const existing = this.find(name);
     if (existing) return existing;
     const record: VolumeRecord = {
