@@ -22,6 +22,8 @@ export interface ResolvedMounts {
   points: MountPoint[];
   /** Volumes this create made (removed again if the create fails). */
   created: string[];
+  /** Volumes held for the container until its record exists. */
+  held: string[];
   /** Volumes to fill from the image at their destination. */
   copies: Array<{ name: string; destination: string }>;
 }
@@ -63,11 +65,16 @@ export class ContainerMounts {
       if (r.type === 'bind' && !r.createSource) await checkBindSource(r.source);
     }
 
-    const resolved: ResolvedMounts = { points: [], created: [], copies: [] };
+    const resolved: ResolvedMounts = { points: [], created: [], held: [], copies: [] };
     try {
       for (const r of byDestination.values()) {
         const { copyData, volumeOptions, ...point } = r;
         if (point.type === 'volume') {
+          // Held before it may be created: a concurrent failing create cannot take it away from this one.
+          if (point.name) {
+            this.volumes.hold(point.name, containerId);
+            resolved.held.push(point.name);
+          }
           const existing = point.name ? this.volumes.find(point.name) : undefined;
           const volume =
             existing ??
@@ -78,7 +85,10 @@ export class ContainerMounts {
               labels: point.anonymous ? { ...(volumeOptions?.labels ?? {}), [ANONYMOUS_LABEL]: '' } : (volumeOptions?.labels ?? {}),
             }));
           if (!existing) resolved.created.push(volume.name);
-          this.volumes.hold(volume.name, containerId);
+          if (!point.name) {
+            this.volumes.hold(volume.name, containerId);
+            resolved.held.push(volume.name);
+          }
           point.name = volume.name;
           point.driver = volume.driver;
           point.source = this.volumes.dataPath(volume.name);
@@ -107,7 +117,7 @@ export class ContainerMounts {
 
   /** The volumes stay with the container record now: the create's hold is no longer needed. */
   release(containerId: string, resolved: ResolvedMounts): void {
-    for (const p of resolved.points) if (p.type === 'volume') this.volumes.release(p.name, containerId);
+    for (const name of resolved.held) this.volumes.release(name, containerId);
   }
 
   /** Undoes resolve() for a create that failed: releases the holds and removes the volumes it made. */
