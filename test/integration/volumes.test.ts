@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -149,22 +149,34 @@ describe('volumes, binds and tmpfs', () => {
   });
 
   it('image VOLUMEs become anonymous volumes filled from the image; rm -v and --rm remove them, named volumes stay', async () => {
-    // An image with VOLUME /data, made by umoci from the busybox-multi fixture (its /data holds only b).
+    // An image with VOLUME /data (the busybox-multi fixture's /data holds only b) and a hostile
+    // VOLUME /evil, a symlink aiming at a host directory; made by umoci, not by berth.
+    const hostTarget = join(work, 'host-target');
+    await mkdir(hostTarget);
+    await writeFile(join(hostTarget, 'secret'), 'host only\n');
     const layout = join(work, 'volume-image');
+    const bundle = join(work, 'volume-image-bundle');
     await execFileAsync('cp', ['-a', fx.layoutDir('busybox-multi'), layout]);
-    await execFileAsync('umoci', ['config', '--image', `${layout}:latest`, '--config.volume', '/data']);
+    await execFileAsync('umoci', ['unpack', '--image', `${layout}:latest`, bundle]);
+    await symlink(`../../../../../../../..${hostTarget}`, join(bundle, 'rootfs', 'evil'));
+    await execFileAsync('umoci', ['repack', '--image', `${layout}:latest`, bundle]);
+    await rm(bundle, { recursive: true, force: true });
+    await execFileAsync('umoci', ['config', '--image', `${layout}:latest`, '--config.volume', '/data', '--config.volume', '/evil']);
     const image = `${fx.registry}/berth-volume-image:latest`;
     await execFileAsync('skopeo', ['--insecure-policy', 'copy', '-q', '--dest-tls-verify=false', `oci:${layout}:latest`, `docker://${image}`]);
     await ok(['pull', '-q', image]);
     const before = await volumeNames();
 
-    assert.equal(await ok(['run', '--name', 'anon1', '--entrypoint', 'ls', image, '/data']), 'b\n');
-    const [mount] = await inspectMounts('anon1');
+    assert.equal(await ok(['run', '--name', 'anon1', '-u', '0', '--entrypoint', 'sh', image, '-c', 'ls /data; ls -A /evil; echo planted > /evil/planted']), 'b\n');
+    assert.deepEqual(await readdir(hostTarget), ['secret'], 'the image symlink must not lead the volume (or its copy-up) to the host');
+    const mounts = await inspectMounts('anon1');
+    assert.deepEqual(mounts.map((m) => m.Destination).sort(), ['/data', '/evil']);
+    const mount = mounts.find((m) => m.Destination === '/data');
     assert.ok(mount);
     assert.match(mount.Name ?? '', /^[a-f0-9]{64}$/);
     assert.deepEqual({ ...mount, Name: '', Source: '' }, { Type: 'volume', Name: '', Source: '', Destination: '/data', Driver: 'local', Mode: '', RW: true, Propagation: '' });
     assert.equal(await ok(['volume', 'inspect', '--format', '{{json .Labels}}', mount.Name ?? '']), '{"com.docker.volume.anonymous":""}\n');
-    assert.equal(await ok(['inspect', '--format', '{{json .Config.Volumes}}', 'anon1']), '{"/data":{}}\n');
+    assert.equal(await ok(['inspect', '--format', '{{json .Config.Volumes}}', 'anon1']), '{"/data":{},"/evil":{}}\n');
     await ok(['rm', '-v', 'anon1']);
     assert.deepEqual(await volumeNames(), before);
 
@@ -179,7 +191,7 @@ describe('volumes, binds and tmpfs', () => {
 
     assert.equal(await ok(['run', '--name', 'named1', '-v', 'keepme:/data', '--entrypoint', 'ls', image, '/data']), 'b\n');
     await ok(['rm', '-v', 'named1']);
-    assert.ok((await volumeNames()).includes('keepme'));
+    assert.deepEqual(await volumeNames(), [...before, 'keepme'].sort(), 'rm -v removes the anonymous /evil volume, keeps the named one');
     await ok(['volume', 'rm', 'keepme']);
     await ok(['rmi', image]);
   });

@@ -163,6 +163,8 @@ export function createBodyToRequest(body: unknown): ContainerSpecRequest {
 /** Config.Volumes and HostConfig.Binds/Mounts/Tmpfs/VolumesFrom, checked here so a bad one is a 400 before anything is made. */
 function mountsOfRequest(b: Json, hc: Json): { volumes: Record<string, object>; binds: string[]; mounts: ApiMount[]; tmpfs: Record<string, string>; volumesFrom: string[] } {
   const volumes = obj(b.Volumes, 'Config.Volumes') as Record<string, object>;
+  const volumeDriver = str(hc.VolumeDriver, 'HostConfig.VolumeDriver');
+  if (volumeDriver !== '' && volumeDriver !== 'local') throw invalidArgument(`volume driver "${volumeDriver}" is not available: berth has only the "local" driver`);
   for (const path of Object.keys(volumes)) {
     if (!path.startsWith('/')) throw invalidArgument(`invalid mount config for type "volume": invalid mount path: '${path}' mount path must be absolute`);
     if (path.replace(/\/+$/, '') === '') throw invalidArgument(`invalid mount config for type "volume": invalid specification: destination can't be '/'`);
