@@ -381,7 +381,7 @@ export class ContainerManager extends EventEmitter {
   /** Everything a stopped container must not keep: runc state, exit file, rootfs mount. */
   private async cleanupAfterStop(id: string): Promise<void> {
     const record = this.find(id);
-    if (record) this.mounts.afterStop(record, this.running());
+    if (record) this.mounts.afterStop(record, () => this.running());
     // Independent steps, run together: this is on the path of every `run --rm`.
     await Promise.all([
       this.options.runc.delete(id).catch((err: unknown) => log.warn('runc delete failed', { id, error: errorMessage(err) })),

@@ -162,9 +162,13 @@ export class ContainerMounts {
   }
 
   /** After the container stopped: unmounts volumes with driver options no running container still uses. */
-  afterStop(record: ContainerRecord, running: readonly ContainerRecord[]): void {
-    for (const p of record.mounts ?? []) {
-      if (p.type === 'volume' && !running.some((c) => c.id !== record.id && usesVolume(c, p.name))) this.volumes.deactivate(p.name);
+  afterStop(record: ContainerRecord, running: () => readonly ContainerRecord[]): void {
+    const volumes = (record.mounts ?? []).filter((p) => p.type === 'volume');
+    // Most containers have no volume: the container list is only read when one might need unmounting.
+    if (volumes.length === 0) return;
+    const others = running().filter((c) => c.id !== record.id);
+    for (const p of volumes) {
+      if (!others.some((c) => usesVolume(c, p.name))) this.volumes.deactivate(p.name);
     }
   }
 

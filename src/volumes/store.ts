@@ -208,6 +208,8 @@ export class VolumeStore {
 
   /** Undoes activate() once no running container needs the volume. */
   deactivate(name: string): void {
+    const volume = this.find(name);
+    if (volume && !needsMount(volume.options)) return;
     const target = join(this.options.root, name, '_data');
     if (!isMountPoint(target)) return;
     try {

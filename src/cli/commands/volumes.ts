@@ -28,14 +28,16 @@ interface Volume {
 }
 
 const VOLUME_HEADERS = {
-  Name: 'VOLUME NAME',
+  Availability: 'AVAILABILITY',
   Driver: 'DRIVER',
-  Scope: 'SCOPE',
-  Mountpoint: 'MOUNTPOINT',
+  Group: 'GROUP',
   Labels: 'LABELS',
   Links: 'LINKS',
+  Mountpoint: 'MOUNTPOINT',
+  Name: 'VOLUME NAME',
+  Scope: 'SCOPE',
   Size: 'SIZE',
-  CreatedAt: 'CREATED',
+  Status: 'STATUS',
 };
 
 /** `key=value` list → a map (a bare key gets an empty value), as docker's opts.ListOpts → ConvertKVStringsToMap. */
@@ -73,17 +75,20 @@ export async function volumeLsCmd(opts: { quiet?: boolean; filter?: string[]; fo
     query: { filters: Object.keys(filters).length > 0 ? JSON.stringify(filters) : undefined },
   });
   const volumes = [...(list.Volumes ?? [])].sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
+  // The docker CLI's volume formatter context; `{{json .}}` prints its fields in this (alphabetical) order.
   const rows = volumes.map((v) => ({
-    Name: v.Name,
+    Availability: 'N/A',
     Driver: v.Driver,
-    Scope: v.Scope ?? 'local',
-    Mountpoint: v.Mountpoint,
+    Group: 'N/A',
     Labels: Object.entries(v.Labels ?? {})
       .map(([k, val]) => `${k}=${val}`)
       .join(','),
     Links: 'N/A',
+    Mountpoint: v.Mountpoint,
+    Name: v.Name,
+    Scope: v.Scope ?? 'local',
     Size: 'N/A',
-    CreatedAt: v.CreatedAt ?? '',
+    Status: 'N/A',
   }));
   let format = opts.format;
   if (opts.quiet) format = '{{.Name}}';
