@@ -359,6 +359,44 @@ print(json.dumps({'out': out.decode(), 'mounts': ctr.attrs['Mounts'], 'binds': c
     assert.deepEqual(byDest['/t'], { Type: 'tmpfs', Source: '', Destination: '/t', Mode: '', RW: true, Propagation: '' });
   });
 
+  it('docker-compose (v1) creates the project\'s named volume, uses it, and down -v removes it', async () => {
+    const project = join(work, 'compose');
+    await mkdir(project);
+    await writeFile(
+      join(project, 'docker-compose.yml'),
+      [
+        'version: "3.7"',
+        'services:',
+        '  app:',
+        '    image: busybox',
+        '    network_mode: none',
+        '    command: sh -c "echo composed >> /data/f; cat /data/f; df -k /run | tail -1"',
+        '    volumes:',
+        '      - appdata:/data',
+        '      - /cache',
+        '    tmpfs:',
+        '      - /run:size=1m',
+        'volumes:',
+        '  appdata:',
+        '',
+      ].join('\n'),
+    );
+    const compose = (args: string[]): Promise<{ stdout: string; stderr: string }> =>
+      execFileAsync('docker-compose', ['-p', 'vt', ...args], { cwd: project, env: { ...process.env, DOCKER_HOST: d.host } });
+    await compose(['up', '-d']);
+    let logs = '';
+    for (let i = 0; i < 50 && !/tmpfs\s+1024/.test(logs); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      logs = (await compose(['logs', '--no-color', 'app'])).stdout;
+    }
+    assert.match(logs, /composed/);
+    assert.match(logs, /tmpfs\s+1024\s/);
+    const volume = JSON.parse(await ok(['volume', 'inspect', 'vt_appdata'])) as VolumeDoc[];
+    assert.equal(volume[0]?.Labels?.['com.docker.compose.project'], 'vt');
+    await compose(['down', '-v']);
+    assert.deepEqual(await volumeNames(), []);
+  });
+
   it('berth CLI: volume commands and --mount/-v with docker\'s output', async () => {
     const b = async (args: string[]): Promise<string> => {
       const r = await d.berth(args);
