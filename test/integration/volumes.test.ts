@@ -125,6 +125,19 @@ describe('volumes, binds and tmpfs', () => {
     await ok(['volume', 'rm', 'shared']);
   });
 
+  it('a tmpfs-backed volume stays mounted while its container runs, also across berthd being killed, and is unmounted when it exits', async () => {
+    await ok(['volume', 'create', '-o', 'type=tmpfs', '-o', 'device=tmpfs', '-o', 'o=size=1m', 'tvol']);
+    await ok(['run', '-d', '--name', 'tuser', '-v', 'tvol:/t', 'busybox', 'sh', '-c', 'echo kept > /t/f; sleep 3']);
+    assert.deepEqual(await mountsUnder(volumesDir()), [join(volumesDir(), 'tvol', '_data')]);
+    await d.kill9();
+    await new Promise((r) => setTimeout(r, 4000));
+    await d.start();
+    assert.equal(await ok(['wait', 'tuser']), '0\n');
+    assert.deepEqual(await mountsUnder(volumesDir()), [], 'recovery unmounts the volume of a container that exited while berthd was down');
+    await ok(['rm', 'tuser']);
+    await ok(['volume', 'rm', 'tvol']);
+  });
+
   it('copy-up fills a new volume with the image content at its mount point (owners, modes, symlinks); nocopy leaves it empty', async () => {
     assert.match(await ok(['run', '--rm', '-v', 'etcvol:/etc', 'busybox', 'cat', '/etc/passwd']), /^nobody:x:65534:65534:/m);
     const passwd = await stat(join(volumesDir(), 'etcvol', '_data', 'passwd'));
