@@ -1,6 +1,7 @@
 /** Container records as berth stores them; field names follow Docker's inspect output where they surface there. */
 import type { Digest } from '../core/digest.js';
 import type { ImageRuntimeConfig } from '../oci/image.js';
+import type { ContainerNetworkRequest, ContainerNetworkState } from '../network/types.js';
 import type { ApiMount, MountPoint } from '../volumes/mount-spec.js';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
@@ -15,8 +16,6 @@ export interface ContainerState {
   finishedAt: string;
   oomKilled: boolean;
 }
-
-export type NetworkModeName = 'none' | 'host' | 'default' | 'bridge';
 
 export interface ContainerSpecRequest {
   image: string;
@@ -43,7 +42,7 @@ export interface ContainerSpecRequest {
   mounts?: ApiMount[];
   tmpfs?: Record<string, string>;
   volumesFrom?: string[];
-  networkMode: NetworkModeName;
+  network: ContainerNetworkRequest;
   autoRemove: boolean;
   restartPolicy: { name: string; maximumRetryCount: number };
   groupAdd: string[];
@@ -69,6 +68,8 @@ export interface ContainerRecord {
   args: string[];
   state: ContainerState;
   restartCount: number;
+  /** The sandbox of a running container (absent when it is not running). */
+  network?: ContainerNetworkState;
   /** Binds, volumes and tmpfs mounts as resolved at create (inspect's `Mounts`). */
   mounts?: MountPoint[];
 }

@@ -14,6 +14,7 @@ import { parseReference, tryParseReference } from '../registry/reference.js';
 import { Runc } from '../runtime/runc.js';
 import { OverlaySnapshotter } from '../snapshots/overlay.js';
 import { ContainerManager } from '../containers/manager.js';
+import { NetworkManager } from '../network/manager.js';
 import { ExecManager } from '../containers/exec.js';
 import { VolumeStore } from '../volumes/store.js';
 import type { ContainerRecord, ContainerSpecRequest } from '../containers/types.js';
@@ -31,6 +32,7 @@ export class Engine {
   readonly snapshots: OverlaySnapshotter;
   readonly images: ImageStore;
   readonly containers: ContainerManager;
+  readonly network: NetworkManager;
   readonly volumes: VolumeStore;
   readonly execs: ExecManager;
   readonly registry: RegistryClient;
@@ -54,6 +56,15 @@ export class Engine {
     const conmonBinary = resolveExecutable(config.conmonPath);
     // In use = named by any container record, whatever its state (Docker's volume references).
     this.volumes = new VolumeStore({ db: this.db, root: join(config.dataRoot, 'volumes'), usedBy: (name) => this.containers.usingVolume(name) });
+    this.network = new NetworkManager({
+      db: this.db,
+      execRoot: config.execRoot,
+      pluginDirs: config.cniPluginDirs,
+      defaultBridge: config.bridge,
+      defaultBridgeIp: config.bip,
+      addressPools: config.defaultAddressPools,
+      dnsServers: config.dns,
+    });
     this.containers = new ContainerManager({
       db: this.db,
       containersDir: join(config.dataRoot, 'containers'),
@@ -62,6 +73,7 @@ export class Engine {
       conmonBinary,
       snapshots: this.snapshots,
       cgroupParent: config.cgroupParent,
+      network: this.network,
       volumes: this.volumes,
     });
     this.execs = new ExecManager(this.containers, { runc, conmonBinary });
@@ -74,6 +86,7 @@ export class Engine {
     const engine = new Engine(config, release);
     await engine.content.init();
     await engine.snapshots.init();
+    await engine.network.init();
     await engine.volumes.init();
     await engine.containers.init();
     try {
@@ -84,8 +97,10 @@ export class Engine {
     return engine;
   }
 
-  close(): void {
+  /** Stops watching; waits (briefly) for network teardowns in flight. Containers keep running. */
+  async close(): Promise<void> {
     this.containers.close();
+    await this.network.close();
     this.registry.close();
     this.db.close();
     this.releaseDataRoot();

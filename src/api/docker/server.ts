@@ -11,6 +11,7 @@ import { registerSystemRoutes } from './routes-system.js';
 import { registerImageRoutes } from './routes-images.js';
 import { registerContainerRoutes } from './routes-containers.js';
 import { registerExecRoutes } from './routes-exec.js';
+import { registerNetworkRoutes } from './routes-networks.js';
 import { registerVolumeRoutes } from './routes-volumes.js';
 
 const log = logger('api');
@@ -26,6 +27,7 @@ export class DockerApiServer {
     registerImageRoutes(this.router, engine);
     registerContainerRoutes(this.router, engine);
     registerExecRoutes(this.router, engine);
+    registerNetworkRoutes(this.router, engine);
     registerVolumeRoutes(this.router, engine);
   }
 
