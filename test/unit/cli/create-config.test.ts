@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildCreateRequest, normalizeCapability, parseEnvFile, parsePublish } from '../../../src/cli/create-config.js';
+import { buildCreateRequest, normalizeCapability, parseEnvFile } from '../../../src/cli/create-config.js';
+import { parsePublish } from '../../../src/cli/port-specs.js';
 import { getTimestamp } from '../../../src/cli/timestamps.js';
 import { familiarString, parseNormalizedNamed, tagNameOnly, canonicalString, fullName } from '../../../src/cli/reference.js';
 
