@@ -636,7 +636,9 @@ function reportCommanderError(program: Command, e: CommanderError, argv: readonl
       return 0;
     case 'commander.unknownCommand': {
       const m = /unknown command '([^']*)'/.exec(msg);
-      eprintln(`berth: unknown command: berth ${path ? `${path} ` : ''}${m?.[1] ?? ''}\n\nRun 'berth ${path ? `${path} ` : ''}--help' for more information`);
+      // Under a group (image, network…) docker shows the group's usage line too.
+      const usage = path ? `\n\nUsage:  berth ${path}` : '';
+      eprintln(`berth: unknown command: berth ${path ? `${path} ` : ''}${m?.[1] ?? ''}${usage}\n\nRun 'berth ${path ? `${path} ` : ''}--help' for more information`);
       return 1;
     }
     case 'commander.unknownOption': {
