@@ -173,6 +173,8 @@ describe('berth CLI: networks and ports', () => {
     await same(['network', 'inspect', 'net-a']);
     await same(['network', 'inspect', 'net-a', 'bridge']);
     await same(['network', 'inspect', '-f', '{{json .IPAM}}', 'net-a', 'net-b']);
+    await same(['network', 'inspect', '--format', 'json', 'net-a', 'net-b']);
+    await same(['network', 'ls', '--format', 'table  {{.Name}}\t{{.Driver}}  ']);
     const missing = await same(['network', 'inspect', 'nosuchnet', 'net-a', '-f', '{{.Name}}']);
     assert.equal(missing.code, 1);
     assert.equal(missing.stderr, 'Error response from daemon: network nosuchnet not found\n');

@@ -14,7 +14,7 @@ import { pathSegment } from '../client.js';
 import { ApiError, CliError, DaemonUnreachableError } from '../errors.js';
 import { renderRows } from '../format.js';
 import { api, eprintln, out, println } from '../io.js';
-import { consolidateIpam, IpamError } from '../network-ipam.js';
+import { consolidateIpam, IpamError, type IpamConfig } from '../network-ipam.js';
 import { endpointSettings } from '../network-opts.js';
 import { NETWORK_HEADERS, networkFormat, networkRows, type NetworkSummary } from '../network-format.js';
 import { TemplateError } from '../template.js';
@@ -94,7 +94,7 @@ function validateLabel(value: string): void {
 /** The POST /networks/create body docker sends, field for field. */
 export function networkCreateBody(name: string, f: CreateFlags): Record<string, unknown> {
   for (const l of f.label ?? []) validateLabel(l);
-  let config;
+  let config: IpamConfig[];
   try {
     config = consolidateIpam(commaList(f.subnet), commaList(f.ipRange), commaList(f.gateway));
   } catch (e) {
