@@ -1,7 +1,7 @@
 /** Docker API documents ↔ berth records: the create body in, inspect/list documents out. */
 import { BerthError, invalidArgument } from '../../core/errors.js';
 import type { ContainerRecord, ContainerSpecRequest } from '../../containers/types.js';
-import { containerNetworks, hostConfigNetworkFields, networkRequestFromBody, networkSettings, portList } from './convert-network.js';
+import { containerNetworks, hostConfigNetworkFields, networkRequestFromBody, networkSettings, parsePortKey, portList } from './convert-network.js';
 import type { ImageRecord } from '../../images/store.js';
 import type { Engine } from '../../engine/engine.js';
 import { parseSignal } from '../../runtime/signals.js';
@@ -97,6 +97,9 @@ export function createBodyToRequest(body: unknown): ContainerSpecRequest {
   const env = strings(b.Env, 'Config.Env') ?? [];
   for (const e of env) if (e.startsWith('=') || e === '') throw invalidArgument(`invalid environment variable: ${e}`);
   const network = networkRequestFromBody(b, hc);
+  const exposedPorts = obj(b.ExposedPorts, 'Config.ExposedPorts') as Record<string, object>;
+  // Checked now: a bad key stored here would break every later listing of containers.
+  for (const key of Object.keys(exposedPorts)) parsePortKey(key);
   const restart = obj(hc.RestartPolicy, 'HostConfig.RestartPolicy');
   const restartName = str(restart.Name, 'HostConfig.RestartPolicy.Name') || 'no';
   if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(restartName)) throw invalidArgument(`invalid restart policy '${restartName}'`);
@@ -131,7 +134,7 @@ export function createBodyToRequest(body: unknown): ContainerSpecRequest {
     labels: labels as Record<string, string>,
     ...(stopSignal ? { stopSignal } : {}),
     ...(stopTimeout !== undefined ? { stopTimeout } : {}),
-    exposedPorts: obj(b.ExposedPorts, 'Config.ExposedPorts') as Record<string, object>,
+    exposedPorts,
     volumes: mountFields.volumes,
     binds: mountFields.binds,
     mounts: mountFields.mounts,

@@ -72,6 +72,7 @@ describe('POST /containers/create body', () => {
     invalid(() => createBodyToRequest({ Image: 'b', HostConfig: { PortBindings: { '80/tcp': [{ HostPort: '99999' }] } } }), /invalid hostPort/);
     invalid(() => createBodyToRequest({ Image: 'b', HostConfig: { NetworkMode: 'host', PortBindings: { '80/tcp': [{ HostPort: '80' }] } } }), /host network mode/);
     invalid(() => createBodyToRequest({ Image: 'b', HostConfig: { Dns: ['not-an-ip'] } }), /not an ip address/);
+    invalid(() => createBodyToRequest({ Image: 'b', ExposedPorts: { '80/foo': {} } }), /invalid proto/);
     invalid(() => createBodyToRequest({ Image: 'b', HostConfig: { ExtraHosts: ['nocolon'] } }), /add-host/);
     invalid(() => createBodyToRequest({ Image: 'b', Env: ['=x'] }), /environment variable/);
     invalid(() => createBodyToRequest([]), /object/);
