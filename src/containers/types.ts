@@ -1,6 +1,7 @@
 /** Container records as berth stores them; field names follow Docker's inspect output where they surface there. */
 import type { Digest } from '../core/digest.js';
-import type { ImageRuntimeConfig } from '../oci/image.js';
+import type { HealthConfig, ImageRuntimeConfig } from '../oci/image.js';
+import type { ContainerResources } from '../runtime/resources.js';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -47,6 +48,16 @@ export interface ContainerSpecRequest {
   readonlyRootfs: boolean;
   shmSize: number;
   consoleSize?: { height: number; width: number };
+  /** Absent in records made before limits existed: no limits. */
+  resources?: ContainerResources;
+  /** As given (`seccomp=` carries the profile JSON); parsed again at every start. */
+  securityOpt?: string[];
+  sysctls?: Record<string, string>;
+  oomScoreAdj?: number;
+  /** Run an init (catatonit) as PID 1 in front of the process. */
+  init?: boolean;
+  /** The request's Healthcheck, merged with the image's at create. */
+  healthcheck?: HealthConfig;
 }
 
 export interface ContainerRecord {
@@ -63,4 +74,6 @@ export interface ContainerRecord {
   args: string[];
   state: ContainerState;
   restartCount: number;
+  /** Stopped or killed through the API: `unless-stopped` leaves it down (Docker's HasBeenManuallyStopped). */
+  manuallyStopped?: boolean;
 }

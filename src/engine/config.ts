@@ -15,6 +15,8 @@ export interface EngineConfig {
   cgroupParent: string;
   /** busybox-static binary the bundled default image is made from. */
   busyboxPath: string;
+  /** The init `--init` runs as PID 1 (dockerd's --init-path; Debian's catatonit). */
+  initPath: string;
 }
 
 export const defaultConfig: EngineConfig = {
@@ -27,6 +29,7 @@ export const defaultConfig: EngineConfig = {
   maxConcurrentDownloads: 3,
   cgroupParent: '/berth',
   busyboxPath: '/bin/busybox',
+  initPath: '/usr/bin/catatonit',
 };
 
 /** Reads a dockerd-style daemon.json; unknown keys are refused so typos do not pass silently. */
@@ -55,6 +58,7 @@ export function readConfigFile(path: string): Partial<EngineConfig> {
       case 'insecure-registries': out.insecureRegistries = strs(); break;
       case 'runtime': out.runtimePath = str(); break;
       case 'conmon': out.conmonPath = str(); break;
+      case 'init-path': out.initPath = str(); break;
       case 'cgroup-parent':
         out.cgroupParent = str();
         if (!/^\/[A-Za-z0-9_.\-/]*$/.test(out.cgroupParent)) throw invalidArgument(`config file ${path}: "cgroup-parent" must be an absolute cgroup path`);

@@ -15,6 +15,8 @@ import { Runc } from '../runtime/runc.js';
 import { OverlaySnapshotter } from '../snapshots/overlay.js';
 import { ContainerManager } from '../containers/manager.js';
 import { ExecManager } from '../containers/exec.js';
+import { HealthMonitor } from '../containers/health.js';
+import { prepareCreateRequest } from '../containers/limits.js';
 import type { ContainerRecord, ContainerSpecRequest } from '../containers/types.js';
 import type { EngineConfig } from './config.js';
 import { ensureDefaultImage } from './default-image.js';
@@ -31,6 +33,7 @@ export class Engine {
   readonly images: ImageStore;
   readonly containers: ContainerManager;
   readonly execs: ExecManager;
+  readonly health: HealthMonitor;
   readonly registry: RegistryClient;
   readonly startedAt = new Date();
   private pullsInFlight = 0;
@@ -58,8 +61,10 @@ export class Engine {
       conmonBinary,
       snapshots: this.snapshots,
       cgroupParent: config.cgroupParent,
+      initBinary: config.initPath,
     });
     this.execs = new ExecManager(this.containers, { runc, conmonBinary });
+    this.health = new HealthMonitor(this.containers, this.execs);
   }
 
   static async open(config: EngineConfig): Promise<Engine> {
@@ -70,15 +75,18 @@ export class Engine {
     await engine.content.init();
     await engine.snapshots.init();
     await engine.containers.init();
+    engine.health.init();
     try {
       await ensureDefaultImage(engine, config.busyboxPath);
     } catch (err) {
       log.warn('could not create the bundled busybox image', { error: errorMessage(err) });
     }
+    await engine.containers.startByRestartPolicy();
     return engine;
   }
 
   close(): void {
+    this.health.close();
     this.containers.close();
     this.registry.close();
     this.db.close();
@@ -289,8 +297,11 @@ export class Engine {
 
   // ---- containers ----------------------------------------------------------------
 
-  async createContainer(name: string | undefined, request: ContainerSpecRequest): Promise<ContainerRecord> {
+  /** Creates a container; `warnings` are dockerd's create warnings (e.g. a discarded option). */
+  async createContainer(name: string | undefined, request: ContainerSpecRequest): Promise<ContainerRecord & { warnings: string[] }> {
     const image = this.resolveImage(request.image);
-    return this.containers.create({ name, imageId: image.id, imageConfig: image.config.config ?? {}, chainIds: image.chainIds, request });
+    const prepared = prepareCreateRequest(request, image.config.config?.Healthcheck);
+    const record = await this.containers.create({ name, imageId: image.id, imageConfig: image.config.config ?? {}, chainIds: image.chainIds, request: prepared.request });
+    return Object.assign(record, { warnings: prepared.warnings });
   }
 }

@@ -5,6 +5,8 @@ import type { ImageRecord } from '../../images/store.js';
 import type { Engine } from '../../engine/engine.js';
 import { parseSignal } from '../../runtime/signals.js';
 import { humanDuration } from '../../core/units.js';
+import type { HealthState } from '../../containers/health.js';
+import { healthSuffix, inspectHealth, inspectHostConfigLimits, limitsFromCreateBody } from './convert-limits.js';
 
 type Json = Record<string, unknown>;
 
@@ -65,33 +67,13 @@ function refuseUnsupported(b: Json, hc: Json): void {
     ['HostConfig.DnsSearch', hc.DnsSearch],
     ['HostConfig.DnsOptions', hc.DnsOptions],
     ['HostConfig.ExtraHosts', hc.ExtraHosts],
-    ['HostConfig.Memory', hc.Memory],
-    ['HostConfig.MemorySwap', hc.MemorySwap],
-    ['HostConfig.MemoryReservation', hc.MemoryReservation],
-    ['HostConfig.NanoCpus', hc.NanoCpus],
-    ['HostConfig.CpuShares', hc.CpuShares],
-    ['HostConfig.CpuQuota', hc.CpuQuota],
-    ['HostConfig.CpuPeriod', hc.CpuPeriod],
-    ['HostConfig.CpusetCpus', hc.CpusetCpus],
-    ['HostConfig.CpusetMems', hc.CpusetMems],
-    ['HostConfig.PidsLimit', typeof hc.PidsLimit === 'number' && hc.PidsLimit > 0 ? hc.PidsLimit : undefined],
-    ['HostConfig.Ulimits', hc.Ulimits],
-    ['HostConfig.Devices', hc.Devices],
     ['HostConfig.DeviceRequests', hc.DeviceRequests],
-    ['HostConfig.OomKillDisable', hc.OomKillDisable],
-    ['HostConfig.OomScoreAdj', hc.OomScoreAdj],
-    ['HostConfig.SecurityOpt', hc.SecurityOpt],
-    ['HostConfig.Sysctls', hc.Sysctls],
-    ['HostConfig.Init', hc.Init],
     ['HostConfig.PidMode', hc.PidMode],
     ['HostConfig.IpcMode', hc.IpcMode === 'private' || hc.IpcMode === 'shareable' ? undefined : hc.IpcMode],
     ['HostConfig.UTSMode', hc.UTSMode],
     ['HostConfig.UsernsMode', hc.UsernsMode],
     ['HostConfig.CgroupParent', hc.CgroupParent],
-    ['Config.Healthcheck', b.Healthcheck],
   ];
-  const restartName = hc.RestartPolicy && typeof hc.RestartPolicy === 'object' ? (hc.RestartPolicy as Json).Name : undefined;
-  if (typeof restartName === 'string' && restartName !== '' && restartName !== 'no') unsupported.push(['HostConfig.RestartPolicy', restartName]);
   const asked = unsupported.filter(([, value]) => isSet(value)).map(([name]) => name);
   if (asked.length > 0) {
     throw new BerthError('not-implemented', `not supported by berth yet: ${asked.join(', ')}`);
@@ -112,7 +94,6 @@ export function createBodyToRequest(body: unknown): ContainerSpecRequest {
   }
   const restart = obj(hc.RestartPolicy, 'HostConfig.RestartPolicy');
   const restartName = str(restart.Name, 'HostConfig.RestartPolicy.Name') || 'no';
-  if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(restartName)) throw invalidArgument(`invalid restart policy '${restartName}'`);
   refuseUnsupported(b, hc);
   const stopSignal = str(b.StopSignal, 'Config.StopSignal');
   if (stopSignal) parseSignal(stopSignal);
@@ -155,6 +136,7 @@ export function createBodyToRequest(body: unknown): ContainerSpecRequest {
     readonlyRootfs: bool(hc.ReadonlyRootfs, 'HostConfig.ReadonlyRootfs'),
     shmSize,
     ...(h && w ? { consoleSize: { height: h, width: w } } : {}),
+    ...limitsFromCreateBody(b, hc),
   };
 }
 
@@ -163,11 +145,11 @@ function stateString(record: ContainerRecord): string {
 }
 
 /** `Up 3 seconds`, `Exited (3) 2 seconds ago`, `Created` — the ps STATUS column. */
-export function statusText(record: ContainerRecord, now = Date.now()): string {
+export function statusText(record: ContainerRecord, now = Date.now(), health?: HealthState): string {
   const s = record.state;
   switch (s.status) {
     case 'running':
-      return `Up ${humanDuration(now - Date.parse(s.startedAt))}`;
+      return `Up ${humanDuration(now - Date.parse(s.startedAt))}${healthSuffix(health)}`;
     case 'paused':
       return `Up ${humanDuration(now - Date.parse(s.startedAt))} (Paused)`;
     case 'exited':
@@ -198,7 +180,7 @@ export function containerSummary(engine: Engine, record: ContainerRecord): Json 
     Ports: [],
     Labels: record.request.labels,
     State: stateString(record),
-    Status: statusText(record),
+    Status: statusText(record, Date.now(), engine.health.get(record.id)),
     HostConfig: { NetworkMode: record.request.networkMode },
     NetworkSettings: { Networks: networksOf(record) },
     Mounts: [],
@@ -244,6 +226,7 @@ export function containerInspect(engine: Engine, record: ContainerRecord): Json 
       Error: s.error,
       StartedAt: s.startedAt,
       FinishedAt: s.finishedAt,
+      ...inspectHealth(engine.health.get(record.id), record),
     },
     Image: record.imageId,
     ResolvConfPath: `${bundle}/resolv.conf`,
@@ -280,16 +263,10 @@ export function containerInspect(engine: Engine, record: ContainerRecord): Json 
       Privileged: req.privileged,
       PublishAllPorts: false,
       ReadonlyRootfs: req.readonlyRootfs,
-      SecurityOpt: null,
       ShmSize: req.shmSize || 67108864,
       Runtime: 'runc',
       ConsoleSize: [req.consoleSize?.height ?? 0, req.consoleSize?.width ?? 0],
-      OomScoreAdj: 0,
-      Memory: 0,
-      NanoCpus: 0,
-      CpuShares: 0,
-      PidsLimit: null,
-      Ulimits: null,
+      ...inspectHostConfigLimits(record),
     },
     GraphDriver: {
       Name: 'overlay',
@@ -317,6 +294,7 @@ export function containerInspect(engine: Engine, record: ContainerRecord): Json 
       Labels: { ...(record.imageConfig.Labels ?? {}), ...req.labels },
       ...(req.stopSignal || record.imageConfig.StopSignal ? { StopSignal: req.stopSignal || record.imageConfig.StopSignal } : {}),
       ...(req.stopTimeout !== undefined ? { StopTimeout: req.stopTimeout } : {}),
+      ...(req.healthcheck ? { Healthcheck: req.healthcheck } : {}),
     },
     NetworkSettings: {
       Bridge: '', SandboxID: '', SandboxKey: '', Ports: {}, HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
