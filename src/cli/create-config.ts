@@ -400,7 +400,7 @@ export function buildCreateRequest(
   }
   const pidsLimit = intFlag(f.pidsLimit, '--pids-limit');
   const restartPolicy = parseRestartPolicy(f.restart);
-  if (f.rm && restartPolicy.Name !== 'no') throw new FlagError('Conflicting options: --restart and --rm');
+  if (f.rm && restartPolicy.Name !== 'no') throw new FlagError('conflicting options: cannot specify both --restart and --rm');
   const sysctls: Record<string, string> = {};
   for (const s of f.sysctl ?? []) {
     const eq = s.indexOf('=');

@@ -6,6 +6,7 @@
  * keeps it between checkpoints; it starts over ("starting") whenever the container starts.
  */
 import { invalidArgument, errorMessage } from '../core/errors.js';
+import { goDurationSeconds } from '../core/units.js';
 import { logger } from '../core/log.js';
 import type { HealthConfig } from '../oci/image.js';
 import { readLogs } from '../runtime/logs.js';
@@ -92,6 +93,13 @@ export function applyProbeResult(state: HealthState, result: HealthLogEntry, h: 
     if (next.FailingStreak >= retries) next.Status = 'unhealthy';
   }
   return next;
+}
+
+/** Go's time.Duration String() for the common cases ("300ms", "2s", "1m30s", "1.5s"). */
+export function goDuration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  if (ms % 1000 === 0) return goDurationSeconds(ms / 1000);
+  return ms < 60_000 ? `${ms / 1000}s` : `${goDurationSeconds(Math.floor(ms / 60_000) * 60).replace(/0s$/, '')}${(ms % 60_000) / 1000}s`;
 }
 
 interface Monitor {
@@ -213,7 +221,7 @@ export class HealthMonitor {
         }
         await exited;
         const output = await this.readOutput(session.id);
-        const limit = `${timeoutMs / 1000}s`;
+        const limit = goDuration(timeoutMs);
         return { ExitCode: -1, Output: output ? `Health check exceeded timeout (${limit}): ${output}` : `Health check exceeded timeout (${limit})` };
       }
       return { ExitCode: outcome, Output: await this.readOutput(session.id) };

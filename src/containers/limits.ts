@@ -33,7 +33,10 @@ export const hostCpuCount = (): number => availableParallelism();
  * The checks dockerd makes at create (verifyContainerSettings) and its defaults; returns the
  * request to store and the warnings for the reply.
  */
-export function prepareCreateRequest(request: ContainerSpecRequest, imageHealthcheck: HealthConfig | undefined): { request: ContainerSpecRequest; warnings: string[] } {
+export async function prepareCreateRequest(
+  request: ContainerSpecRequest,
+  imageHealthcheck: HealthConfig | undefined,
+): Promise<{ request: ContainerSpecRequest; warnings: string[] }> {
   validateRestartPolicy(request.restartPolicy);
   if (request.autoRemove && request.restartPolicy.name !== 'no' && request.restartPolicy.name !== '') {
     throw invalidArgument("can't create 'AutoRemove' container with restart policy");
@@ -50,6 +53,8 @@ export function prepareCreateRequest(request: ContainerSpecRequest, imageHealthc
     throw invalidArgument(`OomScoreAdj ${oomScoreAdj} is below the engine's own (${host.oomScoreAdj}) and berthd lacks CAP_SYS_RESOURCE to lower it`);
   }
   const { resources, warnings } = validateResources(request.resources ?? emptyResources(), host, hostCpuCount());
+  // dockerd finds a missing device only at start; berth says so at create.
+  await resolveDeviceMappings(resources.devices);
   const healthcheck = mergeHealthcheck(request.healthcheck, imageHealthcheck);
   if (healthcheck) validateHealthcheck(healthcheck);
   return { request: { ...request, resources, ...(healthcheck ? { healthcheck } : {}) }, warnings };

@@ -300,7 +300,7 @@ export class Engine {
   /** Creates a container; `warnings` are dockerd's create warnings (e.g. a discarded option). */
   async createContainer(name: string | undefined, request: ContainerSpecRequest): Promise<ContainerRecord & { warnings: string[] }> {
     const image = this.resolveImage(request.image);
-    const prepared = prepareCreateRequest(request, image.config.config?.Healthcheck);
+    const prepared = await prepareCreateRequest(request, image.config.config?.Healthcheck);
     const record = await this.containers.create({ name, imageId: image.id, imageConfig: image.config.config ?? {}, chainIds: image.chainIds, request: prepared.request });
     return Object.assign(record, { warnings: prepared.warnings });
   }
