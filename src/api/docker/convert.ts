@@ -6,6 +6,7 @@ import type { Engine } from '../../engine/engine.js';
 import { parseSignal } from '../../runtime/signals.js';
 import { humanDuration } from '../../core/units.js';
 import type { HealthState } from '../../containers/health.js';
+import { validateRestartPolicy } from '../../containers/restart.js';
 import { healthSuffix, inspectHealth, inspectHostConfigLimits, limitsFromCreateBody } from './convert-limits.js';
 
 type Json = Record<string, unknown>;
@@ -94,6 +95,7 @@ export function createBodyToRequest(body: unknown): ContainerSpecRequest {
   }
   const restart = obj(hc.RestartPolicy, 'HostConfig.RestartPolicy');
   const restartName = str(restart.Name, 'HostConfig.RestartPolicy.Name') || 'no';
+  validateRestartPolicy({ name: restartName, maximumRetryCount: int(restart.MaximumRetryCount, 'HostConfig.RestartPolicy.MaximumRetryCount') });
   refuseUnsupported(b, hc);
   const stopSignal = str(b.StopSignal, 'Config.StopSignal');
   if (stopSignal) parseSignal(stopSignal);
