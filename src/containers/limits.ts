@@ -43,7 +43,7 @@ export async function prepareCreateRequest(
   }
   validateCapabilities(request.capAdd, request.capDrop);
   parseSecurityOpts(request.securityOpt ?? []);
-  validateSysctls(request.sysctls ?? {}, request.networkMode === 'host');
+  validateSysctls(request.sysctls ?? {}, request.network.mode === 'host');
   const host = resourceHost();
   const oomScoreAdj = request.oomScoreAdj ?? 0;
   if (!Number.isInteger(oomScoreAdj) || oomScoreAdj < -1000 || oomScoreAdj > 1000) {

@@ -2,6 +2,7 @@
 import type { Digest } from '../core/digest.js';
 import type { HealthConfig, ImageRuntimeConfig } from '../oci/image.js';
 import type { ContainerResources } from '../runtime/resources.js';
+import type { ContainerNetworkRequest, ContainerNetworkState } from '../network/types.js';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -15,8 +16,6 @@ export interface ContainerState {
   finishedAt: string;
   oomKilled: boolean;
 }
-
-export type NetworkModeName = 'none' | 'host' | 'default' | 'bridge';
 
 export interface ContainerSpecRequest {
   image: string;
@@ -38,7 +37,7 @@ export interface ContainerSpecRequest {
   stopTimeout?: number;
   exposedPorts: Record<string, object>;
   volumes: Record<string, object>;
-  networkMode: NetworkModeName;
+  network: ContainerNetworkRequest;
   autoRemove: boolean;
   restartPolicy: { name: string; maximumRetryCount: number };
   groupAdd: string[];
@@ -76,4 +75,6 @@ export interface ContainerRecord {
   restartCount: number;
   /** Stopped or killed through the API: `unless-stopped` leaves it down (Docker's HasBeenManuallyStopped). */
   manuallyStopped?: boolean;
+  /** The sandbox of a running container (absent when it is not running). */
+  network?: ContainerNetworkState;
 }
