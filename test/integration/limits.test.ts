@@ -205,6 +205,20 @@ except docker.errors.ContainerError as e:
     await d.docker(['rm', 'init-term']);
   });
 
+  it('applies --label, --stop-signal, --stop-timeout, --group-add and --shm-size', async () => {
+    const run = await d.docker(['run', '-d', '--name', 'misc', '-l', 'tier=web', '--stop-signal', 'SIGUSR1', '--stop-timeout', '1', '--group-add', '1234', '--shm-size', '16m', 'busybox', 'sh', '-c', 'trap "exit 9" USR1; while true; do sleep 0.1; done']);
+    assert.equal(run.code, 0, run.stderr);
+    const i = await d.docker(['inspect', '-f', '{{.Config.Labels.tier}} {{.Config.StopSignal}} {{.Config.StopTimeout}} {{.HostConfig.ShmSize}}', 'misc']);
+    assert.equal(i.stdout.trim(), `web SIGUSR1 1 ${16 * 1024 * 1024}`);
+    const ex = await d.docker(['exec', 'misc', 'sh', '-c', 'id -G; df -k /dev/shm | tail -1']);
+    assert.match(ex.stdout, /\b1234\b/);
+    assert.match(ex.stdout, /^shm\s+16384\s/m);
+    const stop = await d.docker(['stop', 'misc']);
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.equal((await d.docker(['inspect', '-f', '{{.State.ExitCode}}', 'misc'])).stdout.trim(), '9');
+    await d.docker(['rm', 'misc']);
+  });
+
   it('takes the same flags through the berth CLI', async () => {
     const run = await d.berth(['run', '-d', '--name', 'bl', '-m', '24m', '--cpu-shares', '300', '--ulimit', 'nofile=256:512', '--cap-drop', 'ALL', 'busybox', 'sleep', '300']);
     assert.equal(run.code, 0, run.stderr);

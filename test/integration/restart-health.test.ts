@@ -153,6 +153,8 @@ print('ok')`,
     assert.match(ps.stdout, /^Up .* \(healthy\)$/m);
     const psAll = await d.docker(['ps']);
     assert.match(psAll.stdout, /\(healthy\)/);
+    assert.equal((await d.docker(['ps', '-q', '--filter', 'health=healthy'])).stdout.trim(), container.id.slice(0, 12));
+    assert.equal((await d.docker(['ps', '-q', '--filter', 'health=unhealthy'])).stdout.trim(), '');
 
     const rm = await d.docker(['exec', 'probed', 'rm', '/tmp/ok']);
     assert.equal(rm.code, 0, rm.stderr);
