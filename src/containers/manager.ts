@@ -19,7 +19,7 @@ import { connectAttachSocket, type AttachWriter } from '../runtime/attach-socket
 import type { Runc } from '../runtime/runc.js';
 import { detectHostFacts, generateSpec, resolveArgs, toRuntimeJson } from '../runtime/spec.js';
 import { oomKillCount } from '../runtime/cgroups.js';
-import { emptyResources, mergeResourcesUpdate, ociResources, type ResourcesUpdate } from '../runtime/resources.js';
+import { emptyResources, mergeResourcesUpdate, ociResourcesForUpdate, type ResourcesUpdate } from '../runtime/resources.js';
 import { resolveUser } from '../runtime/user.js';
 import { parseSignal } from '../runtime/signals.js';
 import type { OverlaySnapshotter } from '../snapshots/overlay.js';
@@ -712,7 +712,7 @@ export class ContainerManager extends EventEmitter {
         }
         if (record.state.status === 'running' || record.state.status === 'paused') {
           const file = join(this.bundle(record.id), 'resources.json');
-          await writeFileAtomic(file, JSON.stringify(ociResources(request.resources, detectHostFacts().cgroupV2)), 0o600, { durable: false });
+          await writeFileAtomic(file, JSON.stringify(ociResourcesForUpdate(request.resources, detectHostFacts().cgroupV2)), 0o600, { durable: false });
           try {
             await this.options.runc.update(record.id, file);
           } catch (err) {

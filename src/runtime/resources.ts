@@ -326,6 +326,16 @@ export function ociResources(r: ContainerResources, cgroupV2: boolean): Omit<Lin
   return out;
 }
 
+/**
+ * The resources for `runc update`: as for a start, except that "no pids limit" must be said
+ * (-1): runc leaves a limit in place when the field is merely absent.
+ */
+export function ociResourcesForUpdate(r: ContainerResources, cgroupV2: boolean): Omit<LinuxResources, 'devices'> {
+  const out = ociResources(r, cgroupV2);
+  if (r.pidsLimit === 0) out.pids = { limit: -1 };
+  return out;
+}
+
 /** WithRlimits: `nofile` → RLIMIT_NOFILE; -1 → RLIM_INFINITY. */
 export function ociRlimits(ulimits: readonly Ulimit[]): POSIXRlimit[] {
   const value = (v: number): number => (v === -1 ? RLIM_INFINITY : v);

@@ -53,6 +53,8 @@ describe('limits and security options', () => {
     assert.equal(await cgroupFile('memory', id, 'memory.limit_in_bytes'), String(48 * 1024 * 1024));
     assert.equal(await cgroupFile('cpu', id, 'cpu.shares'), '256');
     assert.equal(await cgroupFile('pids', id, 'pids.max'), '20');
+    assert.equal((await d.docker(['update', '--pids-limit', '-1', 'lim'])).code, 0);
+    assert.equal(await cgroupFile('pids', id, 'pids.max'), 'max');
 
     // docker-py's update, then a restart: the record keeps the new limits.
     const py = await python(d, `import docker; c = docker.from_env().containers.get('lim'); print(c.update(cpu_shares=128, mem_limit='40m'))`);
