@@ -55,10 +55,7 @@ export async function updateCmd(names: string[], f: UpdateFlags): Promise<number
     if (e instanceof FlagError) throw new CliError(`${e.message}\n\nUsage:  berth update [OPTIONS] CONTAINER [CONTAINER...]\n\nRun 'berth update --help' for more information`, 125);
     throw e;
   }
-  if (Object.values(body).every((v) => v === 0 || v === '') ) {
-    eprintln('You must provide one or more flags when using this command.');
-    return 1;
-  }
+  if (Object.values(f).every((v) => v === undefined)) throw new CliError('you must provide one or more flags when using this command', 1);
   return forEachContainer(names, async (n) => {
     await api().json<{ Warnings?: string[] | null }>({ method: 'POST', path: `${c(n)}/update`, body }).then((r) => {
       for (const w of r?.Warnings ?? []) eprintln(`WARNING: ${w}`);
