@@ -197,7 +197,8 @@ export function containerInspect(engine: Engine, record: ContainerRecord): Json 
     Args: record.args,
     State: {
       Status: s.status,
-      Running: s.status === 'running' || s.status === 'paused',
+      // dockerd counts a container waiting to be restarted as running (State.SetRestarting).
+      Running: s.status === 'running' || s.status === 'paused' || s.status === 'restarting',
       Paused: s.status === 'paused',
       Restarting: s.status === 'restarting',
       OOMKilled: s.oomKilled,
