@@ -23,6 +23,7 @@ import { emptyResources, mergeResourcesUpdate, ociResourcesForUpdate, type Resou
 import { resolveUser } from '../runtime/user.js';
 import { parseSignal } from '../runtime/signals.js';
 import type { OverlaySnapshotter } from '../snapshots/overlay.js';
+import type { VolumeStore } from '../volumes/store.js';
 import type { NetworkManager } from '../network/manager.js';
 import type { ContainerNetworkState, EndpointRequest } from '../network/types.js';
 import { prepareSandbox } from './sandbox.js';
@@ -32,6 +33,7 @@ import { top, type TopResult } from './top.js';
 import { changes, type Change } from './diff.js';
 import { hostCpuCount, limitsSpecInput, resourceHost } from './limits.js';
 import { policyWantsRestart, RestartScheduler, validateRestartPolicy, type RestartPolicy } from './restart.js';
+import { ContainerMounts, usesVolume, type ResolvedMounts } from './mounts.js';
 
 const log = logger('containers');
 
@@ -49,6 +51,7 @@ export interface ContainerManagerOptions {
   /** The init binary `--init` bind-mounts into containers (catatonit). */
   initBinary: string;
   network: NetworkManager;
+  volumes: VolumeStore;
 }
 
 export interface CreateInput {
@@ -82,6 +85,7 @@ export class ContainerManager extends EventEmitter {
   /** Per-container serialisation of lifecycle operations. */
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly restarts = new RestartScheduler();
+  private readonly mounts: ContainerMounts;
 
   constructor(private readonly options: ContainerManagerOptions) {
     super();
@@ -89,6 +93,7 @@ export class ContainerManager extends EventEmitter {
     this.db = options.db;
     this.exitDir = join(options.execRoot, 'exits');
     this.socketDir = join(options.execRoot, 's');
+    this.mounts = new ContainerMounts(options.volumes, (idOrName) => this.get(idOrName));
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS containers (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, record TEXT NOT NULL);
     `);
@@ -207,17 +212,43 @@ export class ContainerManager extends EventEmitter {
       restartCount: 0,
     };
     const bundle = this.bundle(id);
+    const mounts = await this.mounts.resolve(id, input.request, input.imageConfig.Volumes ?? {});
+    record.mounts = mounts.points;
     try {
       await mkdir(bundle, { recursive: true });
       await this.options.snapshots.prepareActive(id, input.chainIds);
+      if (mounts.copies.length > 0) await this.copyUp(id, mounts);
       this.db.prepare('INSERT INTO containers (id, name, record) VALUES (?, ?, ?)').run(id, name, JSON.stringify(record));
+      this.mounts.release(id, mounts);
     } catch (err) {
+      await this.mounts.discard(id, mounts);
       await this.options.snapshots.removeActive(id).catch(() => undefined);
       await rm(bundle, { recursive: true, force: true });
       if (errnoCode(err) === 'SQLITE_CONSTRAINT_UNIQUE') throw conflict(`Conflict. The container name "/${name}" is already in use.`);
       throw err;
     }
     return record;
+  }
+
+  /** Fills the container's new volumes from its image (the rootfs is mounted just for the copy). */
+  private async copyUp(id: string, mounts: ResolvedMounts): Promise<void> {
+    const rootfs = join(this.bundle(id), 'rootfs');
+    await mkdir(rootfs, { recursive: true });
+    await this.options.snapshots.mountActive(id, rootfs);
+    try {
+      await this.mounts.populate(mounts, rootfs, this.running());
+    } finally {
+      await this.options.snapshots.unmountActive(id, rootfs);
+    }
+  }
+
+  private running(): ContainerRecord[] {
+    return this.list().filter((c) => c.state.status === 'running' || c.state.status === 'paused');
+  }
+
+  /** IDs of the containers (in any state) whose mounts include the volume. */
+  usingVolume(name: string): string[] {
+    return this.list().filter((c) => usesVolume(c, name)).map((c) => c.id);
   }
 
   // ---- start ----------------------------------------------------------------
@@ -247,7 +278,7 @@ export class ContainerManager extends EventEmitter {
         this.updateState(record.id, { status: record.state.status === 'created' ? 'created' : 'exited', error: failure.message, exitCode: failure.exitCode, pid: 0, conmonPid: 0 });
         // Attached clients and waiters learn the outcome as if the process had exited.
         this.emit('exit', record.id, failure.exitCode);
-        if (record.request.autoRemove) await this.removeLocked(record.id).catch(() => undefined);
+        if (record.request.autoRemove) await this.removeLocked(record.id, true).catch(() => undefined);
         throw failure;
       }
     });
@@ -273,6 +304,7 @@ export class ContainerManager extends EventEmitter {
     const scratch = (name: string, text: string): Promise<void> => writeFileAtomic(join(bundle, name), text, 0o644, { durable: false });
     const user = await resolveUser(rootfs, req.user || record.imageConfig.User || '', req.groupAdd);
     const host = detectHostFacts();
+    const { mounts, rootfsPropagation } = await this.mounts.prepareStart(record);
     const spec = generateSpec({
       containerId: id,
       rootfs,
@@ -295,6 +327,8 @@ export class ContainerManager extends EventEmitter {
       shmSize: req.shmSize || undefined,
       ...(await limitsSpecInput(req, host.cgroupV2, this.options.initBinary)),
       etcFiles: sandbox.etcFiles,
+      mounts,
+      ...(rootfsPropagation ? { rootfsPropagation } : {}),
       cgroupsPath: this.cgroupsPath(id),
       cgroupV2: host.cgroupV2,
       // The host's capability set: `--privileged` and `--cap-add ALL` get no more than berthd has.
@@ -383,7 +417,7 @@ export class ContainerManager extends EventEmitter {
       return;
     }
     if (record.request.autoRemove) {
-      await this.removeLocked(id).catch((err: unknown) => log.warn('auto-remove failed', { id, error: errorMessage(err) }));
+      await this.removeLocked(id, true).catch((err: unknown) => log.warn('auto-remove failed', { id, error: errorMessage(err) }));
     }
   }
 
@@ -435,6 +469,8 @@ export class ContainerManager extends EventEmitter {
 
   /** Everything a stopped container must not keep: runc state, exit file, rootfs mount. */
   private async cleanupAfterStop(id: string): Promise<void> {
+    const record = this.find(id);
+    if (record) this.mounts.afterStop(record, () => this.running());
     // The CNI DELs run in the background (crash-safe, and the next start of this container waits for them).
     void this.options.network.teardown(id);
     this.setNetworkState(id, undefined);
@@ -644,7 +680,8 @@ export class ContainerManager extends EventEmitter {
 
   // ---- remove ---------------------------------------------------------------
 
-  async remove(idOrName: string, force: boolean): Promise<void> {
+  /** `removeVolumes` (`rm -v`): the container's anonymous volumes go with it. */
+  async remove(idOrName: string, force: boolean, removeVolumes = false): Promise<void> {
     const record = this.get(idOrName);
     if (record.state.status === 'restarting' && !force) {
       throw conflict(`cannot remove container "/${record.name}": container is restarting: stop the container before removing or force remove`);
@@ -661,10 +698,10 @@ export class ContainerManager extends EventEmitter {
       await this.thawIfPaused(record.id);
       await Promise.race([exited, delay(10_000)]);
     }
-    await this.serialize(record.id, () => this.removeLocked(record.id));
+    await this.serialize(record.id, () => this.removeLocked(record.id, removeVolumes));
   }
 
-  private async removeLocked(id: string): Promise<void> {
+  private async removeLocked(id: string, removeVolumes = false): Promise<void> {
     const record = this.find(id);
     if (!record) return;
     if (record.state.status === 'running' || record.state.status === 'paused') {
@@ -680,6 +717,7 @@ export class ContainerManager extends EventEmitter {
     ]);
     this.db.prepare('DELETE FROM containers WHERE id = ?').run(id);
     this.restarts.forget(id);
+    if (removeVolumes) await this.mounts.removeAnonymous(record);
     this.emit('remove', id, record.state.exitCode);
   }
 
@@ -779,7 +817,7 @@ export class ContainerManager extends EventEmitter {
         this.updateState(id, { status: 'exited', pid: 0, conmonPid: 0, exitCode: code, finishedAt: new Date().toISOString() });
       });
       this.emit('exit', id, code);
-      if (record.request.autoRemove) await this.serialize(id, () => this.removeLocked(id));
+      if (record.request.autoRemove) await this.serialize(id, () => this.removeLocked(id, true));
     }
     const running = this.list().filter((r) => r.state.status === 'running' || r.state.status === 'paused').map((r) => r.id);
     await this.options.network.sweep(new Set(running));

@@ -3,6 +3,7 @@ import type { Digest } from '../core/digest.js';
 import type { HealthConfig, ImageRuntimeConfig } from '../oci/image.js';
 import type { ContainerResources } from '../runtime/resources.js';
 import type { ContainerNetworkRequest, ContainerNetworkState } from '../network/types.js';
+import type { ApiMount, MountPoint } from '../volumes/mount-spec.js';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -37,6 +38,11 @@ export interface ContainerSpecRequest {
   stopTimeout?: number;
   exposedPorts: Record<string, object>;
   volumes: Record<string, object>;
+  /** HostConfig.Binds, Mounts, Tmpfs, VolumesFrom as given (inspect shows them back); absent in records older than volumes. */
+  binds?: string[];
+  mounts?: ApiMount[];
+  tmpfs?: Record<string, string>;
+  volumesFrom?: string[];
   network: ContainerNetworkRequest;
   autoRemove: boolean;
   restartPolicy: { name: string; maximumRetryCount: number };
@@ -77,4 +83,6 @@ export interface ContainerRecord {
   manuallyStopped?: boolean;
   /** The sandbox of a running container (absent when it is not running). */
   network?: ContainerNetworkState;
+  /** Binds, volumes and tmpfs mounts as resolved at create (inspect's `Mounts`). */
+  mounts?: MountPoint[];
 }

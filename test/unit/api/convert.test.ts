@@ -36,7 +36,6 @@ describe('POST /containers/create body', () => {
       );
     refused({ DeviceRequests: [{ Driver: 'nvidia' }] }, /HostConfig.DeviceRequests/);
     refused({ Links: ['db:db'] }, /Links/);
-    refused({ Binds: ['/x:/y'] }, /volumes/);
     refused({ PidMode: 'host', UTSMode: 'host' }, /PidMode, HostConfig.UTSMode/);
   });
 
@@ -55,6 +54,25 @@ describe('POST /containers/create body', () => {
     assert.deepEqual(req.healthcheck, { Test: ['CMD', 'true'], Interval: 1e9 });
     assert.deepEqual(req.restartPolicy, { name: 'always', maximumRetryCount: 0 });
     invalid(() => createBodyToRequest({ Image: 'b', HostConfig: { Ulimits: 'nofile' } }), /Ulimits/);
+  });
+
+  it('takes Binds, Mounts, Tmpfs, VolumesFrom and Config.Volumes, refusing bad ones with a 400', () => {
+    const req = createBodyToRequest({
+      Image: 'b',
+      Volumes: { '/anon': {} },
+      HostConfig: { Binds: ['data:/d:ro', '/h:/h'], Mounts: [{ Type: 'tmpfs', Target: '/t', TmpfsOptions: { SizeBytes: 1024 } }], Tmpfs: { '/run/': 'size=1m' }, VolumesFrom: ['other:ro'] },
+    });
+    assert.deepEqual(req.binds, ['data:/d:ro', '/h:/h']);
+    assert.deepEqual(req.mounts, [{ Type: 'tmpfs', Target: '/t', TmpfsOptions: { SizeBytes: 1024 } }]);
+    assert.deepEqual(req.tmpfs, { '/run': 'size=1m' });
+    assert.deepEqual(req.volumesFrom, ['other:ro']);
+    assert.deepEqual(req.volumes, { '/anon': {} });
+    invalid(() => createBodyToRequest({ Image: 'b', Volumes: { relative: {} } }), /mount path must be absolute/);
+    invalid(() => createBodyToRequest({ Image: 'b', HostConfig: { Binds: ['x/y:/d'] } }), /invalid characters/);
+    invalid(() => createBodyToRequest({ Image: 'b', HostConfig: { Mounts: [{ Type: 'bind', Source: '/h', Target: '/' }] } }), /destination can't be/);
+    invalid(() => createBodyToRequest({ Image: 'b', HostConfig: { Mounts: {} } }), /HostConfig.Mounts/);
+    invalid(() => createBodyToRequest({ Image: 'b', HostConfig: { VolumesFrom: ['c:shared'] } }), /invalid mode/);
+    invalid(() => createBodyToRequest({ Image: 'b', HostConfig: { Binds: ['/a:/d'], Tmpfs: { '/d': '' } } }), /Duplicate mount point/);
   });
 
   it('refuses wrong types, bad values and unsupported modes with a clear message', () => {
