@@ -75,6 +75,8 @@ export function mergeHealthcheck(user: HealthConfig | undefined, image: HealthCo
 /** The spec fields for the request's limits, devices and security options (read at start). */
 export async function limitsSpecInput(request: ContainerSpecRequest, cgroupV2: boolean, initBinary: string): Promise<Partial<SpecInput>> {
   const resources: ContainerResources = request.resources ?? emptyResources();
+  // Checked again: berthd may have been restarted with lower rlimits or fewer CPUs since the create.
+  validateResources(resources, resourceHost(), hostCpuCount(), 'update');
   if (request.init && !existsSync(initBinary)) throw unavailable(`--init: the init binary ${initBinary} is missing (install catatonit, or start berthd with --init-path)`);
   const security = parseSecurityOpts(request.securityOpt ?? []);
   const mapped = await resolveDeviceMappings(resources.devices);
