@@ -1,5 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { healthSuffix, inspectHealth } from '../../../src/api/docker/convert-limits.js';
+import type { ContainerRecord } from '../../../src/containers/types.js';
 import { isBerthError } from '../../../src/core/errors.js';
 import { applyProbeResult, goDuration, probeCommand, probeDelayMs, validateHealthcheck, type HealthState } from '../../../src/containers/health.js';
 import { mergeHealthcheck } from '../../../src/containers/limits.js';
@@ -93,5 +95,19 @@ describe('health checks (moby daemon/health.go)', () => {
     assert.deepEqual(mergeHealthcheck({ Interval: 1e9 }, image), { Test: ['CMD-SHELL', 'check'], Interval: 1e9, Retries: 4 });
     assert.deepEqual(mergeHealthcheck({ Test: ['NONE'] }, image), { Test: ['NONE'], Interval: 5e9, Retries: 4 });
     assert.equal(mergeHealthcheck(undefined, undefined), undefined);
+  });
+});
+
+describe('health in ps and inspect', () => {
+  test('the ps STATUS suffix and State.Health', () => {
+    assert.equal(healthSuffix(undefined), '');
+    assert.equal(healthSuffix({ Status: 'starting', FailingStreak: 0, Log: [] }), ' (health: starting)');
+    assert.equal(healthSuffix({ Status: 'unhealthy', FailingStreak: 3, Log: [] }), ' (unhealthy)');
+    const record = (test: string[] | undefined, status: ContainerRecord['state']['status']): ContainerRecord =>
+      ({ request: { healthcheck: test ? { Test: test } : undefined }, state: { status } }) as unknown as ContainerRecord;
+    assert.deepEqual(inspectHealth(undefined, record(undefined, 'running')), {});
+    assert.deepEqual(inspectHealth(undefined, record(['NONE'], 'running')), {});
+    assert.deepEqual(inspectHealth(undefined, record(['CMD', 'true'], 'running')), { Health: { Status: 'starting', FailingStreak: 0, Log: [] } });
+    assert.deepEqual(inspectHealth(undefined, record(['CMD', 'true'], 'exited')), {});
   });
 });
