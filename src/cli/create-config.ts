@@ -5,7 +5,12 @@
  */
 import { resolve } from 'node:path';
 import { parseGoDuration, ramInBytes } from '../core/units.js';
+import { FlagError } from './flag-error.js';
 import { parseMountFlag, type MountFlag } from './mount-opt.js';
+import { networkingConfig, validateDnsSearch } from './network-opts.js';
+import { parsePublish } from './port-specs.js';
+
+export { FlagError };
 
 export interface ContainerFlags {
   detach?: boolean;
@@ -39,6 +44,14 @@ export interface ContainerFlags {
   tmpfs?: string[];
   addHost?: string[];
   dns?: string[];
+  dnsSearch?: string[];
+  dnsOption?: string[];
+  publishAll?: boolean;
+  expose?: string[];
+  networkAlias?: string[];
+  ip?: string;
+  ip6?: string;
+  macAddress?: string;
   memory?: string;
   memorySwap?: string;
   memoryReservation?: string;
@@ -65,13 +78,6 @@ export interface ContainerFlags {
   securityOpt?: string[];
   attach?: string[];
   platform?: string;
-}
-
-export class FlagError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'FlagError';
-  }
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -220,85 +226,6 @@ export function healthcheckFromFlags(f: ContainerFlags): Record<string, Json> | 
   return h;
 }
 
-function expandRange(spec: string): number[] {
-  const [a = '', b] = spec.split('-');
-  const start = Number(a);
-  const end = b === undefined ? start : Number(b);
-  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start || end > 65535) {
-    throw new FlagError(`invalid containerPort: ${spec}`);
-  }
-  return Array.from({ length: end - start + 1 }, (_x, i) => start + i);
-}
-
-/** nat.ParsePortSpecs for -p: "[ip:][hostPort:]containerPort[/proto]". */
-export function parsePublish(specs: readonly string[]): {
-  exposed: Record<string, Record<string, never>>;
-  bindings: Record<string, Array<{ HostIp: string; HostPort: string }>>;
-} {
-  const exposed: Record<string, Record<string, never>> = {};
-  const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
-  for (const spec of specs) {
-    const slash = spec.lastIndexOf('/');
-    let rest = spec;
-    let proto = 'tcp';
-    if (slash >= 0 && !spec.slice(slash).includes(':')) {
-      proto = spec.slice(slash + 1).toLowerCase() || 'tcp';
-      rest = spec.slice(0, slash);
-    }
-    let ip = '';
-    let hostPort = '';
-    let containerPort = rest;
-    const lastColon = rest.lastIndexOf(':');
-    if (lastColon >= 0) {
-      containerPort = rest.slice(lastColon + 1);
-      const left = rest.slice(0, lastColon);
-      const hostColon = left.startsWith('[') ? left.indexOf(']:') + 1 : left.lastIndexOf(':');
-      if (hostColon > 0 && left.startsWith('[')) {
-        ip = left.slice(1, hostColon - 1);
-        hostPort = left.slice(hostColon + 1);
-      } else if (hostColon >= 0) {
-        ip = left.slice(0, hostColon);
-        hostPort = left.slice(hostColon + 1);
-      } else {
-        hostPort = left;
-      }
-    }
-    if (containerPort === '') throw new FlagError(`no port specified: ${spec}<empty>`);
-    const cports = expandRange(containerPort);
-    const hports = hostPort === '' ? [] : expandRange(hostPort);
-    if (hports.length > 1 && hports.length !== cports.length) {
-      throw new FlagError(`invalid ranges specified for container and host Ports: ${containerPort} and ${hostPort}`);
-    }
-    cports.forEach((p, i) => {
-      const key = `${p}/${proto}`;
-      exposed[key] = {};
-      const hp = hports.length === 0 ? '' : String(hports.length === 1 && cports.length > 1 ? hostPort : hports[i]);
-      (bindings[key] ??= []).push({ HostIp: ip, HostPort: hp });
-    });
-  }
-  return { exposed, bindings };
-}
-
-function endpointSettings(): Json {
-  return {
-    IPAMConfig: null,
-    Links: null,
-    Aliases: null,
-    MacAddress: '',
-    DriverOpts: null,
-    GwPriority: 0,
-    NetworkID: '',
-    EndpointID: '',
-    Gateway: '',
-    IPAddress: '',
-    IPPrefixLen: 0,
-    IPv6Gateway: '',
-    GlobalIPv6Address: '',
-    GlobalIPv6PrefixLen: 0,
-    DNSNames: null,
-  };
-}
-
 export interface CreateRequest {
   /** Query parameters for POST /containers/create. */
   query: { name?: string; platform?: string };
@@ -358,7 +285,8 @@ export function buildCreateRequest(
   if (f.entrypoint !== undefined && f.entrypoint !== '') entrypoint = [f.entrypoint];
   else if (f.entrypoint === '' || ctx.entrypointGiven) entrypoint = [''];
 
-  const { exposed, bindings } = parsePublish(f.publish ?? []);
+  const { exposed, bindings } = parsePublish(f.publish ?? [], f.expose ?? []);
+  const dnsSearch = (f.dnsSearch ?? []).map(validateDnsSearch);
   const binds: string[] = [];
   const volumes: Record<string, Json> = {};
   for (const v of f.volume ?? []) {
@@ -421,7 +349,7 @@ export function buildCreateRequest(
   }
   const healthcheck = healthcheckFromFlags(f);
 
-  const network = f.network && f.network !== '' ? f.network : 'default';
+  const network = networkingConfig(f);
   const tty = Boolean(f.tty);
   const openStdin = Boolean(f.interactive);
 
@@ -455,7 +383,7 @@ export function buildCreateRequest(
     Binds: binds.length > 0 ? binds : null,
     ContainerIDFile: '',
     LogConfig: { Type: '', Config: {} },
-    NetworkMode: network,
+    NetworkMode: network.mode,
     PortBindings: bindings,
     RestartPolicy: restartPolicy,
     AutoRemove: Boolean(f.rm),
@@ -466,8 +394,8 @@ export function buildCreateRequest(
     CapDrop: f.capDrop && f.capDrop.length > 0 ? f.capDrop.map(normalizeCapability) : null,
     CgroupnsMode: '',
     Dns: f.dns ?? [],
-    DnsOptions: [],
-    DnsSearch: [],
+    DnsOptions: f.dnsOption ?? [],
+    DnsSearch: dnsSearch,
     ExtraHosts: f.addHost && f.addHost.length > 0 ? f.addHost.map((h) => h.replace('=', ':')) : null,
     GroupAdd: f.groupAdd && f.groupAdd.length > 0 ? [...f.groupAdd] : null,
     IpcMode: '',
@@ -476,7 +404,7 @@ export function buildCreateRequest(
     OomScoreAdj: intFlag(f.oomScoreAdj, '--oom-score-adj'),
     PidMode: '',
     Privileged: Boolean(f.privileged),
-    PublishAllPorts: false,
+    PublishAllPorts: Boolean(f.publishAll),
     ReadonlyRootfs: Boolean(f.readOnly),
     SecurityOpt: f.securityOpt && f.securityOpt.length > 0 ? [...f.securityOpt] : null,
   };
@@ -524,7 +452,7 @@ export function buildCreateRequest(
   });
   if (f.init) hostConfig['Init'] = true;
   body['HostConfig'] = hostConfig;
-  body['NetworkingConfig'] = { EndpointsConfig: { [network]: endpointSettings() } };
+  body['NetworkingConfig'] = network.config;
 
   const query: CreateRequest['query'] = {};
   if (f.name !== undefined && f.name !== '') query.name = f.name;
