@@ -4,7 +4,7 @@
  * so berthd sees from `berth` exactly what it sees from `docker`.
  */
 import { resolve } from 'node:path';
-import { ramInBytes } from '../core/units.js';
+import { parseGoDuration, ramInBytes } from '../core/units.js';
 import { FlagError } from './flag-error.js';
 import { parseMountFlag, type MountFlag } from './mount-opt.js';
 import { networkingConfig, validateDnsSearch } from './network-opts.js';
@@ -53,8 +53,28 @@ export interface ContainerFlags {
   ip6?: string;
   macAddress?: string;
   memory?: string;
+  memorySwap?: string;
+  memoryReservation?: string;
   cpus?: string;
+  cpuShares?: string;
+  cpuQuota?: string;
+  cpuPeriod?: string;
+  cpusetCpus?: string;
+  cpusetMems?: string;
   pidsLimit?: string;
+  ulimit?: string[];
+  oomKillDisable?: boolean;
+  oomScoreAdj?: string;
+  device?: string[];
+  sysctl?: string[];
+  healthCmd?: string;
+  healthInterval?: string;
+  healthTimeout?: string;
+  healthStartPeriod?: string;
+  healthStartInterval?: string;
+  healthRetries?: string;
+  /** commander's negation of --no-healthcheck: false when given. */
+  healthcheck?: boolean;
   securityOpt?: string[];
   attach?: string[];
   platform?: string;
@@ -122,6 +142,88 @@ export function parseRestartPolicy(value: string | undefined): { Name: string; M
     return { Name: name, MaximumRetryCount: n };
   }
   return { Name: name, MaximumRetryCount: 0 };
+}
+
+/** A flag's integer value, with docker's (pflag's strconv) wording when it is not one. */
+export function intFlag(value: string | undefined, flag: string): number {
+  if (value === undefined) return 0;
+  const n = Number(value);
+  if (!/^[-+]?\d+$/.test(value) || !Number.isSafeInteger(n)) throw new FlagError(`invalid argument "${value}" for "${flag}" flag: strconv.ParseInt: parsing "${value}": invalid syntax`);
+  return n;
+}
+
+/** A size flag (`64m`); `-1` where docker allows it (--memory-swap). */
+export function sizeFlag(value: string | undefined, flag: string, allowUnlimited = false): number {
+  if (value === undefined) return 0;
+  if (allowUnlimited && value === '-1') return -1;
+  try {
+    return ramInBytes(value);
+  } catch {
+    throw new FlagError(`invalid argument "${value}" for "${flag}" flag: invalid size: '${value}'`);
+  }
+}
+
+/** `--ulimit nofile=1024[:2048]` as docker sends it ({Name, Hard, Soft}; `unlimited` = -1). */
+export function parseUlimitFlag(value: string): { Name: string; Hard: number; Soft: number } {
+  const eq = value.indexOf('=');
+  const bad = (why: string): FlagError => new FlagError(`invalid argument "${value}" for "--ulimit" flag: ${why}`);
+  if (eq < 0) throw bad(`invalid ulimit argument: ${value}`);
+  const num = (s: string): number => {
+    if (s === 'unlimited' || s === '-1') return -1;
+    if (!/^\d+$/.test(s)) throw bad(`invalid ulimit argument: ${value}`);
+    return Number(s);
+  };
+  const [soft = '', hard, extra] = value.slice(eq + 1).split(':');
+  if (extra !== undefined) throw bad(`too many limit value arguments - ${value.slice(eq + 1)}, can only have up to two, \`soft[:hard]\``);
+  const s = num(soft);
+  const h = hard === undefined ? s : num(hard);
+  if (h !== -1 && (s === -1 || s > h)) throw bad(`ulimit soft limit must be less than or equal to hard limit: ${s} > ${h}`);
+  return { Name: value.slice(0, eq), Hard: h, Soft: s };
+}
+
+/** `--device HOST[:CONTAINER][:PERMS]` (docker's parseDevice). */
+export function parseDeviceFlag(value: string): { PathOnHost: string; PathInContainer: string; CgroupPermissions: string } {
+  const parts = value.split(':');
+  const validMode = (m: string): boolean => /^[rwm]{1,3}$/.test(m) && new Set(m).size === m.length;
+  let [src = '', dst = '', perms = 'rwm'] = parts;
+  if (parts.length === 2 && validMode(parts[1] ?? '')) {
+    perms = parts[1] ?? 'rwm';
+    dst = src;
+  }
+  if (parts.length > 3 || src === '') throw new FlagError(`invalid argument "${value}" for "--device" flag: bad format for path: ${value}`);
+  if (!validMode(perms)) throw new FlagError(`invalid argument "${value}" for "--device" flag: bad mode specified: ${perms}`);
+  return { PathOnHost: src, PathInContainer: dst || src, CgroupPermissions: perms };
+}
+
+/** The --health-* flags as Config.Healthcheck (durations in ns), or undefined when none is given. */
+export function healthcheckFromFlags(f: ContainerFlags): Record<string, Json> | undefined {
+  const duration = (value: string | undefined, flag: string): number => {
+    if (value === undefined) return 0;
+    const ms = parseGoDuration(value);
+    if (ms === undefined) throw new FlagError(`invalid argument "${value}" for "${flag}" flag: time: invalid duration "${value}"`);
+    if (ms < 0) throw new FlagError(`${flag} cannot be negative`);
+    return Math.round(ms * 1e6);
+  };
+  const interval = duration(f.healthInterval, '--health-interval');
+  const timeout = duration(f.healthTimeout, '--health-timeout');
+  const startPeriod = duration(f.healthStartPeriod, '--health-start-period');
+  const startInterval = duration(f.healthStartInterval, '--health-start-interval');
+  const retries = intFlag(f.healthRetries, '--health-retries');
+  if (retries < 0) throw new FlagError('--health-retries cannot be negative');
+  const anyHealth = f.healthCmd !== undefined || interval || timeout || startPeriod || startInterval || retries;
+  if (f.healthcheck === false) {
+    if (anyHealth) throw new FlagError('--no-healthcheck conflicts with --health-* options');
+    return { Test: ['NONE'] };
+  }
+  if (!anyHealth) return undefined;
+  const h: Record<string, Json> = {};
+  if (f.healthCmd) h['Test'] = ['CMD-SHELL', f.healthCmd];
+  if (interval) h['Interval'] = interval;
+  if (timeout) h['Timeout'] = timeout;
+  if (startPeriod) h['StartPeriod'] = startPeriod;
+  if (startInterval) h['StartInterval'] = startInterval;
+  if (retries) h['Retries'] = retries;
+  return h;
 }
 
 export interface CreateRequest {
@@ -236,12 +338,16 @@ export function buildCreateRequest(
     }
     stopTimeout = n;
   }
-  let pidsLimit = 0;
-  if (f.pidsLimit !== undefined) {
-    const n = Number(f.pidsLimit);
-    if (!Number.isInteger(n)) throw new FlagError(`invalid argument "${f.pidsLimit}" for "--pids-limit" flag: strconv.ParseInt: parsing "${f.pidsLimit}": invalid syntax`);
-    pidsLimit = n;
+  const pidsLimit = intFlag(f.pidsLimit, '--pids-limit');
+  const restartPolicy = parseRestartPolicy(f.restart);
+  if (f.rm && restartPolicy.Name !== 'no') throw new FlagError('conflicting options: cannot specify both --restart and --rm');
+  const sysctls: Record<string, string> = {};
+  for (const s of f.sysctl ?? []) {
+    const eq = s.indexOf('=');
+    if (eq <= 0) throw new FlagError(`invalid argument "${s}" for "--sysctl" flag: sysctl '${s}' is not allowed`);
+    sysctls[s.slice(0, eq)] = s.slice(eq + 1);
   }
+  const healthcheck = healthcheckFromFlags(f);
 
   const network = networkingConfig(f);
   const tty = Boolean(f.tty);
@@ -262,6 +368,7 @@ export function buildCreateRequest(
     StdinOnce: openStdin && attachStdin && !detach,
     Env: env.length > 0 ? env : null,
     Cmd: cmd.length > 0 ? [...cmd] : null,
+    ...(healthcheck ? { Healthcheck: healthcheck } : {}),
     Image: image,
     Volumes: volumes,
     WorkingDir: f.workdir ?? '',
@@ -278,7 +385,7 @@ export function buildCreateRequest(
     LogConfig: { Type: '', Config: {} },
     NetworkMode: network.mode,
     PortBindings: bindings,
-    RestartPolicy: parseRestartPolicy(f.restart),
+    RestartPolicy: restartPolicy,
     AutoRemove: Boolean(f.rm),
     VolumeDriver: '',
     VolumesFrom: f.volumesFrom && f.volumesFrom.length > 0 ? [...f.volumesFrom] : null,
@@ -294,7 +401,7 @@ export function buildCreateRequest(
     IpcMode: '',
     Cgroup: '',
     Links: null,
-    OomScoreAdj: 0,
+    OomScoreAdj: intFlag(f.oomScoreAdj, '--oom-score-adj'),
     PidMode: '',
     Privileged: Boolean(f.privileged),
     PublishAllPorts: Boolean(f.publishAll),
@@ -306,8 +413,11 @@ export function buildCreateRequest(
     UTSMode: '',
     UsernsMode: '',
     ShmSize: shmSize,
+  });
+  if (Object.keys(sysctls).length > 0) hostConfig['Sysctls'] = sysctls;
+  Object.assign(hostConfig, {
     Isolation: '',
-    CpuShares: 0,
+    CpuShares: intFlag(f.cpuShares, '--cpu-shares'),
     Memory: memory,
     NanoCpus: nanoCpus,
     CgroupParent: '',
@@ -317,21 +427,21 @@ export function buildCreateRequest(
     BlkioDeviceWriteBps: [],
     BlkioDeviceReadIOps: [],
     BlkioDeviceWriteIOps: [],
-    CpuPeriod: 0,
-    CpuQuota: 0,
+    CpuPeriod: intFlag(f.cpuPeriod, '--cpu-period'),
+    CpuQuota: intFlag(f.cpuQuota, '--cpu-quota'),
     CpuRealtimePeriod: 0,
     CpuRealtimeRuntime: 0,
-    CpusetCpus: '',
-    CpusetMems: '',
-    Devices: [],
+    CpusetCpus: f.cpusetCpus ?? '',
+    CpusetMems: f.cpusetMems ?? '',
+    Devices: (f.device ?? []).map(parseDeviceFlag),
     DeviceCgroupRules: null,
     DeviceRequests: null,
-    MemoryReservation: 0,
-    MemorySwap: 0,
+    MemoryReservation: sizeFlag(f.memoryReservation, '--memory-reservation'),
+    MemorySwap: sizeFlag(f.memorySwap, '--memory-swap', true),
     MemorySwappiness: -1,
-    OomKillDisable: false,
+    OomKillDisable: Boolean(f.oomKillDisable),
     PidsLimit: pidsLimit,
-    Ulimits: [],
+    Ulimits: (f.ulimit ?? []).map(parseUlimitFlag),
     CpuCount: 0,
     CpuPercent: 0,
     IOMaximumIOps: 0,

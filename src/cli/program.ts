@@ -71,8 +71,27 @@ function addContainerFlags(cmd: Command, forRun: boolean): Command {
     .option('--ip6 <string>', 'IPv6 address (e.g., 2001:db8::33)')
     .option('--mac-address <string>', 'Container MAC address (e.g., 92:d0:c6:0a:29:33)')
     .option('-m, --memory <bytes>', 'Memory limit')
+    .option('--memory-swap <bytes>', "Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
+    .option('--memory-reservation <bytes>', 'Memory soft limit')
     .option('--cpus <decimal>', 'Number of CPUs')
+    .option('-c, --cpu-shares <int>', 'CPU shares (relative weight)')
+    .option('--cpu-quota <int>', 'Limit CPU CFS (Completely Fair Scheduler) quota')
+    .option('--cpu-period <int>', 'Limit CPU CFS (Completely Fair Scheduler) period')
+    .option('--cpuset-cpus <string>', 'CPUs in which to allow execution (0-3, 0,1)')
+    .option('--cpuset-mems <string>', 'MEMs in which to allow execution (0-3, 0,1)')
     .option('--pids-limit <int>', 'Tune container pids limit (set -1 for unlimited)')
+    .option('--ulimit <ulimit>', 'Ulimit options', collect)
+    .option('--oom-kill-disable', 'Disable OOM Killer')
+    .option('--oom-score-adj <int>', "Tune host's OOM preferences (-1000 to 1000)")
+    .option('--device <list>', 'Add a host device to the container', collect)
+    .option('--sysctl <map>', 'Sysctl options', collect)
+    .option('--health-cmd <string>', 'Command to run to check health')
+    .option('--health-interval <duration>', 'Time between running the check (ms|s|m|h) (default 0s)')
+    .option('--health-timeout <duration>', 'Maximum time to allow one check to run (ms|s|m|h) (default 0s)')
+    .option('--health-retries <int>', 'Consecutive failures needed to report unhealthy')
+    .option('--health-start-period <duration>', 'Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)')
+    .option('--health-start-interval <duration>', 'Time between running the check during the start period (ms|s|m|h) (default 0s)')
+    .option('--no-healthcheck', 'Disable any container-specified HEALTHCHECK')
     .option('--security-opt <list>', 'Security Options', collect)
     .option('--platform <string>', 'Set platform if server is multi-platform capable')
     .option('--detach-keys <string>', 'Override the key sequence for detaching a container');
@@ -181,6 +200,26 @@ function defineRm(parent: Command): void {
         (await import('./commands/containers.js')).rmCmd(names, o),
       ),
     );
+}
+
+function defineUpdate(parent: Command): void {
+  parent
+    .command('update')
+    .description('Update configuration of one or more containers')
+    .usage('[OPTIONS] CONTAINER [CONTAINER...]')
+    .argument('<container...>')
+    .option('-m, --memory <bytes>', 'Memory limit')
+    .option('--memory-swap <bytes>', "Swap limit equal to memory plus swap: -1 to enable unlimited swap")
+    .option('--memory-reservation <bytes>', 'Memory soft limit')
+    .option('--cpus <decimal>', 'Number of CPUs')
+    .option('-c, --cpu-shares <int>', 'CPU shares (relative weight)')
+    .option('--cpu-quota <int>', 'Limit CPU CFS (Completely Fair Scheduler) quota')
+    .option('--cpu-period <int>', 'Limit CPU CFS (Completely Fair Scheduler) period')
+    .option('--cpuset-cpus <string>', 'CPUs in which to allow execution (0-3, 0,1)')
+    .option('--cpuset-mems <string>', 'MEMs in which to allow execution (0-3, 0,1)')
+    .option('--pids-limit <int>', 'Tune container pids limit (set -1 for unlimited)')
+    .option('--restart <string>', 'Restart policy to apply when a container exits')
+    .action(act(async (names: string[], o: Record<string, string | undefined>) => (await import('./commands/update.js')).updateCmd(names, o)));
 }
 
 function defineWait(parent: Command): void {
@@ -512,6 +551,7 @@ const CONTAINER_COMMANDS: Array<(p: Command) => void> = [
   defineWait,
   defineLogs,
   defineExec,
+  defineUpdate,
   definePort,
 ];
 
@@ -527,6 +567,7 @@ const TOP_LEVEL: Record<string, (p: Command) => void> = {
   wait: defineWait,
   logs: defineLogs,
   exec: defineExec,
+  update: defineUpdate,
   port: definePort,
   ps: (p) => definePs(p, 'ps'),
   images: (p) => defineImages(p, 'images'),
