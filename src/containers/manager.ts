@@ -64,7 +64,12 @@ const emptyState = (): ContainerState => ({
   oomKilled: false,
 });
 
-/** Emits `exit` (id, code), `start` (id), `remove` (id). */
+/**
+ * Emits `create` (id), `start` (id), `exit` (id, code), `kill` (id, signal number), `stop` (id),
+ * `pause` (id), `unpause` (id), `rename` (id, old name), `remove` (id, code, record); the API
+ * adds `attach` (id) and `resize` (id, height, width). engine/container-events.ts turns them
+ * into Docker events.
+ */
 export class ContainerManager extends EventEmitter {
   private readonly db: Database.Database;
   private readonly exitDir: string;
@@ -198,6 +203,7 @@ export class ContainerManager extends EventEmitter {
       if (errnoCode(err) === 'SQLITE_CONSTRAINT_UNIQUE') throw conflict(`Conflict. The container name "/${name}" is already in use.`);
       throw err;
     }
+    this.emit('create', id);
     return record;
   }
 
@@ -401,6 +407,7 @@ export class ContainerManager extends EventEmitter {
       throw conflict(`Cannot kill container: ${idOrName}: Container ${record.id} is not running`);
     }
     await this.options.runc.kill(record.id, parsed.number);
+    this.emit('kill', record.id, parsed.number);
     if (parsed.number === 9 || parsed.number === 15) await this.thawIfPaused(record.id);
   }
 
@@ -413,13 +420,16 @@ export class ContainerManager extends EventEmitter {
     const exited = this.wait(record.id, 'not-running');
     if (timeout !== 0) {
       await this.options.runc.kill(record.id, stopSignal.number).catch(() => undefined);
+      this.emit('kill', record.id, stopSignal.number);
     }
     await this.thawIfPaused(record.id);
     const inTime = timeout < 0 ? await exited.then(() => true) : await Promise.race([exited.then(() => true), delay(timeout * 1000).then(() => false)]);
     if (!inTime) {
       await this.options.runc.kill(record.id, 9, true).catch(() => undefined);
+      this.emit('kill', record.id, 9);
       await exited;
     }
+    this.emit('stop', record.id);
     return true;
   }
 
@@ -462,6 +472,7 @@ export class ContainerManager extends EventEmitter {
       if (current.state.status !== 'running') throw conflict(`Container ${record.id} is not running`);
       await this.options.runc.pause(record.id);
       this.updateState(record.id, { status: 'paused' });
+      this.emit('pause', record.id);
     });
   }
 
@@ -472,6 +483,7 @@ export class ContainerManager extends EventEmitter {
       if (current.state.status !== 'paused') throw conflict(`Container ${record.id} is not paused`);
       await this.options.runc.resume(record.id);
       this.updateState(record.id, { status: 'running' });
+      this.emit('unpause', record.id);
     });
   }
 
@@ -490,8 +502,10 @@ export class ContainerManager extends EventEmitter {
     if (name === record.name) throw conflict(`Renaming a container with the same name as its current name`);
     const holder = this.db.prepare('SELECT id FROM containers WHERE name = ?').get(name) as { id: string } | undefined;
     if (holder) throw conflict(`Conflict. The container name "/${name}" is already in use by container "${holder.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+    const oldName = record.name;
     record.name = name;
     this.save(record);
+    this.emit('rename', record.id, oldName);
   }
 
   // ---- remove ---------------------------------------------------------------
@@ -505,6 +519,7 @@ export class ContainerManager extends EventEmitter {
       }
       const exited = this.wait(record.id, 'not-running');
       await this.options.runc.kill(record.id, 9, true).catch(() => undefined);
+      this.emit('kill', record.id, 9);
       await this.thawIfPaused(record.id);
       await Promise.race([exited, delay(10_000)]);
     }
@@ -526,7 +541,7 @@ export class ContainerManager extends EventEmitter {
       rm(join(this.exitDir, id), { force: true }),
     ]);
     this.db.prepare('DELETE FROM containers WHERE id = ?').run(id);
-    this.emit('remove', id, record.state.exitCode);
+    this.emit('remove', id, record.state.exitCode, record);
   }
 
   // ---- recovery ---------------------------------------------------------------

@@ -11,6 +11,7 @@ import { registerSystemRoutes } from './routes-system.js';
 import { registerImageRoutes } from './routes-images.js';
 import { registerContainerRoutes } from './routes-containers.js';
 import { registerExecRoutes } from './routes-exec.js';
+import { registerEventRoutes } from './routes-events.js';
 
 const log = logger('api');
 
@@ -25,6 +26,7 @@ export class DockerApiServer {
     registerImageRoutes(this.router, engine);
     registerContainerRoutes(this.router, engine);
     registerExecRoutes(this.router, engine);
+    registerEventRoutes(this.router, engine);
   }
 
   async listen(hosts: string[]): Promise<void> {
