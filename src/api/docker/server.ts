@@ -12,6 +12,7 @@ import { registerImageRoutes } from './routes-images.js';
 import { registerContainerRoutes } from './routes-containers.js';
 import { registerExecRoutes } from './routes-exec.js';
 import { registerEventRoutes } from './routes-events.js';
+import { registerStatsRoutes } from './routes-stats.js';
 
 const log = logger('api');
 
@@ -27,6 +28,7 @@ export class DockerApiServer {
     registerContainerRoutes(this.router, engine);
     registerExecRoutes(this.router, engine);
     registerEventRoutes(this.router, engine);
+    registerStatsRoutes(this.router, engine);
   }
 
   async listen(hosts: string[]): Promise<void> {
