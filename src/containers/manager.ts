@@ -433,6 +433,45 @@ export class ContainerManager extends EventEmitter {
     return true;
   }
 
+  // ---- root filesystem access (cp, export) ----------------------------------------------
+
+  /**
+   * Runs `fn` with the container's root filesystem mounted at `rootfs`: a live container's own
+   * mount, or for a stopped one a mount made for `fn` and removed after it, held under the
+   * container's lock so a concurrent start waits. With `freeze`, a running container's processes
+   * are frozen meanwhile, so they cannot swap paths under a writer (docker cp into it).
+   */
+  async withRootfs<T>(idOrName: string, options: { freeze?: boolean }, fn: (rootfs: string) => Promise<T>): Promise<T> {
+    const record = this.get(idOrName);
+    const rootfs = join(this.bundle(record.id), 'rootfs');
+    const live = (): ContainerRecord | undefined => {
+      const current = this.get(record.id);
+      return current.state.status === 'running' || current.state.status === 'paused' ? current : undefined;
+    };
+    const useLive = async (current: ContainerRecord): Promise<T> => {
+      if (!options.freeze || current.state.status !== 'running') return fn(rootfs);
+      await this.options.runc.pause(record.id);
+      try {
+        return await fn(rootfs);
+      } finally {
+        await this.options.runc.resume(record.id).catch((err: unknown) => log.warn('thaw after copy failed', { id: record.id, error: errorMessage(err) }));
+      }
+    };
+    const running = live();
+    if (running) return useLive(running);
+    return this.serialize(record.id, async () => {
+      const startedMeanwhile = live();
+      if (startedMeanwhile) return useLive(startedMeanwhile);
+      await mkdir(rootfs, { recursive: true });
+      await this.options.snapshots.mountActive(record.id, rootfs);
+      try {
+        return await fn(rootfs);
+      } finally {
+        await this.options.snapshots.unmountActive(record.id, rootfs);
+      }
+    });
+  }
+
   // ---- top, prune ------------------------------------------------------------------
 
   async top(idOrName: string, psArgs: string): Promise<TopResult> {

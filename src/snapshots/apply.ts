@@ -64,6 +64,15 @@ export type LayerCompression = 'none' | 'gzip' | 'zstd';
 export interface ApplyOptions {
   /** Create char/block device entries (default true). Whiteout devices are always created. */
   allowDevices?: boolean;
+  /**
+   * Turn `.wh.*` entries into overlay whiteouts (default true, for layers). `docker cp` into a
+   * container extracts them as the ordinary files they are there.
+   */
+  convertWhiteouts?: boolean;
+  /** Own every entry by this uid/gid instead of the header's (docker cp without -a: root). */
+  owner?: { uid: number; gid: number };
+  /** Refuse to replace a directory with a non-directory or the reverse (docker cp's noOverwriteDirNonDir). */
+  noOverwriteDirNonDir?: boolean;
 }
 
 export interface ApplyResult {
@@ -100,7 +109,8 @@ export async function applyLayer(
   const root = resolvePath(dest);
   let rootStat: fs.Stats;
   try {
-    rootStat = fs.lstatSync(root);
+    // The root itself may be reached through a symlink (docker cp passes /proc/self/fd/N).
+    rootStat = fs.statSync(root);
   } catch (err) {
     throw invalidArgument(`apply layer: destination ${root}: ${errorMessage(err)}`);
   }
@@ -139,7 +149,7 @@ export async function applyLayer(
   extract.on('error', noteFailure('parse'));
   // tar-stream's iterator subscribes to 'entry' when created: create it before any data flows.
   const entries = extract[Symbol.asyncIterator]() as unknown as AsyncIterator<Entry>;
-  const writer = new LayerWriter(root, rootStat, options.allowDevices ?? true, await readUmask());
+  const writer = new LayerWriter(root, rootStat, options, await readUmask());
 
   const streams: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = [input];
   if (decompressor) streams.push(decompressor);
@@ -401,7 +411,7 @@ class LayerWriter {
   constructor(
     private readonly root: string,
     rootStat: fs.Stats,
-    private readonly allowDevices: boolean,
+    private readonly options: ApplyOptions,
     private readonly umask: number,
   ) {
     this.nodes.set('', { kind: 'dir', setgid: (rootStat.mode & S_ISGID) !== 0 });
@@ -414,6 +424,14 @@ class LayerWriter {
   async apply(entry: Entry): Promise<void> {
     const header = entry.header as Header;
     const rawName = header.name;
+    if (this.options.owner) {
+      header.uid = this.options.owner.uid;
+      header.gid = this.options.owner.gid;
+      if (header.pax) {
+        delete header.pax['uid'];
+        delete header.pax['gid'];
+      }
+    }
     try {
       await this.applyEntry(header, entry);
     } catch (err) {
@@ -450,7 +468,8 @@ class LayerWriter {
       return;
     }
 
-    if (base.startsWith(WHITEOUT_PREFIX)) {
+    const convertWhiteouts = this.options.convertWhiteouts ?? true;
+    if (convertWhiteouts && base.startsWith(WHITEOUT_PREFIX)) {
       await drain(entry);
       if (base === WHITEOUT_OPAQUE) return this.opaque(dir, rawName);
       if (base.startsWith(WHITEOUT_META_PREFIX)) {
@@ -459,7 +478,7 @@ class LayerWriter {
       }
       return this.whiteout(dir, base.slice(WHITEOUT_PREFIX.length), header, rawName);
     }
-    if (dir.split('/').some((c) => c.startsWith(WHITEOUT_META_PREFIX))) {
+    if (convertWhiteouts && dir.split('/').some((c) => c.startsWith(WHITEOUT_META_PREFIX))) {
       await drain(entry);
       log.debug('ignoring entry inside aufs metadata directory', { name: rawName });
       return;
@@ -469,31 +488,36 @@ class LayerWriter {
       case 'file':
       case 'contiguous-file': {
         const parent = this.resolveDir(dir, true);
+        this.guardOverwrite(joinRel(parent, base), false, rawName);
         return this.writeFile(joinRel(parent, base), entryMeta(header, 0o644), entry, parent);
       }
       case 'directory': {
         await drain(entry);
         const parent = this.resolveDir(dir, true);
+        this.guardOverwrite(joinRel(parent, base), true, rawName);
         return this.makeDir(joinRel(parent, base), entryMeta(header, 0o755), parent);
       }
       case 'symlink': {
         await drain(entry);
         const parent = this.resolveDir(dir, true);
+        this.guardOverwrite(joinRel(parent, base), false, rawName);
         return this.makeSymlink(joinRel(parent, base), header.linkname ?? '', entryMeta(header, 0o777), parent, rawName);
       }
       case 'link': {
         await drain(entry);
         const parent = this.resolveDir(dir, true);
+        this.guardOverwrite(joinRel(parent, base), false, rawName);
         return this.makeHardlink(joinRel(parent, base), header.linkname ?? '', rawName);
       }
       case 'character-device':
       case 'block-device':
       case 'fifo': {
         await drain(entry);
-        if (type !== 'fifo' && !this.allowDevices) {
+        if (type !== 'fifo' && !(this.options.allowDevices ?? true)) {
           throw invalidArgument(`apply layer: entry "${rawName}" is a device node and device nodes are not allowed`);
         }
         const parent = this.resolveDir(dir, true);
+        this.guardOverwrite(joinRel(parent, base), false, rawName);
         const format = type === 'character-device' ? S_IFCHR : type === 'block-device' ? S_IFBLK : S_IFIFO;
         return this.makeNode(
           joinRel(parent, base),
@@ -507,6 +531,20 @@ class LayerWriter {
       default:
         throw invalidArgument(`apply layer: entry "${rawName}" has an unsupported tar type (${String(type)})`);
     }
+  }
+
+  /** With noOverwriteDirNonDir: a directory may only replace a directory, a non-directory only a non-directory. */
+  private guardOverwrite(rel: string, entryIsDir: boolean, rawName: string): void {
+    if (!this.options.noOverwriteDirNonDir) return;
+    let existing: fs.Stats;
+    try {
+      existing = fs.lstatSync(this.abs(rel));
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return;
+      throw err;
+    }
+    if (existing.isDirectory() && !entryIsDir) throw invalidArgument(`cannot overwrite directory "${rel}" with non-directory "${rawName}"`);
+    if (!existing.isDirectory() && entryIsDir) throw invalidArgument(`cannot overwrite non-directory "${rel}" with directory "${rawName}"`);
   }
 
   // --- path resolution ------------------------------------------------------------------------

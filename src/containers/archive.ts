@@ -1,0 +1,359 @@
+/**
+ * The archive side of `docker cp` and `docker export`, on a mounted container rootfs:
+ * - statPath: dockerd's ContainerPathStat (the X-Docker-Container-Path-Stat header);
+ * - archivePath: a tar of a path, named the way dockerd names it (a directory's entries under
+ *   its base name, "." for `dir/.`, a file as its base name);
+ * - extractArchive: a tar (plain, gzip or zstd) into a directory, through snapshots/apply.ts;
+ * - exportRootfs: a tar of the whole filesystem.
+ * Paths follow dockerd's rules: the last component is not followed unless the path ends in
+ * `/` or `/.`; everything before it is resolved inside the rootfs (rootfs-path.ts). Reading
+ * walks with directory fds and O_NOFOLLOW, so a running container cannot redirect it.
+ */
+import * as fs from 'node:fs';
+import { posix } from 'node:path';
+import { Readable } from 'node:stream';
+import tar from 'tar-stream';
+import { BerthError, errnoCode, errorMessage, invalidArgument, notFound } from '../core/errors.js';
+import { logger } from '../core/log.js';
+import { applyLayer, type LayerCompression } from '../snapshots/apply.js';
+import { fdPath, openDirAt, resolveInRoot, type ResolvedPath } from './rootfs-path.js';
+
+const log = logger('archive');
+
+/** dockerd's ContainerPathStat; mode is a Go os.FileMode. */
+export interface PathStat {
+  name: string;
+  size: number;
+  mode: number;
+  mtime: string;
+  linkTarget: string;
+}
+
+// Go's os.FileMode type bits (io/fs): the permission bits stay in the low 9 bits.
+const GO_MODE_DIR = 2 ** 31;
+const GO_MODE_SYMLINK = 2 ** 27;
+const GO_MODE_DEVICE = 2 ** 26;
+const GO_MODE_NAMED_PIPE = 2 ** 25;
+const GO_MODE_SOCKET = 2 ** 24;
+const GO_MODE_SETUID = 2 ** 23;
+const GO_MODE_SETGID = 2 ** 22;
+const GO_MODE_CHAR_DEVICE = 2 ** 21;
+const GO_MODE_STICKY = 2 ** 20;
+
+/** A Unix st_mode as Go's os.FileMode (what `docker cp` decodes from the stat header). */
+export function goFileMode(unixMode: number): number {
+  let mode = unixMode & 0o777;
+  switch (unixMode & fs.constants.S_IFMT) {
+    case fs.constants.S_IFDIR:
+      mode += GO_MODE_DIR;
+      break;
+    case fs.constants.S_IFLNK:
+      mode += GO_MODE_SYMLINK;
+      break;
+    case fs.constants.S_IFBLK:
+      mode += GO_MODE_DEVICE;
+      break;
+    case fs.constants.S_IFCHR:
+      mode += GO_MODE_DEVICE + GO_MODE_CHAR_DEVICE;
+      break;
+    case fs.constants.S_IFIFO:
+      mode += GO_MODE_NAMED_PIPE;
+      break;
+    case fs.constants.S_IFSOCK:
+      mode += GO_MODE_SOCKET;
+      break;
+  }
+  if (unixMode & 0o4000) mode += GO_MODE_SETUID;
+  if (unixMode & 0o2000) mode += GO_MODE_SETGID;
+  if (unixMode & 0o1000) mode += GO_MODE_STICKY;
+  return mode;
+}
+
+/** Go's time.Time JSON (RFC 3339 with nanoseconds, trailing zeros dropped). */
+export function goTime(mtimeNs: bigint): string {
+  const seconds = mtimeNs / 1_000_000_000n;
+  const nanos = mtimeNs % 1_000_000_000n;
+  const base = new Date(Number(seconds) * 1000).toISOString().replace(/\.\d{3}Z$/, '');
+  const fraction = nanos === 0n ? '' : `.${nanos.toString().padStart(9, '0').replace(/0+$/, '')}`;
+  return `${base}${fraction}Z`;
+}
+
+/** The X-Docker-Container-Path-Stat header value: base64 of the JSON, keys in dockerd's order. */
+export function encodePathStat(stat: PathStat): string {
+  const json = JSON.stringify({ name: stat.name, size: stat.size, mode: stat.mode, mtime: stat.mtime, linkTarget: stat.linkTarget });
+  return Buffer.from(json).toString('base64');
+}
+
+/**
+ * dockerd's absPath: the path made absolute and clean, keeping a trailing `/` or `/.` (they
+ * change the meaning: follow the last symlink; copy a directory's contents).
+ */
+export function containerAbsPath(path: string): string {
+  let clean = posix.normalize(`/${path}`);
+  if (clean.length > 1 && clean.endsWith('/')) clean = clean.slice(0, -1);
+  if (clean.startsWith('//')) clean = clean.replace(/^\/+/, '/');
+  if ((path.endsWith('/.') || path === '.') && clean !== '/') return `${clean}/.`;
+  if (path.endsWith('/.') || path === '.') return '/.';
+  if (path.endsWith('/') && clean !== '/') return `${clean}/`;
+  return clean;
+}
+
+/** filepath.Base of an absPath: "/" for the root, "." for `dir/.`. */
+function baseName(absPath: string): string {
+  const trimmed = absPath.replace(/\/+$/, '');
+  if (trimmed === '') return '/';
+  return trimmed.slice(trimmed.lastIndexOf('/') + 1);
+}
+
+const followsLast = (absPath: string): boolean => absPath.endsWith('/') || absPath.endsWith('/.');
+
+function lstatResolved(resolved: ResolvedPath): fs.BigIntStats {
+  return resolved.name === '' ? fs.fstatSync(resolved.dirFd, { bigint: true }) : fs.lstatSync(resolved.hostPath(), { bigint: true });
+}
+
+/** Resolves and lstats `path`; the caller closes `resolved`. Missing → not-found with dockerd's message. */
+function resolveAndStat(rootfs: string, path: string, container: string): { resolved: ResolvedPath; st: fs.BigIntStats; stat: PathStat; absPath: string } {
+  const absPath = containerAbsPath(path);
+  let resolved: ResolvedPath;
+  try {
+    resolved = resolveInRoot(rootfs, absPath, { followFinal: followsLast(absPath) });
+  } catch (err) {
+    if (err instanceof BerthError && err.code === 'not-found') throw notFound(`Could not find the file ${path} in container ${container}`);
+    throw err;
+  }
+  try {
+    let st: fs.BigIntStats;
+    try {
+      st = lstatResolved(resolved);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') throw notFound(`Could not find the file ${path} in container ${container}`);
+      throw err;
+    }
+    let linkTarget = '';
+    if (st.isSymbolicLink()) {
+      try {
+        const target = resolveInRoot(rootfs, absPath, { followFinal: true });
+        linkTarget = target.containerPath;
+        target.close();
+      } catch (err) {
+        log.debug('symlink target does not resolve', { path, error: errorMessage(err) });
+      }
+    }
+    const stat: PathStat = { name: baseName(absPath), size: Number(st.size), mode: goFileMode(Number(st.mode)), mtime: goTime(st.mtimeNs), linkTarget };
+    return { resolved, st, stat, absPath };
+  } catch (err) {
+    resolved.close();
+    throw err;
+  }
+}
+
+export function statPath(rootfs: string, path: string, container: string): PathStat {
+  const { resolved, stat } = resolveAndStat(rootfs, path, container);
+  resolved.close();
+  return stat;
+}
+
+/**
+ * A tar of `path` and its stat. The tar is produced while the caller reads it; `done` settles
+ * when it is complete (the rootfs must stay mounted until then).
+ */
+export function archivePath(rootfs: string, path: string, container: string): { stat: PathStat; tar: Readable; done: Promise<void> } {
+  const { resolved, st, stat } = resolveAndStat(rootfs, path, container);
+  const pack = tar.pack();
+  pack.on('error', () => undefined); // reported through `done`
+  // A directory's entries are named after the requested base name (dockerd's rebase): "etc/…",
+  // "./…" for `etc/.`, and "/…" for the root itself.
+  const rebase = st.isDirectory() ? (stat.name === '/' ? '' : stat.name) : stat.name;
+  const done = new TarWriter(pack)
+    .add(resolved.dirFd, resolved.name, rebase)
+    .then(() => void pack.finalize())
+    .catch((err: unknown) => {
+      pack.destroy(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    })
+    .finally(() => resolved.close());
+  done.catch(() => undefined);
+  return { stat, tar: pack as unknown as Readable, done };
+}
+
+/** A tar of the whole root filesystem (docker export): entries relative to it, without the root itself. */
+export function exportRootfs(rootfs: string): { tar: Readable; done: Promise<void> } {
+  const pack = tar.pack();
+  pack.on('error', () => undefined); // reported through `done`
+  const rootFd = fs.openSync(rootfs, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  const writer = new TarWriter(pack);
+  const done = writer
+    .children(rootFd, null)
+    .then(() => void pack.finalize())
+    .catch((err: unknown) => {
+      pack.destroy(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    })
+    .finally(() => fs.closeSync(rootFd));
+  done.catch(() => undefined);
+  return { tar: pack as unknown as Readable, done };
+}
+
+const READ_CHUNK = 256 * 1024;
+
+type TarHeader = Partial<tar.Header> & Pick<tar.Header, 'name'>;
+
+/** Writes filesystem entries into a tar-stream pack, reading through directory fds only. */
+class TarWriter {
+  /** dev:ino of files with several links → the tar name they were first written under. */
+  private readonly links = new Map<string, string>();
+
+  constructor(private readonly pack: tar.Pack) {}
+
+  /** Adds the entry `name` of directory `dirFd` ('' = the directory itself) as `tarName`, recursively. */
+  async add(dirFd: number, name: string, tarName: string): Promise<void> {
+    const st = name === '' ? fs.fstatSync(dirFd) : fs.lstatSync(fdPath(dirFd, name));
+    const base = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
+    if (st.isDirectory()) {
+      await this.entry({ ...base, name: `${tarName}/`, type: 'directory' });
+      const fd = name === '' ? dirFd : openDirAt(dirFd, name);
+      try {
+        await this.children(fd, tarName);
+      } finally {
+        if (fd !== dirFd) fs.closeSync(fd);
+      }
+      return;
+    }
+    if (st.isSymbolicLink()) {
+      await this.entry({ ...base, name: tarName, type: 'symlink', linkname: fs.readlinkSync(fdPath(dirFd, name)) });
+      return;
+    }
+    if (st.nlink > 1) {
+      const key = `${st.dev}:${st.ino}`;
+      const first = this.links.get(key);
+      if (first !== undefined) {
+        await this.entry({ ...base, name: tarName, type: 'link', linkname: first });
+        return;
+      }
+      this.links.set(key, tarName);
+    }
+    if (st.isFile()) {
+      await this.file(fdPath(dirFd, name), { ...base, name: tarName, type: 'file', size: st.size });
+      return;
+    }
+    if (st.isCharacterDevice() || st.isBlockDevice() || st.isFIFO()) {
+      const type = st.isFIFO() ? 'fifo' : st.isCharacterDevice() ? 'character-device' : 'block-device';
+      await this.entry({ ...base, name: tarName, type, devmajor: major(st.rdev), devminor: minor(st.rdev) });
+    }
+    // Sockets cannot be archived (dockerd skips them too).
+  }
+
+  /** Adds every entry of the directory `fd`, named `<prefix>/<name>`, or just `<name>` without a prefix. */
+  async children(fd: number, prefix: string | null): Promise<void> {
+    const names = fs.readdirSync(fdPath(fd)).sort();
+    for (const child of names) await this.add(fd, child, prefix === null ? child : `${prefix}/${child}`);
+  }
+
+  private entry(header: TarHeader): Promise<void> {
+    return new Promise((resolve, reject) => this.pack.entry(header, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /**
+   * A regular file, exactly `size` bytes as stat saw it: a file that grows meanwhile is cut,
+   * one that shrinks is padded with zeros (the tar header is already written).
+   */
+  private async file(path: string, header: TarHeader & { size: number }): Promise<void> {
+    const fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    try {
+      let finished: (err?: Error | null) => void = () => undefined;
+      const written = new Promise<void>((resolve, reject) => {
+        finished = (err) => (err ? reject(err) : resolve());
+      });
+      written.catch(() => undefined); // awaited below; a read error must not leave it unhandled
+      const sink = this.pack.entry(header, (err) => finished(err));
+      // A consumer that goes away destroys the entry; that ends this file, it must not throw.
+      sink.on('error', (err: Error) => finished(err));
+      let remaining = header.size;
+      while (remaining > 0) {
+        const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, remaining));
+        const n = await new Promise<number>((resolve, reject) => fs.read(fd, buf, 0, buf.length, null, (err, bytes) => (err ? reject(err) : resolve(bytes))));
+        const chunk = n === 0 ? Buffer.alloc(Math.min(READ_CHUNK, remaining)) : buf.subarray(0, n);
+        remaining -= chunk.length;
+        if (sink.destroyed) break;
+        if (!sink.write(chunk)) await Promise.race([new Promise<void>((resolve) => sink.once('drain', () => resolve())), written]);
+      }
+      sink.end(null);
+      await written;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+}
+
+const major = (rdev: number): number => ((rdev >> 8) & 0xfff) | (Math.floor(rdev / 2 ** 32) & ~0xfff);
+const minor = (rdev: number): number => (rdev & 0xff) | ((rdev >> 12) & ~0xff);
+
+export interface ExtractOptions {
+  /** Refuse to replace a directory with a non-directory and the reverse. */
+  noOverwriteDirNonDir: boolean;
+  /** Keep the archive's uid/gid (docker cp -a); otherwise everything is owned by root. */
+  copyUIDGID: boolean;
+}
+
+/** Detects the compression of a tar stream from its first bytes (dockerd accepts plain, gzip, bzip2, xz; berth plain, gzip, zstd). */
+async function detectCompression(input: Readable): Promise<{ stream: Readable; compression: LayerCompression }> {
+  const iterator = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let head = Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  while (head.length < 6) {
+    const next = await iterator.next();
+    if (next.done) break;
+    chunks.push(next.value);
+    head = Buffer.concat([head, next.value]);
+  }
+  let compression: LayerCompression = 'none';
+  if (head[0] === 0x1f && head[1] === 0x8b) compression = 'gzip';
+  else if (head.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))) compression = 'zstd';
+  else if (head.subarray(0, 3).toString('latin1') === 'BZh') throw invalidArgument('bzip2-compressed archives are not supported by berth: send a plain, gzip or zstd tar');
+  else if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) throw invalidArgument('xz-compressed archives are not supported by berth: send a plain, gzip or zstd tar');
+  const rest = (async function* (): AsyncGenerator<Buffer> {
+    yield* chunks;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  })();
+  return { stream: Readable.from(rest), compression };
+}
+
+/** Extracts a tar into the directory `path` of the container (which must exist and be a directory). */
+export async function extractArchive(rootfs: string, path: string, container: string, input: Readable, options: ExtractOptions): Promise<void> {
+  const absPath = containerAbsPath(path);
+  let resolved: ResolvedPath;
+  try {
+    // dockerd evaluates the last component too: extracting to a symlink to a directory is fine.
+    resolved = resolveInRoot(rootfs, absPath, { followFinal: true });
+  } catch (err) {
+    if (err instanceof BerthError && err.code === 'not-found') throw notFound(`Could not find the file ${path} in container ${container}`);
+    throw err;
+  }
+  let dirFd = resolved.dirFd;
+  try {
+    if (resolved.name !== '') {
+      let st: fs.Stats;
+      try {
+        st = fs.lstatSync(resolved.hostPath());
+      } catch (err) {
+        if (errnoCode(err) === 'ENOENT') throw notFound(`Could not find the file ${path} in container ${container}`);
+        throw err;
+      }
+      if (!st.isDirectory()) throw invalidArgument('extraction point is not a directory');
+      dirFd = openDirAt(resolved.dirFd, resolved.name);
+    }
+    const { stream, compression } = await detectCompression(input);
+    await applyLayer(fdPath(dirFd), stream, compression, {
+      convertWhiteouts: false,
+      noOverwriteDirNonDir: options.noOverwriteDirNonDir,
+      ...(options.copyUIDGID ? {} : { owner: { uid: 0, gid: 0 } }),
+    });
+  } finally {
+    if (dirFd !== resolved.dirFd) fs.closeSync(dirFd);
+    resolved.close();
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * Resolving a path *inside* a container's root filesystem from the host, as securejoin and
+ * moby's FollowSymlinkInScope do: symlinks are followed as if the rootfs were `/` (an absolute
+ * target restarts at the rootfs, `..` stops at it), so `/etc -> /` or `x -> ../../..` can never
+ * lead to the host's files.
+ *
+ * The walk holds an open directory fd for every component and looks each next component up
+ * through `/proc/self/fd/<fd>/<name>`, never through a host path string: a process in a running
+ * container that swaps a directory for a symlink mid-walk makes the walk fail (O_NOFOLLOW), it
+ * cannot redirect it. Callers get the final directory as an fd and do their own lookups the
+ * same way (ResolvedPath.hostPath()).
+ */
+import * as fs from 'node:fs';
+import { errnoCode, invalidArgument, notFound } from '../core/errors.js';
+
+const MAX_SYMLINKS = 255;
+const DIR_FLAGS = fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW;
+
+/** `/proc/self/fd/<fd>`, optionally with one name below it: how a held directory is addressed. */
+export function fdPath(fd: number, name = ''): string {
+  return name === '' ? `/proc/self/fd/${fd}` : `/proc/self/fd/${fd}/${name}`;
+}
+
+/** Opens a directory entry below a held directory, refusing to follow a symlink. */
+export function openDirAt(dirFd: number, name: string): number {
+  return fs.openSync(fdPath(dirFd, name), DIR_FLAGS);
+}
+
+export interface ResolvedPath {
+  /** The directory holding the final component (or the resolved directory itself, if `name` is ''). Owned by the caller. */
+  dirFd: number;
+  /** The final component, not followed unless asked; '' when the path names a directory reached by the walk (`/`, `x/..`). */
+  name: string;
+  /** The resolved path as the container sees it (absolute, clean). */
+  containerPath: string;
+  /** A host path for the result that resolves through the held fd (valid until close()). */
+  hostPath(): string;
+  close(): void;
+}
+
+export interface ResolveOptions {
+  /** Follow a symlink in the final component too (default false: like lstat). */
+  followFinal?: boolean;
+}
+
+/**
+ * Resolves `path` (absolute or relative to `/`, in the container) inside the directory `root`.
+ * Missing intermediate directories → not-found; an intermediate non-directory → invalid-argument;
+ * a missing final component is fine (the caller stats it). Throws invalid-argument after 255 symlinks.
+ */
+export function resolveInRoot(root: string, path: string, options: ResolveOptions = {}): ResolvedPath {
+  if (path.includes('\0')) throw invalidArgument(`path contains a NUL byte`);
+  const stack: Array<{ fd: number; name: string }> = [{ fd: fs.openSync(root, DIR_FLAGS), name: '' }];
+  const top = (): { fd: number; name: string } => stack[stack.length - 1] as { fd: number; name: string };
+  const popTo = (depth: number): void => {
+    while (stack.length > depth) fs.closeSync((stack.pop() as { fd: number }).fd);
+  };
+  const pending = path.split('/').reverse();
+  const isLast = (): boolean => pending.every((c) => c === '' || c === '.');
+  const containerPath = (name: string): string => '/' + [...stack.slice(1).map((s) => s.name), ...(name ? [name] : [])].join('/');
+  let links = 0;
+  let kept = -1;
+  const result = (dirFd: number, name: string, resolved: string): ResolvedPath => {
+    kept = dirFd;
+    let open = true;
+    return {
+      dirFd,
+      name,
+      containerPath: resolved,
+      hostPath: () => fdPath(dirFd, name),
+      close: () => {
+        if (open) fs.closeSync(dirFd);
+        open = false;
+      },
+    };
+  };
+  try {
+    while (pending.length > 0) {
+      const component = pending.pop() as string;
+      if (component === '' || component === '.') continue;
+      if (component === '..') {
+        if (stack.length > 1) popTo(stack.length - 1);
+        continue;
+      }
+      const last = isLast();
+      let st: fs.Stats;
+      try {
+        st = fs.lstatSync(fdPath(top().fd, component));
+      } catch (err) {
+        if (errnoCode(err) !== 'ENOENT') throw err;
+        if (last) return result(top().fd, component, containerPath(component));
+        throw notFound(`${containerPath(component)}: no such file or directory`);
+      }
+      if (st.isSymbolicLink() && (!last || options.followFinal)) {
+        if (++links > MAX_SYMLINKS) throw invalidArgument(`${path}: too many levels of symbolic links`);
+        const target = fs.readlinkSync(fdPath(top().fd, component));
+        if (target.startsWith('/')) popTo(1);
+        pending.push(...target.split('/').reverse());
+        continue;
+      }
+      if (last && !st.isDirectory()) return result(top().fd, component, containerPath(component));
+      if (!st.isDirectory()) throw invalidArgument(`${containerPath(component)}: not a directory`);
+      if (last && !options.followFinal) return result(top().fd, component, containerPath(component));
+      stack.push({ fd: openDirAt(top().fd, component), name: component });
+    }
+    return result(top().fd, '', containerPath(''));
+  } finally {
+    // Everything but the returned directory is closed.
+    for (const entry of stack) if (entry.fd !== kept) fs.closeSync(entry.fd);
+  }
+}
