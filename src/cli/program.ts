@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import type * as CommanderModule from 'commander';
 import { CliError, displayError } from './errors.js';
 import { eprintln, setHostFlag } from './io.js';
+import { LIFECYCLE_ARG_SPECS, LIFECYCLE_CONTAINER_COMMANDS, LIFECYCLE_TOP_LEVEL } from './program-lifecycle.js';
 
 // commander's CommonJS entry loads ~4 ms faster than its ESM wrapper (no export-name scan).
 const { Command, CommanderError } = createRequire(import.meta.url)('commander') as typeof CommanderModule;
@@ -373,6 +374,7 @@ const CONTAINER_COMMANDS: Array<(p: Command) => void> = [
   defineWait,
   defineLogs,
   defineExec,
+  ...LIFECYCLE_CONTAINER_COMMANDS,
 ];
 
 /** Top-level command name → what defines it (so a run defines only the command it needs). */
@@ -399,6 +401,7 @@ const TOP_LEVEL: Record<string, (p: Command) => void> = {
   logout: defineLogout,
   image: defineImageGroup,
   container: defineContainerGroup,
+  ...LIFECYCLE_TOP_LEVEL,
 };
 
 /** The first non-option word of argv (the command), skipping global options and their values. */
@@ -498,6 +501,7 @@ const ARG_SPECS: Record<string, ArgSpec> = {
   info: ['none', 0],
   login: ['max', 1],
   logout: ['max', 1],
+  ...LIFECYCLE_ARG_SPECS,
 };
 
 /** cli.RequiresMinArgs / ExactArgs / RequiresMaxArgs / NoArgs messages. */

@@ -16,7 +16,8 @@ import tar from 'tar-stream';
 import { BerthError, errnoCode, errorMessage, invalidArgument, notFound } from '../core/errors.js';
 import { logger } from '../core/log.js';
 import { applyLayer, type LayerCompression } from '../snapshots/apply.js';
-import { fdPath, openDirAt, resolveInRoot, type ResolvedPath } from './rootfs-path.js';
+import { fdPath, openDirAt, TreeTarWriter } from '../snapshots/tree-tar.js';
+import { resolveInRoot, type ResolvedPath } from './rootfs-path.js';
 
 const log = logger('archive');
 
@@ -164,7 +165,7 @@ export function archivePath(rootfs: string, path: string, container: string): { 
   // A directory's entries are named after the requested base name (dockerd's rebase): "etc/…",
   // "./…" for `etc/.`, and "/…" for the root itself.
   const rebase = st.isDirectory() ? (stat.name === '/' ? '' : stat.name) : stat.name;
-  const done = new TarWriter(pack)
+  const done = new TreeTarWriter(pack)
     .add(resolved.dirFd, resolved.name, rebase)
     .then(() => void pack.finalize())
     .catch((err: unknown) => {
@@ -181,7 +182,7 @@ export function exportRootfs(rootfs: string): { tar: Readable; done: Promise<voi
   const pack = tar.pack();
   pack.on('error', () => undefined); // reported through `done`
   const rootFd = fs.openSync(rootfs, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
-  const writer = new TarWriter(pack);
+  const writer = new TreeTarWriter(pack);
   const done = writer
     .children(rootFd, null)
     .then(() => void pack.finalize())
@@ -193,100 +194,6 @@ export function exportRootfs(rootfs: string): { tar: Readable; done: Promise<voi
   done.catch(() => undefined);
   return { tar: pack as unknown as Readable, done };
 }
-
-const READ_CHUNK = 256 * 1024;
-
-type TarHeader = Partial<tar.Header> & Pick<tar.Header, 'name'>;
-
-/** Writes filesystem entries into a tar-stream pack, reading through directory fds only. */
-class TarWriter {
-  /** dev:ino of files with several links → the tar name they were first written under. */
-  private readonly links = new Map<string, string>();
-
-  constructor(private readonly pack: tar.Pack) {}
-
-  /** Adds the entry `name` of directory `dirFd` ('' = the directory itself) as `tarName`, recursively. */
-  async add(dirFd: number, name: string, tarName: string): Promise<void> {
-    const st = name === '' ? fs.fstatSync(dirFd) : fs.lstatSync(fdPath(dirFd, name));
-    const base = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
-    if (st.isDirectory()) {
-      await this.entry({ ...base, name: `${tarName}/`, type: 'directory' });
-      const fd = name === '' ? dirFd : openDirAt(dirFd, name);
-      try {
-        await this.children(fd, tarName);
-      } finally {
-        if (fd !== dirFd) fs.closeSync(fd);
-      }
-      return;
-    }
-    if (st.isSymbolicLink()) {
-      await this.entry({ ...base, name: tarName, type: 'symlink', linkname: fs.readlinkSync(fdPath(dirFd, name)) });
-      return;
-    }
-    if (st.nlink > 1) {
-      const key = `${st.dev}:${st.ino}`;
-      const first = this.links.get(key);
-      if (first !== undefined) {
-        await this.entry({ ...base, name: tarName, type: 'link', linkname: first });
-        return;
-      }
-      this.links.set(key, tarName);
-    }
-    if (st.isFile()) {
-      await this.file(fdPath(dirFd, name), { ...base, name: tarName, type: 'file', size: st.size });
-      return;
-    }
-    if (st.isCharacterDevice() || st.isBlockDevice() || st.isFIFO()) {
-      const type = st.isFIFO() ? 'fifo' : st.isCharacterDevice() ? 'character-device' : 'block-device';
-      await this.entry({ ...base, name: tarName, type, devmajor: major(st.rdev), devminor: minor(st.rdev) });
-    }
-    // Sockets cannot be archived (dockerd skips them too).
-  }
-
-  /** Adds every entry of the directory `fd`, named `<prefix>/<name>`, or just `<name>` without a prefix. */
-  async children(fd: number, prefix: string | null): Promise<void> {
-    const names = fs.readdirSync(fdPath(fd)).sort();
-    for (const child of names) await this.add(fd, child, prefix === null ? child : `${prefix}/${child}`);
-  }
-
-  private entry(header: TarHeader): Promise<void> {
-    return new Promise((resolve, reject) => this.pack.entry(header, (err) => (err ? reject(err) : resolve())));
-  }
-
-  /**
-   * A regular file, exactly `size` bytes as stat saw it: a file that grows meanwhile is cut,
-   * one that shrinks is padded with zeros (the tar header is already written).
-   */
-  private async file(path: string, header: TarHeader & { size: number }): Promise<void> {
-    const fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-    try {
-      let finished: (err?: Error | null) => void = () => undefined;
-      const written = new Promise<void>((resolve, reject) => {
-        finished = (err) => (err ? reject(err) : resolve());
-      });
-      written.catch(() => undefined); // awaited below; a read error must not leave it unhandled
-      const sink = this.pack.entry(header, (err) => finished(err));
-      // A consumer that goes away destroys the entry; that ends this file, it must not throw.
-      sink.on('error', (err: Error) => finished(err));
-      let remaining = header.size;
-      while (remaining > 0) {
-        const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, remaining));
-        const n = await new Promise<number>((resolve, reject) => fs.read(fd, buf, 0, buf.length, null, (err, bytes) => (err ? reject(err) : resolve(bytes))));
-        const chunk = n === 0 ? Buffer.alloc(Math.min(READ_CHUNK, remaining)) : buf.subarray(0, n);
-        remaining -= chunk.length;
-        if (sink.destroyed) break;
-        if (!sink.write(chunk)) await Promise.race([new Promise<void>((resolve) => sink.once('drain', () => resolve())), written]);
-      }
-      sink.end(null);
-      await written;
-    } finally {
-      fs.closeSync(fd);
-    }
-  }
-}
-
-const major = (rdev: number): number => ((rdev >> 8) & 0xfff) | (Math.floor(rdev / 2 ** 32) & ~0xfff);
-const minor = (rdev: number): number => (rdev & 0xff) | ((rdev >> 12) & ~0xff);
 
 export interface ExtractOptions {
   /** Refuse to replace a directory with a non-directory and the reverse. */

@@ -12,19 +12,10 @@
  */
 import * as fs from 'node:fs';
 import { errnoCode, invalidArgument, notFound } from '../core/errors.js';
+import { fdPath, openDirAt } from '../snapshots/tree-tar.js';
 
 const MAX_SYMLINKS = 255;
-const DIR_FLAGS = fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW;
-
-/** `/proc/self/fd/<fd>`, optionally with one name below it: how a held directory is addressed. */
-export function fdPath(fd: number, name = ''): string {
-  return name === '' ? `/proc/self/fd/${fd}` : `/proc/self/fd/${fd}/${name}`;
-}
-
-/** Opens a directory entry below a held directory, refusing to follow a symlink. */
-export function openDirAt(dirFd: number, name: string): number {
-  return fs.openSync(fdPath(dirFd, name), DIR_FLAGS);
-}
+const ROOT_FLAGS = fs.constants.O_RDONLY | fs.constants.O_DIRECTORY;
 
 export interface ResolvedPath {
   /** The directory holding the final component (or the resolved directory itself, if `name` is ''). Owned by the caller. */
@@ -50,7 +41,7 @@ export interface ResolveOptions {
  */
 export function resolveInRoot(root: string, path: string, options: ResolveOptions = {}): ResolvedPath {
   if (path.includes('\0')) throw invalidArgument(`path contains a NUL byte`);
-  const stack: Array<{ fd: number; name: string }> = [{ fd: fs.openSync(root, DIR_FLAGS), name: '' }];
+  const stack: Array<{ fd: number; name: string }> = [{ fd: fs.openSync(root, ROOT_FLAGS), name: '' }];
   const top = (): { fd: number; name: string } => stack[stack.length - 1] as { fd: number; name: string };
   const popTo = (depth: number): void => {
     while (stack.length > depth) fs.closeSync((stack.pop() as { fd: number }).fd);
