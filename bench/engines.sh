@@ -119,8 +119,10 @@ pss_kb() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup" 2>/dev/null; }
 berth_start() {
   local d="$1"
   mkdir -p "$d/data" "$d/exec"
+  # Its own default bridge and subnet, removed again by berth_stop.
   start_bg "$d/berthd.log" node "$REPO/bin/berthd" --data-root "$d/data" --exec-root "$d/exec" \
-    --insecure-registry "$REG"
+    --insecure-registry "$REG" --bridge berth-bench0 --bip 10.199.0.1/24 \
+    --default-address-pool base=10.199.0.0/16,size=24
   BERTH_PID=$BG_PID
   BERTH_HOST="unix://$d/exec/berth.sock"
   wait_until 60 "$BERTH_PID" "$DOCKER" -H "$BERTH_HOST" version || {
@@ -138,6 +140,13 @@ berth_stop() {
   fi
   reap_under "$d"
   umount_under "$d"
+  ip link del berth-bench0 2>/dev/null
+  local table rule
+  for table in filter nat; do
+    iptables -w -t "$table" -S 2>/dev/null | grep -- '-A .*berth-bench0' | sed 's/^-A //' | while read -r rule; do
+      eval "iptables -w -t $table -D $rule" 2>/dev/null
+    done
+  done
 }
 
 # --- containerd --------------------------------------------------------------------------

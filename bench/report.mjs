@@ -68,10 +68,13 @@ if (data.has('run')) {
     }
     rows.push([row.label, fmt(s.median), fmt(s.p90), fmt(s.min), fmt(s.max), `${fmt(s.mean)} ± ${fmt(s.sd)}`, String(s.n), ratio(s.median, floor), ratio(s.median, dockerd)]);
   }
+  const bridged = stats.get('berth-defnet')?.median;
+  const none = stats.get('berth')?.median;
   tables.push({
     title: '1. `run --rm busybox true` latency (ms, wall clock of the client command)',
     head: ['engine', 'median', 'p90', 'min', 'max', 'mean ± sd', 'n', '× runc floor', '× dockerd'],
     rows,
+    ...(bridged && none ? { summary: [`berth's bridge network path: default bridge / \`--network none\` = ${ratio(bridged, none)} (target ≤ 1.25×)`] } : {}),
     commands: [...section('run')].filter(([, r]) => r.cmd).map(([, r]) => [r.label, r.cmd]),
   });
 }
@@ -192,7 +195,7 @@ if (problems.length || skipped.length) {
 md.push('', '## Method', '');
 md.push(
   '- Every engine runs in its own throwaway directory (data/exec roots, sockets, its own containerd for dockerd and another for ctr) and is stopped by PID afterwards; all images come from one loopback `docker-registry` filled by `scripts/fixtures/up.sh` (built with umoci from Debian packages), so every engine runs the same image bytes.',
-  '- `run`: hyperfine with `-N` (no shell); the engines take turns in BENCH_ROUNDS rounds (warm-ups before each), so a burst of load from elsewhere hits all of them; each engine runs the same `busybox` image from the registry with no network (`--network none`; dockerd runs with `--bridge=none --iptables=false`; ctr and the runc floor get a fresh netns with only lo). ctr gets `--seccomp` so that it, like berth, docker and podman, applies a default seccomp profile. The floor is `runc run` of the same image rootfs (umoci unpack) with `runc spec`\'s config and `/bin/true`. The extra "default network" row is berth without `--network none`.',
+  '- `run`: hyperfine with `-N` (no shell); the engines take turns in BENCH_ROUNDS rounds (warm-ups before each), so a burst of load from elsewhere hits all of them; each engine runs the same `busybox` image from the registry with no network (`--network none`; dockerd runs with `--bridge=none --iptables=false`; ctr and the runc floor get a fresh netns with only lo). ctr gets `--seccomp` so that it, like berth, docker and podman, applies a default seccomp profile. The floor is `runc run` of the same image rootfs (umoci unpack) with `runc spec`\'s config and `/bin/true`. The extra "default bridge network" row is berth without `--network none`: a CNI bridge attachment per container (bridge + host-local + firewall plugins, DEL after the exit).',
   '- `pull`: each round starts every engine with an empty data root; time = `pull` + the first `run --rm IMG true` (ctr: `ctr images pull --plain-http`, which also unpacks, + `ctr run --rm`). skopeo only downloads (`skopeo copy docker://… dir:`), the floor for transfer + digest verification. Rounds interleave the engines. The registry\'s blobs are in the page cache (not dropped), so this measures the engines, not the disk.',
   '- `memory`: a `sleep 600` container per engine; its monitor process is found by container ID on its command line. Idle daemon RSS is taken a few seconds after start + `pull busybox`.',
   '- Other work on this machine (other sessions\' tests) shows up as noise: compare the load averages above.',

@@ -292,7 +292,7 @@ section_run() {
         rec run berth-cli label "berth CLI → berthd"
         rec run berth-cli skipped "not measured: \`bin/berth run --rm busybox true\` does not work yet: $(tail -n 3 "$d/berth-cli-check.out" | tr '\n' ' ' | cut -c1-300)"
       fi
-      add_row berth-defnet "docker CLI → berthd, default network (no --network none)" \
+      add_row berth-defnet "docker CLI → berthd, default bridge network (CNI)" \
         "$DOCKER" -H "$BERTH_HOST" run --rm "$BUSYBOX" true
       floor_with_berth_config "$d"
     else

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { errorMessage } from './core/errors.js';
 import { logger, setLogLevel, type LogLevel } from './core/log.js';
-import { defaultConfig, readConfigFile, type EngineConfig } from './engine/config.js';
+import { defaultConfig, parseAddressPool, readConfigFile, type EngineConfig } from './engine/config.js';
 import { Engine } from './engine/engine.js';
 import { DockerApiServer } from './api/docker/server.js';
 
@@ -23,6 +23,10 @@ async function main(): Promise<void> {
     .option('--conmon <path>', 'conmon binary', defaultConfig.conmonPath)
     .option('--cgroup-parent <path>', 'parent cgroup for containers', defaultConfig.cgroupParent)
     .option('--max-concurrent-downloads <n>', 'layers downloaded at once per pull', String(defaultConfig.maxConcurrentDownloads))
+    .option('-b, --bridge <name>', 'device name of the default bridge network', defaultConfig.bridge)
+    .option('--bip <cidr>', 'gateway address and prefix of the default bridge network', defaultConfig.bip)
+    .option('--default-address-pool <base=CIDR,size=N>', 'where user-defined networks get subnets (repeatable)', collect)
+    .option('--dns <ip>', 'upstream DNS server for containers (repeatable; default: the host resolvers)', collect)
     .option('-l, --log-level <level>', 'debug, info, warn or error', 'info')
     .version('0.1.0');
   program.parse(process.argv);
@@ -36,6 +40,10 @@ async function main(): Promise<void> {
     conmon: string;
     cgroupParent: string;
     maxConcurrentDownloads: string;
+    bridge: string;
+    bip: string;
+    defaultAddressPool?: string[];
+    dns?: string[];
     logLevel: string;
   }>();
   if (!/^\/[A-Za-z0-9_.\-/]*$/.test(opts.cgroupParent)) throw new Error(`--cgroup-parent must be an absolute cgroup path, got ${opts.cgroupParent}`);
@@ -57,6 +65,10 @@ async function main(): Promise<void> {
     ...(explicit('conmon') ? { conmonPath: opts.conmon } : {}),
     ...(explicit('cgroupParent') ? { cgroupParent: opts.cgroupParent } : {}),
     ...(explicit('maxConcurrentDownloads') ? { maxConcurrentDownloads: downloads } : {}),
+    ...(explicit('bridge') ? { bridge: opts.bridge } : {}),
+    ...(explicit('bip') ? { bip: opts.bip } : {}),
+    ...(opts.defaultAddressPool ? { defaultAddressPools: opts.defaultAddressPool.map(parseAddressPool) } : {}),
+    ...(opts.dns ? { dns: opts.dns } : {}),
   };
   if (!opts.host && !fileConfig.hosts && explicit('execRoot')) config.hosts = [`unix://${config.execRoot}/berth.sock`];
 
@@ -72,15 +84,12 @@ async function main(): Promise<void> {
     // Containers are left running under conmon: berthd picks them up again when it restarts.
     log.info('shutting down', { signal });
     // Clients still connected (a `logs -f`, say) must not keep berthd from exiting.
-    const deadline = setTimeout(() => {
-      engine.close();
-      process.exit(0);
-    }, 2000);
-    void api.close().finally(() => {
+    const exit = (): void => {
       clearTimeout(deadline);
-      engine.close();
       process.exit(0);
-    });
+    };
+    const deadline = setTimeout(exit, 2000);
+    void api.close().finally(() => engine.close().finally(exit));
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

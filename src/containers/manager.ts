@@ -17,11 +17,13 @@ import type { ImageRuntimeConfig } from '../oci/image.js';
 import { conmonCreate, conmonFiles } from '../runtime/conmon.js';
 import { connectAttachSocket, type AttachWriter } from '../runtime/attach-socket.js';
 import type { Runc } from '../runtime/runc.js';
-import { detectHostFacts, generateSpec, resolveArgs, type NetworkMode } from '../runtime/spec.js';
+import { detectHostFacts, generateSpec, resolveArgs } from '../runtime/spec.js';
 import { resolveUser } from '../runtime/user.js';
 import { parseSignal } from '../runtime/signals.js';
 import type { OverlaySnapshotter } from '../snapshots/overlay.js';
-import { containerResolvConf, hostsFile } from '../network/etc-files.js';
+import type { NetworkManager } from '../network/manager.js';
+import type { ContainerNetworkState, EndpointRequest } from '../network/types.js';
+import { prepareSandbox } from './sandbox.js';
 import type { ContainerRecord, ContainerSpecRequest, ContainerState } from './types.js';
 import { randomName } from './names.js';
 import { top, type TopResult } from './top.js';
@@ -40,6 +42,7 @@ export interface ContainerManagerOptions {
   snapshots: OverlaySnapshotter;
   /** Containers' cgroups are `<cgroupParent>/<id>`. */
   cgroupParent: string;
+  network: NetworkManager;
 }
 
 export interface CreateInput {
@@ -141,6 +144,14 @@ export class ContainerManager extends EventEmitter {
 
   private save(record: ContainerRecord): void {
     this.db.prepare('UPDATE containers SET record = ?, name = ? WHERE id = ?').run(JSON.stringify(record), record.name, record.id);
+  }
+
+  private setNetworkState(id: string, state: ContainerNetworkState | undefined): void {
+    const record = this.find(id);
+    if (!record) return;
+    if (state) record.network = state;
+    else delete record.network;
+    this.save(record);
   }
 
   private updateState(id: string, patch: Partial<ContainerState>): ContainerRecord | undefined {
@@ -245,20 +256,16 @@ export class ContainerManager extends EventEmitter {
     await rm(join(conmonFiles(bundle).persistDir, 'exit'), { force: true });
     await this.options.snapshots.mountActive(id, rootfs);
 
-    const hostname = req.hostname || id.slice(0, 12);
-    const hostMode = req.networkMode === 'host';
-    // Regenerated at every start, so a crash can only leave an old copy: no fsync needed.
+    const sandbox = await prepareSandbox({
+      record,
+      bundle,
+      network: this.options.network,
+      bundleOf: (other) => this.bundle(other),
+      findContainer: (other) => this.get(other),
+    });
     const scratch = (name: string, text: string): Promise<void> => writeFileAtomic(join(bundle, name), text, 0o644, { durable: false });
-    const hostFile = (path: string): Promise<string | undefined> => readFile(path, 'utf8').catch(() => undefined);
-    await Promise.all([
-      scratch('hostname', `${hostMode ? ((await hostFile('/etc/hostname'))?.trim() ?? hostname) : hostname}\n`),
-      scratch('hosts', hostMode ? ((await hostFile('/etc/hosts')) ?? hostsFile([])) : hostsFile([])),
-      scratch('resolv.conf', hostMode ? ((await hostFile('/etc/resolv.conf')) ?? '') : await containerResolvConf()),
-    ]);
-
     const user = await resolveUser(rootfs, req.user || record.imageConfig.User || '', req.groupAdd);
     const host = detectHostFacts();
-    const networkMode: NetworkMode = hostMode ? 'host' : 'none';
     const spec = generateSpec({
       containerId: id,
       rootfs,
@@ -268,37 +275,42 @@ export class ContainerManager extends EventEmitter {
       env: req.env,
       workingDir: req.workingDir || undefined,
       user,
-      hostname: hostMode ? undefined : hostname,
+      hostname: sandbox.hostname,
       domainname: req.domainname || undefined,
       tty: req.tty,
       consoleSize: req.consoleSize,
       openStdin: req.openStdin,
-      networkMode,
+      networkMode: sandbox.mode,
       readonlyRootfs: req.readonlyRootfs,
       capAdd: req.capAdd,
       capDrop: req.capDrop,
       privileged: req.privileged,
       shmSize: req.shmSize || undefined,
-      etcFiles: { hostname: join(bundle, 'hostname'), hosts: join(bundle, 'hosts'), resolvConf: join(bundle, 'resolv.conf') },
+      etcFiles: sandbox.etcFiles,
       cgroupsPath: `${this.options.cgroupParent.replace(/\/+$/, '')}/${id}`,
       cgroupV2: host.cgroupV2,
     });
-    if (hostMode && spec.hostname !== undefined) delete spec.hostname;
+    if (sandbox.hostname === undefined && spec.hostname !== undefined) delete spec.hostname;
     await scratch('config.json', JSON.stringify(spec));
 
-    const created = await conmonCreate({
-      id,
-      name: record.name,
-      bundle,
-      logPath: this.logPath(id),
-      tty: req.tty,
-      openStdin: req.openStdin,
-      leaveStdinOpen: !req.stdinOnce,
-      paths: { exitDir: this.exitDir, socketDir: this.socketDir },
-      runc: this.options.runc,
-      conmonBinary: this.options.conmonBinary,
-    });
+    // The CNI attachments run while runc creates the container: both only need the pinned namespace.
+    const [created, networkState] = await settleBoth(
+      conmonCreate({
+        id,
+        name: record.name,
+        bundle,
+        logPath: this.logPath(id),
+        tty: req.tty,
+        openStdin: req.openStdin,
+        leaveStdinOpen: !req.stdinOnce,
+        paths: { exitDir: this.exitDir, socketDir: this.socketDir },
+        runc: this.options.runc,
+        conmonBinary: this.options.conmonBinary,
+      }),
+      sandbox.connect(),
+    );
     const logOffset = await stat(this.logPath(id)).then((s) => s.size, () => 0);
+    this.setNetworkState(id, networkState);
     const running = this.updateState(id, {
       status: 'running',
       pid: created.pid,
@@ -352,6 +364,9 @@ export class ContainerManager extends EventEmitter {
 
   /** Everything a stopped container must not keep: runc state, exit file, rootfs mount. */
   private async cleanupAfterStop(id: string): Promise<void> {
+    // The CNI DELs run in the background (crash-safe, and the next start of this container waits for them).
+    void this.options.network.teardown(id);
+    this.setNetworkState(id, undefined);
     // Independent steps, run together: this is on the path of every `run --rm`.
     await Promise.all([
       this.options.runc.delete(id).catch((err: unknown) => log.warn('runc delete failed', { id, error: errorMessage(err) })),
@@ -547,6 +562,56 @@ export class ContainerManager extends EventEmitter {
     this.emit('rename', record.id, oldName);
   }
 
+  // ---- network connect/disconnect ------------------------------------------------
+
+  /** `network connect`: recorded for the next start, and attached now when the container runs. */
+  async connectNetwork(idOrName: string, endpoint: EndpointRequest): Promise<void> {
+    const initial = this.get(idOrName);
+    await this.serialize(initial.id, async () => {
+      const record = this.get(initial.id);
+      const mode = this.options.network.resolveMode(record.request.network);
+      if (mode.kind !== 'networks') throw invalidArgument('container sharing network namespace with another container or host cannot be connected to any other network');
+      const network = this.options.network.store.get(endpoint.network);
+      if (network.driver !== 'bridge') throw invalidArgument(`container cannot be disconnected from host network or connected to host network`);
+      const joined = mode.networks.some((n) => n.id === network.id);
+      if (joined) throw conflict(`endpoint with name ${record.name} already exists in network ${network.name}`);
+      const wanted = { ...endpoint, network: network.name };
+      this.options.network.resolveMode({ ...record.request.network, endpoints: [...record.request.network.endpoints, wanted] });
+      const state = record.network;
+      if (state && (record.state.status === 'running' || record.state.status === 'paused')) {
+        const used = new Set(state.endpoints.map((e) => e.ifName));
+        let n = 0;
+        while (used.has(`eth${n}`)) n++;
+        const attached = await this.options.network.attach(record.id, state.sandboxKey, network, wanted, `eth${n}`, [], {
+          containerName: record.name,
+          hostname: record.request.hostname,
+          dns: record.request.network.dns,
+        });
+        state.endpoints.push(attached);
+      }
+      record.request.network.endpoints.push(wanted);
+      this.save(record);
+    });
+  }
+
+  async disconnectNetwork(idOrName: string, networkName: string): Promise<void> {
+    const initial = this.get(idOrName);
+    await this.serialize(initial.id, async () => {
+      const record = this.get(initial.id);
+      const network = this.options.network.store.get(networkName);
+      const mode = this.options.network.resolveMode(record.request.network);
+      const index = mode.kind === 'networks' ? mode.networks.findIndex((n) => n.id === network.id) : -1;
+      if (index < 0) throw invalidArgument(`container ${record.id} is not connected to network ${network.name}`);
+      const endpoint = record.network?.endpoints.find((e) => e.networkId === network.id);
+      if (endpoint) {
+        await this.options.network.detach(record.id, network.id);
+        if (record.network) record.network.endpoints = record.network.endpoints.filter((e) => e !== endpoint);
+      }
+      record.request.network.endpoints.splice(index, 1);
+      this.save(record);
+    });
+  }
+
   // ---- remove ---------------------------------------------------------------
 
   async remove(idOrName: string, force: boolean): Promise<void> {
@@ -599,7 +664,10 @@ export class ContainerManager extends EventEmitter {
         await this.onExitFile(id);
         continue;
       }
-      if (state.conmonPid > 0 && processAlive(state.conmonPid)) continue;
+      if (state.conmonPid > 0 && processAlive(state.conmonPid)) {
+        if (record.network) await this.options.network.restore(id, record.network, record.request.network.dns);
+        continue;
+      }
       // Monitor gone and no exit file: read conmon's persisted copy, if any.
       const persisted = await readFile(join(conmonFiles(this.bundle(id)).persistDir, 'exit'), 'utf8').catch(() => '');
       const code = persisted.trim() ? Number.parseInt(persisted.trim(), 10) : 255;
@@ -610,6 +678,8 @@ export class ContainerManager extends EventEmitter {
       this.emit('exit', id, code);
       if (record.request.autoRemove) await this.serialize(id, () => this.removeLocked(id));
     }
+    const running = this.list().filter((r) => r.state.status === 'running' || r.state.status === 'paused').map((r) => r.id);
+    await this.options.network.sweep(new Set(running));
   }
 
   /** For `rmi`: is any container (in any state) using this image? */
@@ -654,6 +724,14 @@ function processAlive(pid: number): boolean {
   } catch (err) {
     return errnoCode(err) === 'EPERM';
   }
+}
+
+/** Both outcomes, once both have settled; the first failure is rethrown after that. */
+async function settleBoth<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === 'rejected') throw ra.reason;
+  if (rb.status === 'rejected') throw rb.reason;
+  return [ra.value, rb.value];
 }
 
 function delay(ms: number): Promise<void> {

@@ -1,6 +1,7 @@
 /** Container records as berth stores them; field names follow Docker's inspect output where they surface there. */
 import type { Digest } from '../core/digest.js';
 import type { ImageRuntimeConfig } from '../oci/image.js';
+import type { ContainerNetworkRequest, ContainerNetworkState } from '../network/types.js';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -14,8 +15,6 @@ export interface ContainerState {
   finishedAt: string;
   oomKilled: boolean;
 }
-
-export type NetworkModeName = 'none' | 'host' | 'default' | 'bridge';
 
 export interface ContainerSpecRequest {
   image: string;
@@ -37,7 +36,7 @@ export interface ContainerSpecRequest {
   stopTimeout?: number;
   exposedPorts: Record<string, object>;
   volumes: Record<string, object>;
-  networkMode: NetworkModeName;
+  network: ContainerNetworkRequest;
   autoRemove: boolean;
   restartPolicy: { name: string; maximumRetryCount: number };
   groupAdd: string[];
@@ -63,4 +62,6 @@ export interface ContainerRecord {
   args: string[];
   state: ContainerState;
   restartCount: number;
+  /** The sandbox of a running container (absent when it is not running). */
+  network?: ContainerNetworkState;
 }

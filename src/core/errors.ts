@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'conflict'
   | 'invalid-argument'
   | 'failed-precondition'
+  | 'forbidden'
   | 'unauthorized'
   | 'unavailable'
   | 'not-implemented'
@@ -27,6 +28,7 @@ export const notFound = (message: string): BerthError => new BerthError('not-fou
 export const invalidArgument = (message: string): BerthError => new BerthError('invalid-argument', message);
 export const conflict = (message: string): BerthError => new BerthError('conflict', message);
 export const alreadyExists = (message: string): BerthError => new BerthError('already-exists', message);
+export const forbidden = (message: string): BerthError => new BerthError('forbidden', message);
 export const failedPrecondition = (message: string): BerthError => new BerthError('failed-precondition', message);
 export const unavailable = (message: string, cause?: unknown): BerthError =>
   new BerthError('unavailable', message, { cause });

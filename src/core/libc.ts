@@ -12,6 +12,11 @@ const umount2Fn = libc.func('int umount2(const char *target, int flags)');
 const mknodFn = libc.func('int mknod(const char *path, uint32_t mode, uint64_t dev)');
 const lsetxattrFn = libc.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)');
 const lgetxattrFn = libc.func('intptr_t lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)');
+const unshareFn = libc.func('int unshare(int flags)');
+const setnsFn = libc.func('int setns(int fd, int nstype)');
+const socketFn = libc.func('int socket(int domain, int type, int protocol)');
+const ioctlFn = libc.func('int ioctl(int fd, unsigned long request, _Inout_ uint8_t *arg)');
+const closeFn = libc.func('int close(int fd)');
 
 export const MS_RDONLY = 0x1;
 export const MS_NOSUID = 0x2;
@@ -22,6 +27,7 @@ export const MS_BIND = 0x1000;
 export const MS_REC = 0x4000;
 export const MS_PRIVATE = 0x40000;
 export const MNT_DETACH = 0x2;
+export const CLONE_NEWNET = 0x40000000;
 
 export const S_IFCHR = 0o020000;
 export const S_IFBLK = 0o060000;
@@ -83,4 +89,40 @@ export function lgetxattr(path: string, name: string): Buffer | undefined {
     throw new SyscallError('lgetxattr', errno, path);
   }
   return buf.subarray(0, n);
+}
+
+/** Moves the calling thread into new namespaces (only this thread: Node's main thread when called from JS). */
+export function unshare(flags: number): void {
+  check(unshareFn(flags), 'unshare', '');
+}
+
+/** Moves the calling thread into the namespace `fd` refers to. */
+export function setns(fd: number, nstype: number): void {
+  check(setnsFn(fd, nstype), 'setns', `fd ${fd}`);
+}
+
+const AF_INET = 2;
+const SOCK_DGRAM = 2;
+const SIOCGIFFLAGS = 0x8913;
+const SIOCSIFFLAGS = 0x8914;
+const IFF_UP = 0x1;
+/** struct ifreq: a 16-byte interface name, then a 24-byte union whose first member here is the short flags. */
+const IFREQ_SIZE = 40;
+
+/**
+ * Brings a network interface up in the calling thread's network namespace: the classic
+ * SIOCGIFFLAGS/SIOCSIFFLAGS pair on a datagram socket, which needs no netlink.
+ */
+export function interfaceUp(name: string): void {
+  const fd = socketFn(AF_INET, SOCK_DGRAM, 0);
+  check(fd, 'socket', name);
+  try {
+    const ifreq = Buffer.alloc(IFREQ_SIZE);
+    ifreq.write(name, 0, 15, 'latin1');
+    check(ioctlFn(fd, SIOCGIFFLAGS, ifreq), 'ioctl(SIOCGIFFLAGS)', name);
+    ifreq.writeUInt16LE(ifreq.readUInt16LE(16) | IFF_UP, 16);
+    check(ioctlFn(fd, SIOCSIFFLAGS, ifreq), 'ioctl(SIOCSIFFLAGS)', name);
+  } finally {
+    closeFn(fd);
+  }
 }

@@ -15,6 +15,15 @@ export interface EngineConfig {
   cgroupParent: string;
   /** busybox-static binary the bundled default image is made from. */
   busyboxPath: string;
+  /** The default bridge network's device (dockerd's --bridge) and gateway/prefix (--bip). */
+  bridge: string;
+  bip: string;
+  /** Where user-defined networks' subnets come from (dockerd's --default-address-pool). */
+  defaultAddressPools: Array<{ base: string; size: number }>;
+  /** Upstream resolvers for berth's DNS instead of the host's (dockerd's --dns). */
+  dns: string[];
+  /** Directories searched for CNI plugin binaries. */
+  cniPluginDirs: string[];
 }
 
 export const defaultConfig: EngineConfig = {
@@ -27,7 +36,24 @@ export const defaultConfig: EngineConfig = {
   maxConcurrentDownloads: 3,
   cgroupParent: '/berth',
   busyboxPath: '/bin/busybox',
+  bridge: 'berth0',
+  bip: '10.88.0.1/16',
+  defaultAddressPools: [{ base: '10.89.0.0/16', size: 24 }],
+  dns: [],
+  cniPluginDirs: ['/usr/lib/cni', '/opt/cni/bin'],
 };
+
+/** `base=10.10.0.0/16,size=24`, dockerd's --default-address-pool syntax. */
+export function parseAddressPool(text: string): { base: string; size: number } {
+  const fields = new Map(text.split(',').map((kv) => kv.split('=', 2) as [string, string]));
+  const base = fields.get('base');
+  const size = Number(fields.get('size'));
+  const m = base ? /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(base) : null;
+  if (!base || !m || !Number.isInteger(size) || size < Number(m[2]) || size > 30) {
+    throw invalidArgument(`invalid default address pool "${text}": expected base=A.B.C.D/N,size=M with N <= M <= 30`);
+  }
+  return { base, size };
+}
 
 /** Reads a dockerd-style daemon.json; unknown keys are refused so typos do not pass silently. */
 export function readConfigFile(path: string): Partial<EngineConfig> {
@@ -58,6 +84,16 @@ export function readConfigFile(path: string): Partial<EngineConfig> {
       case 'cgroup-parent':
         out.cgroupParent = str();
         if (!/^\/[A-Za-z0-9_.\-/]*$/.test(out.cgroupParent)) throw invalidArgument(`config file ${path}: "cgroup-parent" must be an absolute cgroup path`);
+        break;
+      case 'bridge': out.bridge = str(); break;
+      case 'bip': out.bip = str(); break;
+      case 'dns': out.dns = strs(); break;
+      case 'default-address-pools':
+        if (!Array.isArray(value)) throw invalidArgument(`config file ${path}: "${key}" must be a list of {base, size}`);
+        out.defaultAddressPools = value.map((p: unknown) => {
+          const pool = p as { base?: unknown; size?: unknown };
+          return parseAddressPool(`base=${String(pool.base)},size=${String(pool.size)}`);
+        });
         break;
       case 'max-concurrent-downloads':
         if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw invalidArgument(`config file ${path}: "${key}" must be a positive integer`);

@@ -14,6 +14,7 @@ import { familiarName, parseReference, tryParseReference } from '../registry/ref
 import { Runc } from '../runtime/runc.js';
 import { OverlaySnapshotter } from '../snapshots/overlay.js';
 import { ContainerManager } from '../containers/manager.js';
+import { NetworkManager } from '../network/manager.js';
 import { ExecManager } from '../containers/exec.js';
 import type { ContainerRecord, ContainerSpecRequest } from '../containers/types.js';
 import type { EngineConfig } from './config.js';
@@ -32,6 +33,7 @@ export class Engine {
   readonly snapshots: OverlaySnapshotter;
   readonly images: ImageStore;
   readonly containers: ContainerManager;
+  readonly network: NetworkManager;
   readonly execs: ExecManager;
   readonly registry: RegistryClient;
   readonly events = new EventBus();
@@ -53,6 +55,15 @@ export class Engine {
     this.registry = new RegistryClient({ insecureRegistries: config.insecureRegistries, credentials: new CredentialStore() });
     const runc = new Runc(resolveExecutable(config.runtimePath), join(config.execRoot, 'runc'));
     const conmonBinary = resolveExecutable(config.conmonPath);
+    this.network = new NetworkManager({
+      db: this.db,
+      execRoot: config.execRoot,
+      pluginDirs: config.cniPluginDirs,
+      defaultBridge: config.bridge,
+      defaultBridgeIp: config.bip,
+      addressPools: config.defaultAddressPools,
+      dnsServers: config.dns,
+    });
     this.containers = new ContainerManager({
       db: this.db,
       containersDir: join(config.dataRoot, 'containers'),
@@ -61,6 +72,7 @@ export class Engine {
       conmonBinary,
       snapshots: this.snapshots,
       cgroupParent: config.cgroupParent,
+      network: this.network,
     });
     this.execs = new ExecManager(this.containers, { runc, conmonBinary });
     publishContainerEvents(this.containers, this.execs, this.events);
@@ -73,6 +85,7 @@ export class Engine {
     const engine = new Engine(config, release);
     await engine.content.init();
     await engine.snapshots.init();
+    await engine.network.init();
     await engine.containers.init();
     try {
       await ensureDefaultImage(engine, config.busyboxPath);
@@ -82,8 +95,10 @@ export class Engine {
     return engine;
   }
 
-  close(): void {
+  /** Stops watching; waits (briefly) for network teardowns in flight. Containers keep running. */
+  async close(): Promise<void> {
     this.containers.close();
+    await this.network.close();
     this.registry.close();
     this.db.close();
     this.releaseDataRoot();

@@ -281,7 +281,9 @@ export class OverlaySnapshotter {
           await chown(upper, st.uid, st.gid);
           await chmod(upper, st.mode & 0o7777);
         }
-        await writeFileAtomic(join(staging, 'lowers.json'), JSON.stringify({ lowers }) + '\n', 0o600);
+        // Not fsynced: this is on the path of every `docker run`, and the container record it
+        // belongs to (SQLite in WAL mode, synchronous=NORMAL) is no more durable than this.
+        await writeFileAtomic(join(staging, 'lowers.json'), JSON.stringify({ lowers }) + '\n', 0o600, { durable: false });
         try {
           await rename(staging, dir);
         } catch (err) {

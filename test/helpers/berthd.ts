@@ -5,6 +5,7 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, readFile, readdir, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { randomInt } from 'node:crypto';
 import { basename, join, resolve } from 'node:path';
 import { request } from 'node:http';
 import { promisify } from 'node:util';
@@ -68,6 +69,10 @@ export async function startBerthd(extraArgs: string[] = []): Promise<Berthd> {
   const logPath = join(root, 'berthd.log');
   // Its own cgroup parent, removed by destroy(): tests leave no cgroup directory behind.
   const cgroupParent = `/berth-test-${basename(root)}`;
+  // Its own default bridge and address pool, so concurrent berthds never share a device or subnet.
+  const bridge = `bt${basename(root).slice(-8)}`.replace(/[^a-zA-Z0-9]/g, 'x');
+  const octet = randomInt(100, 250);
+  const networkArgs = ['--bridge', bridge, '--bip', `10.${octet}.0.1/24`, '--default-address-pool', `base=10.${octet}.0.0/16,size=24`];
   let child: ChildProcess | undefined;
 
   const api: Berthd['api'] = (method, path, body) =>
@@ -100,7 +105,7 @@ export async function startBerthd(extraArgs: string[] = []): Promise<Berthd> {
   const start = async (): Promise<void> => {
     const { openSync, closeSync } = await import('node:fs');
     const fd = openSync(logPath, 'a');
-    child = spawn(process.execPath, [join(repoRoot, 'bin/berthd'), '--data-root', dataRoot, '--exec-root', execRoot, '--cgroup-parent', cgroupParent, ...extraArgs], {
+    child = spawn(process.execPath, [join(repoRoot, 'bin/berthd'), '--data-root', dataRoot, '--exec-root', execRoot, '--cgroup-parent', cgroupParent, ...networkArgs, ...extraArgs], {
       stdio: ['ignore', fd, fd],
     });
     closeSync(fd);
@@ -136,8 +141,13 @@ export async function startBerthd(extraArgs: string[] = []): Promise<Berthd> {
         if (!child || child.exitCode !== null || child.signalCode !== null) await start();
         const list = await api('GET', '/containers/json?all=1');
         for (const c of list.json<Array<{ Id: string }>>()) await api('DELETE', `/containers/${c.Id}?force=1`);
+        const networks = await api('GET', '/networks');
+        for (const n of networks.json<Array<{ Id: string; Name: string }>>()) {
+          if (!['bridge', 'host', 'none'].includes(n.Name)) await api('DELETE', `/networks/${n.Id}`);
+        }
       } finally {
         await berthd.stop();
+        await removeBridge(bridge);
         await unmountUnder(root);
         await rm(root, { recursive: true, force: true });
         await removeCgroup(cgroupParent);
@@ -147,6 +157,21 @@ export async function startBerthd(extraArgs: string[] = []): Promise<Berthd> {
   };
   await start();
   return berthd;
+}
+
+/** The default bridge berthd leaves (as dockerd leaves docker0), with every iptables rule naming it. */
+export async function removeBridge(bridge: string): Promise<void> {
+  await execFileAsync('ip', ['link', 'del', 'dev', bridge]).catch(() => undefined);
+  for (const tool of ['iptables', 'ip6tables']) {
+    for (const table of ['filter', 'nat']) {
+      const rules = await execFileAsync(tool, ['-w', '-t', table, '-S']).then((r) => r.stdout, () => '');
+      for (const line of rules.split('\n')) {
+        if (!line.startsWith('-A ') || !new RegExp(`[ "]${bridge}([ "]|$)`).test(line)) continue;
+        const args = [...line.slice(3).matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? '');
+        await execFileAsync(tool, ['-w', '-t', table, '-D', ...args]).catch(() => undefined);
+      }
+    }
+  }
 }
 
 /** Unmounts anything still mounted below dir (deepest first), so rm never walks into a live overlay. */

@@ -1,6 +1,7 @@
 /** Docker API documents ↔ berth records: the create body in, inspect/list documents out. */
 import { BerthError, invalidArgument } from '../../core/errors.js';
-import type { ContainerRecord, ContainerSpecRequest, NetworkModeName } from '../../containers/types.js';
+import type { ContainerRecord, ContainerSpecRequest } from '../../containers/types.js';
+import { containerNetworks, hostConfigNetworkFields, networkRequestFromBody, networkSettings, portList } from './convert-network.js';
 import type { ImageRecord } from '../../images/store.js';
 import type { Engine } from '../../engine/engine.js';
 import { parseSignal } from '../../runtime/signals.js';
@@ -39,8 +40,6 @@ function obj(value: unknown, field: string): Json {
   return value as Json;
 }
 
-const supportedNetworkModes = new Set(['none', 'host', 'default', 'bridge', '']);
-
 const isSet = (value: unknown): boolean => {
   if (value === undefined || value === null || value === false || value === '' || value === 0) return false;
   if (Array.isArray(value)) return value.length > 0;
@@ -58,13 +57,7 @@ function refuseUnsupported(b: Json, hc: Json): void {
     ['HostConfig.Mounts', hc.Mounts],
     ['HostConfig.VolumesFrom', hc.VolumesFrom],
     ['HostConfig.Tmpfs', hc.Tmpfs],
-    ['HostConfig.PortBindings (published ports)', hc.PortBindings],
-    ['HostConfig.PublishAllPorts', hc.PublishAllPorts],
     ['HostConfig.Links', hc.Links],
-    ['HostConfig.Dns', hc.Dns],
-    ['HostConfig.DnsSearch', hc.DnsSearch],
-    ['HostConfig.DnsOptions', hc.DnsOptions],
-    ['HostConfig.ExtraHosts', hc.ExtraHosts],
     ['HostConfig.Memory', hc.Memory],
     ['HostConfig.MemorySwap', hc.MemorySwap],
     ['HostConfig.MemoryReservation', hc.MemoryReservation],
@@ -106,10 +99,7 @@ export function createBodyToRequest(body: unknown): ContainerSpecRequest {
   if (!image) throw invalidArgument('Config.Image: an image name is required');
   const env = strings(b.Env, 'Config.Env') ?? [];
   for (const e of env) if (e.startsWith('=') || e === '') throw invalidArgument(`invalid environment variable: ${e}`);
-  const networkMode = str(hc.NetworkMode, 'HostConfig.NetworkMode');
-  if (!supportedNetworkModes.has(networkMode)) {
-    throw invalidArgument(`network mode "${networkMode}" is not supported yet: berth supports none, host and default (bridge networking behaves as none until it lands)`);
-  }
+  const network = networkRequestFromBody(b, hc);
   const restart = obj(hc.RestartPolicy, 'HostConfig.RestartPolicy');
   const restartName = str(restart.Name, 'HostConfig.RestartPolicy.Name') || 'no';
   if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(restartName)) throw invalidArgument(`invalid restart policy '${restartName}'`);
@@ -145,7 +135,7 @@ export function createBodyToRequest(body: unknown): ContainerSpecRequest {
     ...(stopTimeout !== undefined ? { stopTimeout } : {}),
     exposedPorts: obj(b.ExposedPorts, 'Config.ExposedPorts') as Record<string, object>,
     volumes: obj(b.Volumes, 'Config.Volumes') as Record<string, object>,
-    networkMode: (networkMode || 'default') as NetworkModeName,
+    network,
     autoRemove: bool(hc.AutoRemove, 'HostConfig.AutoRemove'),
     restartPolicy: { name: restartName, maximumRetryCount: int(restart.MaximumRetryCount, 'HostConfig.RestartPolicy.MaximumRetryCount') },
     groupAdd: strings(hc.GroupAdd, 'HostConfig.GroupAdd') ?? [],
@@ -195,24 +185,13 @@ export function containerSummary(engine: Engine, record: ContainerRecord): Json 
     ImageID: record.imageId,
     Command: command(record),
     Created: Math.floor(Date.parse(record.created) / 1000),
-    Ports: [],
+    Ports: portList(record),
     Labels: record.request.labels,
     State: stateString(record),
     Status: statusText(record),
-    HostConfig: { NetworkMode: record.request.networkMode },
-    NetworkSettings: { Networks: networksOf(record) },
+    HostConfig: { NetworkMode: record.request.network.mode },
+    NetworkSettings: { Networks: containerNetworks(engine, record) },
     Mounts: [],
-  };
-}
-
-function networksOf(record: ContainerRecord): Json {
-  const mode = record.request.networkMode;
-  const name = mode === 'default' ? 'bridge' : mode;
-  return {
-    [name]: {
-      IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', DriverOpts: null, NetworkID: '', EndpointID: '',
-      Gateway: '', IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: null,
-    },
   };
 }
 
@@ -261,9 +240,10 @@ export function containerInspect(engine: Engine, record: ContainerRecord): Json 
     HostConfig: {
       Binds: null,
       ContainerIDFile: '',
-      LogConfig: { Type: 'k8s-file', Config: {} },
-      NetworkMode: req.networkMode,
-      PortBindings: {},
+      // conmon writes k8s-file logs, but to clients the driver behaves as json-file does (logs are
+      // read back through the API), and docker-py and compose only fetch logs for drivers they know.
+      LogConfig: { Type: 'json-file', Config: {} },
+      ...hostConfigNetworkFields(record),
       RestartPolicy: { Name: req.restartPolicy.name, MaximumRetryCount: req.restartPolicy.maximumRetryCount },
       AutoRemove: req.autoRemove,
       VolumeDriver: '',
@@ -271,14 +251,9 @@ export function containerInspect(engine: Engine, record: ContainerRecord): Json 
       CapAdd: req.capAdd.length ? req.capAdd : null,
       CapDrop: req.capDrop.length ? req.capDrop : null,
       GroupAdd: req.groupAdd.length ? req.groupAdd : null,
-      Dns: [],
-      DnsOptions: [],
-      DnsSearch: [],
-      ExtraHosts: null,
       IpcMode: 'private',
       PidMode: '',
       Privileged: req.privileged,
-      PublishAllPorts: false,
       ReadonlyRootfs: req.readonlyRootfs,
       SecurityOpt: null,
       ShmSize: req.shmSize || 67108864,
@@ -318,12 +293,7 @@ export function containerInspect(engine: Engine, record: ContainerRecord): Json 
       ...(req.stopSignal || record.imageConfig.StopSignal ? { StopSignal: req.stopSignal || record.imageConfig.StopSignal } : {}),
       ...(req.stopTimeout !== undefined ? { StopTimeout: req.stopTimeout } : {}),
     },
-    NetworkSettings: {
-      Bridge: '', SandboxID: '', SandboxKey: '', Ports: {}, HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
-      SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '', Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
-      IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', MacAddress: '',
-      Networks: networksOf(record),
-    },
+    NetworkSettings: networkSettings(engine, record),
   };
 }
 

@@ -12,6 +12,7 @@ const statusByCode: Record<ErrorCode, number> = {
   conflict: 409,
   'invalid-argument': 400,
   'failed-precondition': 412,
+  forbidden: 403,
   unauthorized: 401,
   unavailable: 503,
   'not-implemented': 501,

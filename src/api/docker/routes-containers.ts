@@ -9,6 +9,7 @@ import { readLogs } from '../../runtime/logs.js';
 import { resizeTerminal } from '../../runtime/conmon.js';
 import { commonHeaders, parseFilters, queryBool, queryInt, readJsonBody, sendEmpty, sendJson, type RequestContext, type Router } from './http.js';
 import { containerInspect, containerSummary, createBodyToRequest } from './convert.js';
+import { containerFilter } from './container-filters.js';
 import { writeUpgradeHeaders } from './streams.js';
 import { clientInput, drainClient, writeEntry } from './attach-io.js';
 
@@ -41,9 +42,13 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
   });
 
   router.add('GET', '/containers/json', ({ res, query }) => {
-    const all = queryBool(query, 'all');
+    const filter = containerFilter(engine, parseFilters(query.get('filters')));
+    const all = queryBool(query, 'all') || filter.impliesAll;
     const limit = queryInt(query, 'limit');
-    let list = containers.list().filter((c) => all || c.state.status === 'running' || c.state.status === 'paused' || c.state.status === 'restarting');
+    let list = containers
+      .list()
+      .filter((c) => all || c.state.status === 'running' || c.state.status === 'paused' || c.state.status === 'restarting')
+      .filter((c) => filter.matches(c));
     list.sort((a, b) => Date.parse(b.created) - Date.parse(a.created));
     if (limit !== undefined && limit > 0) list = list.slice(0, limit);
     sendJson(res, 200, list.map((c) => containerSummary(engine, c)));

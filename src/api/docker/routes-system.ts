@@ -86,7 +86,7 @@ export function registerSystemRoutes(router: Router, engine: Engine): void {
       Images: engine.images.list().length,
       Driver: 'overlay',
       DriverStatus: [['Backing Filesystem', 'overlayfs snapshots'], ['Snapshots', `${engine.config.dataRoot}/snapshots`]],
-      Plugins: { Volume: [], Network: ['host', 'none'], Authorization: null, Log: ['k8s-file'] },
+      Plugins: { Volume: [], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file'] },
       MemoryLimit: true,
       SwapLimit: false,
       CpuCfsPeriod: true,
@@ -100,7 +100,7 @@ export function registerSystemRoutes(router: Router, engine: Engine): void {
       OomKillDisable: !cgroupV2,
       NGoroutines: 0,
       SystemTime: new Date().toISOString(),
-      LoggingDriver: 'k8s-file',
+      LoggingDriver: 'json-file',
       CgroupDriver: 'cgroupfs',
       CgroupVersion: cgroupV2 ? '2' : '1',
       NEventsListener: 0,
@@ -133,7 +133,7 @@ export function registerSystemRoutes(router: Router, engine: Engine): void {
       InitCommit: { ID: '' },
       SecurityOptions: ['name=seccomp,profile=builtin'],
       CDISpecDirs: [],
-      Warnings: ['WARNING: bridge networking is not available yet: the default network mode behaves as "none" (no network interfaces but loopback)'],
+      Warnings: [],
     });
   });
 

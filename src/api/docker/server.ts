@@ -11,6 +11,7 @@ import { registerSystemRoutes } from './routes-system.js';
 import { registerImageRoutes } from './routes-images.js';
 import { registerContainerRoutes } from './routes-containers.js';
 import { registerExecRoutes } from './routes-exec.js';
+import { registerNetworkRoutes } from './routes-networks.js';
 import { registerEventRoutes } from './routes-events.js';
 import { registerStatsRoutes } from './routes-stats.js';
 import { registerArchiveRoutes } from './routes-archive.js';
@@ -28,6 +29,7 @@ export class DockerApiServer {
     registerImageRoutes(this.router, engine);
     registerContainerRoutes(this.router, engine);
     registerExecRoutes(this.router, engine);
+    registerNetworkRoutes(this.router, engine);
     registerEventRoutes(this.router, engine);
     registerStatsRoutes(this.router, engine);
     registerArchiveRoutes(this.router, engine);

@@ -17,7 +17,7 @@ describe('POST /containers/create body', () => {
     assert.deepEqual(req.cmd, ['echo', 'hi']);
     assert.equal(req.entrypoint, null);
     assert.equal(req.autoRemove, true);
-    assert.equal(req.networkMode, 'default');
+    assert.equal(req.network.mode, 'default');
     assert.equal(req.consoleSize, undefined);
   });
 
@@ -35,7 +35,7 @@ describe('POST /containers/create body', () => {
         (err: unknown) => err instanceof BerthError && err.code === 'not-implemented' && pattern.test(err.message),
       );
     refused({ Memory: 1 << 20 }, /HostConfig.Memory/);
-    refused({ PortBindings: { '80/tcp': [{ HostPort: '8080' }] } }, /published ports/);
+    refused({ Links: ['db:db'] }, /Links/);
     refused({ Binds: ['/x:/y'] }, /volumes/);
     refused({ RestartPolicy: { Name: 'always' } }, /RestartPolicy/);
     refused({ Init: true, PidsLimit: 10 }, /PidsLimit, HostConfig.Init/);
@@ -49,7 +49,12 @@ describe('POST /containers/create body', () => {
     invalid(() => createBodyToRequest({ Image: 'b', StopSignal: 'SIGNOPE' }), /Invalid signal/);
     invalid(() => createBodyToRequest({ Image: 'b', HostConfig: { ShmSize: -1 } }), /SHM size/);
     invalid(() => createBodyToRequest({ Image: 'b', HostConfig: { RestartPolicy: { Name: 'sometimes' } } }), /restart policy/);
-    invalid(() => createBodyToRequest({ Image: 'b', HostConfig: { NetworkMode: 'container:x' } }), /not supported yet/);
+    invalid(() => createBodyToRequest({ Image: 'b', HostConfig: { NetworkMode: 'container:' } }), /container name or ID is required/);
+    invalid(() => createBodyToRequest({ Image: 'b', HostConfig: { PortBindings: { 'abc/tcp': [] } } }), /invalid port specification/);
+    invalid(() => createBodyToRequest({ Image: 'b', HostConfig: { PortBindings: { '80/tcp': [{ HostPort: '99999' }] } } }), /invalid hostPort/);
+    invalid(() => createBodyToRequest({ Image: 'b', HostConfig: { NetworkMode: 'host', PortBindings: { '80/tcp': [{ HostPort: '80' }] } } }), /host network mode/);
+    invalid(() => createBodyToRequest({ Image: 'b', HostConfig: { Dns: ['not-an-ip'] } }), /not an ip address/);
+    invalid(() => createBodyToRequest({ Image: 'b', HostConfig: { ExtraHosts: ['nocolon'] } }), /add-host/);
     invalid(() => createBodyToRequest({ Image: 'b', Env: ['=x'] }), /environment variable/);
     invalid(() => createBodyToRequest([]), /object/);
   });

@@ -1,0 +1,83 @@
+/** GET /containers/json `filters`, with dockerd's keys and semantics (daemon/list.go). */
+import { invalidArgument, isBerthError } from '../../core/errors.js';
+import type { ContainerRecord } from '../../containers/types.js';
+import type { Engine } from '../../engine/engine.js';
+import { parsePortKey } from './convert-network.js';
+
+const statuses = new Set(['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead']);
+const keys = new Set(['id', 'name', 'label', 'status', 'exited', 'ancestor', 'before', 'since', 'network', 'publish', 'expose', 'is-task', 'health']);
+
+export interface ContainerFilter {
+  /** Filters that select stopped containers imply `all`, as in dockerd. */
+  impliesAll: boolean;
+  matches(record: ContainerRecord): boolean;
+}
+
+function labelMatches(labels: Record<string, string>, wanted: string): boolean {
+  const i = wanted.indexOf('=');
+  if (i < 0) return wanted in labels;
+  return labels[wanted.slice(0, i)] === wanted.slice(i + 1);
+}
+
+function nameMatches(name: string, pattern: string): boolean {
+  try {
+    return new RegExp(pattern).test(name) || new RegExp(pattern).test(`/${name}`);
+  } catch {
+    return name.includes(pattern);
+  }
+}
+
+function portMatches(spec: string, ports: Array<{ port: number; protocol: string }>): boolean {
+  const [range, protocol = 'tcp'] = spec.split('/');
+  const [low, high] = (range ?? '').split('-').map(Number);
+  if (low === undefined || Number.isNaN(low)) throw invalidArgument(`invalid filter: '${spec}' is not a port`);
+  return ports.some((p) => p.protocol === protocol && p.port >= low && p.port <= (high ?? low));
+}
+
+export function containerFilter(engine: Engine, filters: Record<string, string[]>): ContainerFilter {
+  for (const key of Object.keys(filters)) if (!keys.has(key)) throw invalidArgument(`invalid filter '${key}'`);
+  for (const status of filters.status ?? []) if (!statuses.has(status)) throw invalidArgument(`invalid filter 'status=${status}'`);
+  for (const code of filters.exited ?? []) if (!/^-?\d+$/.test(code)) throw invalidArgument(`invalid filter 'exited=${code}'`);
+  for (const v of filters['is-task'] ?? []) if (v !== 'true' && v !== 'false') throw invalidArgument(`invalid filter 'is-task=${v}'`);
+  const created = (ref: string): number => Date.parse(engine.containers.get(ref).created);
+  const before = filters.before?.map(created);
+  const since = filters.since?.map(created);
+  const ancestors = (filters.ancestor ?? []).map((ref) => {
+    try {
+      return { ref, id: engine.resolveImage(ref).id as string };
+    } catch (err) {
+      if (isBerthError(err, 'not-found')) return { ref, id: '' };
+      throw err;
+    }
+  });
+  const networks = (filters.network ?? []).map((ref) => engine.network.store.find(ref)?.id ?? ref);
+  const any = (key: string, test: (value: string) => boolean): boolean => {
+    const values = filters[key];
+    return !values || values.length === 0 || values.some(test);
+  };
+  return {
+    impliesAll: Boolean(filters.status?.length || filters.exited?.length),
+    matches(record) {
+      const s = record.state;
+      const exposed = Object.keys({ ...(record.imageConfig.ExposedPorts ?? {}), ...record.request.exposedPorts }).map((k) => parsePortKey(k));
+      const published = (record.network?.ports ?? []).map((p) => ({ port: p.hostPort, protocol: p.protocol }));
+      const labels = { ...(record.imageConfig.Labels ?? {}), ...record.request.labels };
+      const attached = record.request.network.endpoints.map((e) => engine.network.store.find(e.network)?.id ?? e.network);
+      return (
+        any('id', (v) => record.id.startsWith(v)) &&
+        any('name', (v) => nameMatches(record.name, v)) &&
+        (filters.label ?? []).every((v) => labelMatches(labels, v)) &&
+        any('status', (v) => v === s.status) &&
+        any('exited', (v) => s.status === 'exited' && s.exitCode === Number(v)) &&
+        ancestors.every(({ ref, id }) => record.imageId === id || record.request.image === ref) &&
+        (before ?? []).every((t) => Date.parse(record.created) < t) &&
+        (since ?? []).every((t) => Date.parse(record.created) > t) &&
+        (networks.length === 0 || networks.some((n) => attached.includes(n))) &&
+        any('publish', (v) => portMatches(v, published)) &&
+        any('expose', (v) => portMatches(v, exposed)) &&
+        any('is-task', (v) => v === 'false') &&
+        any('health', (v) => v === 'none')
+      );
+    },
+  };
+}
