@@ -8,7 +8,10 @@ const INTERVAL_MS = 1000;
 
 export function registerStatsRoutes(router: Router, engine: Engine): void {
   const containers = engine.containers;
-  const isRunning = (id: string): boolean => containers.find(id)?.state.status === 'running' || containers.find(id)?.state.status === 'paused';
+  const isRunning = (id: string): boolean => {
+    const status = containers.find(id)?.state.status;
+    return status === 'running' || status === 'paused';
+  };
   /** A sample of the container as it is now (an empty one once it has stopped or gone). */
   const sample = async (id: string, previous?: StatsResponse): Promise<StatsResponse | undefined> => {
     const record = containers.find(id);
