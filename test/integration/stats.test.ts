@@ -59,6 +59,7 @@ describe('stats', () => {
     assert.ok(Array.isArray(s.blkio_stats['io_service_bytes_recursive']));
     assert.equal(s.num_procs, 0);
     assert.equal(s.precpu_stats.cpu_usage.total_usage, 0);
+    assert.ok(s.networks?.['eth0'], 'a bridged container reports its eth0');
   });
 
   it('samples twice without one-shot, so CPU % can be computed; a busy loop shows CPU use', async () => {
