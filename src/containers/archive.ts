@@ -113,7 +113,7 @@ function lstatResolved(resolved: ResolvedPath): fs.BigIntStats {
 }
 
 /** Resolves and lstats `path`; the caller closes `resolved`. Missing → not-found with dockerd's message. */
-function resolveAndStat(rootfs: string, path: string, container: string): { resolved: ResolvedPath; st: fs.BigIntStats; stat: PathStat; absPath: string } {
+function resolveAndStat(rootfs: string, path: string, container: string): { resolved: ResolvedPath; st: fs.BigIntStats; stat: PathStat } {
   const absPath = containerAbsPath(path);
   let resolved: ResolvedPath;
   try {
@@ -141,7 +141,7 @@ function resolveAndStat(rootfs: string, path: string, container: string): { reso
       }
     }
     const stat: PathStat = { name: baseName(absPath), size: Number(st.size), mode: goFileMode(Number(st.mode)), mtime: goTime(st.mtimeNs), linkTarget };
-    return { resolved, st, stat, absPath };
+    return { resolved, st, stat };
   } catch (err) {
     resolved.close();
     throw err;

@@ -78,11 +78,14 @@ export class TreeTarWriter {
 
   /**
    * A regular file, exactly `size` bytes as stat saw it: a file that grows meanwhile is cut,
-   * one that shrinks is padded with zeros (the tar header is already written).
+   * one that shrinks (or is no longer a regular file) is padded with zeros (the tar header is
+   * already written).
    */
   private async file(path: string, header: TarHeader & { size: number }): Promise<void> {
-    const fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    // O_NONBLOCK: a file swapped for a fifo since the lstat must not block the open (and berthd).
+    const fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
     try {
+      const regular = fs.fstatSync(fd).isFile();
       let finished: (err?: Error | null) => void = () => undefined;
       const written = new Promise<void>((resolve, reject) => {
         finished = (err) => (err ? reject(err) : resolve());
@@ -94,7 +97,7 @@ export class TreeTarWriter {
       let remaining = header.size;
       while (remaining > 0) {
         const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, remaining));
-        const n = await new Promise<number>((resolve, reject) => fs.read(fd, buf, 0, buf.length, null, (err, bytes) => (err ? reject(err) : resolve(bytes))));
+        const n = regular ? await new Promise<number>((resolve, reject) => fs.read(fd, buf, 0, buf.length, null, (err, bytes) => (err ? reject(err) : resolve(bytes)))) : 0;
         const chunk = n === 0 ? Buffer.alloc(Math.min(READ_CHUNK, remaining)) : buf.subarray(0, n);
         remaining -= chunk.length;
         if (sink.destroyed) break;
