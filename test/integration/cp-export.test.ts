@@ -184,6 +184,12 @@ describe('cp and export', () => {
     assert.equal(garbage.status, 400);
     const docker = new Docker({ socketPath: d.socket });
     await assert.rejects(docker.getContainer('c1').getArchive({ path: '/nonexistent' }), (e: { statusCode?: number }) => e.statusCode === 404);
+    assert.equal((await d.docker(['run', '-d', '--read-only', '--name', 'ro', 'busybox', 'sleep', '300'])).code, 0);
+    fs.writeFileSync(join(work, 'ro.txt'), 'x');
+    const ro = await d.docker(['cp', join(work, 'ro.txt'), 'ro:/tmp/']);
+    assert.notEqual(ro.code, 0);
+    assert.match(ro.stderr, /container rootfs is marked read-only/);
+    assert.equal((await d.docker(['cp', 'ro:/bin/busybox', join(work, 'from-ro')])).code, 0, 'reading a read-only container is fine');
   });
 
   it('exports the filesystem (docker export, berth export -o, dockerode)', async () => {
@@ -210,7 +216,8 @@ describe('cp and export', () => {
     fs.writeFileSync(join(out, 'in.txt'), 'while stopped\n');
     assert.equal((await d.docker(['cp', join(out, 'in.txt'), 'c1:/data/'])).code, 0);
     assert.equal((await sh(d, 'docker export c1 | tar -t | grep -c data/in.txt')).stdout.trim(), '1');
-    assert.deepEqual(await mountsUnder(d.root), []);
+    const id = (await d.docker(['inspect', '-f', '{{.Id}}', 'c1'])).stdout.trim();
+    assert.deepEqual((await mountsUnder(d.root)).filter((m) => m.includes(id)), [], 'nothing of the stopped container stays mounted');
     assert.equal((await d.docker(['start', 'c1'])).code, 0);
     assert.equal((await d.docker(['exec', 'c1', 'cat', '/data/in.txt'])).stdout, 'while stopped\n');
   });
