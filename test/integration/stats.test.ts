@@ -88,6 +88,11 @@ describe('stats', () => {
     assert.equal(formatted.stdout, 'quiet 1\n');
     const json = await d.berth(['stats', '--no-stream', '--format', 'json', 'quiet']);
     assert.equal((JSON.parse(json.stdout) as { Name: string }).Name, 'quiet');
+    // Streaming redraws the table every second until interrupted.
+    const streamed = await d.berth(['stats', 's1'], { timeoutMs: 3500 });
+    const tables = streamed.stdout.split('CONTAINER ID').length - 1;
+    assert.ok(tables >= 2, `redrawn tables: ${tables}\n${streamed.stdout}`);
+    assert.match(streamed.stdout, /\n[0-9a-f]{12}\s+s1\s+[\d.]+%/);
   });
 
   it('streams one sample a second (dockerode), each with the previous as pre', async () => {
