@@ -3,7 +3,9 @@
  * (container.Config + HostConfig + NetworkingConfig, every field docker sends, in its order),
  * so berthd sees from `berth` exactly what it sees from `docker`.
  */
+import { resolve } from 'node:path';
 import { ramInBytes } from '../core/units.js';
+import { parseMountFlag, type MountFlag } from './mount-opt.js';
 
 export interface ContainerFlags {
   detach?: boolean;
@@ -30,6 +32,8 @@ export interface ContainerFlags {
   pull?: string;
   publish?: string[];
   volume?: string[];
+  mount?: string[];
+  volumesFrom?: string[];
   restart?: string;
   init?: boolean;
   tmpfs?: string[];
@@ -256,9 +260,17 @@ export function buildCreateRequest(
   const binds: string[] = [];
   const volumes: Record<string, Json> = {};
   for (const v of f.volume ?? []) {
-    if (v.includes(':')) binds.push(v);
-    else volumes[v] = {};
+    if (v.trim() === '') throw new FlagError(`invalid argument "${v}" for "-v, --volume" flag: invalid empty volume spec`);
+    const colon = v.indexOf(':');
+    if (colon < 0) {
+      volumes[v] = {};
+      continue;
+    }
+    // Like the docker CLI: a `./dir` (or `.`) host path is made absolute here, on the client.
+    const host = v.slice(0, colon);
+    binds.push(host === '.' || host.startsWith('./') ? `${resolve(host)}${v.slice(colon)}` : v);
   }
+  const mounts: MountFlag[] = (f.mount ?? []).map((m) => parseMountFlag(m));
   const tmpfs: Record<string, string> = {};
   for (const t of f.tmpfs ?? []) {
     const i = t.indexOf(':');
@@ -341,7 +353,7 @@ export function buildCreateRequest(
     RestartPolicy: parseRestartPolicy(f.restart),
     AutoRemove: Boolean(f.rm),
     VolumeDriver: '',
-    VolumesFrom: null,
+    VolumesFrom: f.volumesFrom && f.volumesFrom.length > 0 ? [...f.volumesFrom] : null,
     ConsoleSize: tty && ctx.consoleSize ? [...ctx.consoleSize] : [0, 0],
     CapAdd: f.capAdd && f.capAdd.length > 0 ? f.capAdd.map(normalizeCapability) : null,
     CapDrop: f.capDrop && f.capDrop.length > 0 ? f.capDrop.map(normalizeCapability) : null,
@@ -396,6 +408,7 @@ export function buildCreateRequest(
     CpuPercent: 0,
     IOMaximumIOps: 0,
     IOMaximumBandwidth: 0,
+    ...(mounts.length > 0 ? { Mounts: mounts as unknown as Json } : {}),
     MaskedPaths: null,
     ReadonlyPaths: null,
   });

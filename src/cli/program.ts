@@ -56,6 +56,8 @@ function addContainerFlags(cmd: Command, forRun: boolean): Command {
     .option('--pull <string>', 'Pull image before running ("always", "missing", "never")', 'missing')
     .option('-p, --publish <list>', "Publish a container's port(s) to the host", collect)
     .option('-v, --volume <list>', 'Bind mount a volume', collect)
+    .option('--mount <mount>', 'Attach a filesystem mount to the container', collect)
+    .option('--volumes-from <list>', 'Mount volumes from the specified container(s)', collect)
     .option('--restart <string>', 'Restart policy to apply when a container exits', 'no')
     .option('--init', 'Run an init inside the container that forwards signals and reaps processes')
     .option('--tmpfs <list>', 'Mount a tmpfs directory', collect)
@@ -365,6 +367,53 @@ function defineContainerGroup(program: Command): void {
   defineInspect(container, 'container');
 }
 
+function defineVolumeGroup(program: Command): void {
+  const volume = program.command('volume').description('Manage volumes').usage('COMMAND');
+  const load = (): Promise<typeof import('./commands/volumes.js')> => import('./commands/volumes.js');
+  volume
+    .command('create')
+    .description('Create a volume')
+    .usage('[OPTIONS] [VOLUME]')
+    .argument('[volume]')
+    .option('-d, --driver <string>', 'Specify volume driver name', 'local')
+    .option('--label <list>', 'Set metadata for a volume', collect)
+    .option('-o, --opt <map>', 'Set driver specific options', collect)
+    .option('--name <string>', 'Specify volume name')
+    .action(act(async (name: string | undefined, o: { driver?: string; opt?: string[]; label?: string[]; name?: string }) => (await load()).volumeCreateCmd(name, o)));
+  volume
+    .command('ls')
+    .alias('list')
+    .description('List volumes')
+    .usage('[OPTIONS]')
+    .option('-f, --filter <filter>', "Provide filter values (e.g. 'dangling=true')", collect)
+    .option('--format <string>', 'Format output using a custom template')
+    .option('-q, --quiet', 'Only display volume names')
+    .action(act(async (o: { quiet?: boolean; filter?: string[]; format?: string }) => (await load()).volumeLsCmd(o)));
+  volume
+    .command('inspect')
+    .description('Display detailed information on one or more volumes')
+    .usage('[OPTIONS] VOLUME [VOLUME...]')
+    .argument('<volume...>')
+    .option('-f, --format <string>', 'Format output using a custom template')
+    .action(act(async (names: string[], o: { format?: string }) => (await load()).volumeInspectCmd(names, o)));
+  volume
+    .command('rm')
+    .alias('remove')
+    .description('Remove one or more volumes')
+    .usage('[OPTIONS] VOLUME [VOLUME...]')
+    .argument('<volume...>')
+    .option('-f, --force', 'Force the removal of one or more volumes')
+    .action(act(async (names: string[], o: { force?: boolean }) => (await load()).volumeRmCmd(names, o)));
+  volume
+    .command('prune')
+    .description('Remove unused local volumes')
+    .usage('[OPTIONS]')
+    .option('-a, --all', 'Remove all unused volumes, not just anonymous ones')
+    .option('--filter <filter>', "Provide filter values (e.g. 'label=<label>')", collect)
+    .option('-f, --force', 'Do not prompt for confirmation')
+    .action(act(async (o: { all?: boolean; force?: boolean; filter?: string[] }) => (await load()).volumePruneCmd(o)));
+}
+
 const CONTAINER_COMMANDS: Array<(p: Command) => void> = [
   defineStart,
   (p) => defineStopOrRestart(p, 'stop'),
@@ -401,6 +450,7 @@ const TOP_LEVEL: Record<string, (p: Command) => void> = {
   logout: defineLogout,
   image: defineImageGroup,
   container: defineContainerGroup,
+  volume: defineVolumeGroup,
   ...LIFECYCLE_TOP_LEVEL,
 };
 
@@ -501,13 +551,14 @@ const ARG_SPECS: Record<string, ArgSpec> = {
   info: ['none', 0],
   login: ['max', 1],
   logout: ['max', 1],
+  prune: ['none', 0],
   ...LIFECYCLE_ARG_SPECS,
 };
 
 /** cli.RequiresMinArgs / ExactArgs / RequiresMaxArgs / NoArgs messages. */
 export function argCountMessage(path: string, useLine: string): string {
   const leaf = path.split(' ').pop() ?? path;
-  const spec = (path === 'image ls' ? ['max', 1] : ARG_SPECS[leaf]) as ArgSpec | undefined;
+  const spec = (path === 'image ls' || path === 'volume create' ? ['max', 1] : ARG_SPECS[leaf]) as ArgSpec | undefined;
   const cp = `berth ${path}`;
   const plural = (n: number): string => (n === 1 ? 'argument' : 'arguments');
   if (!spec) return `berth: '${cp}' received an unexpected number of arguments\n\nUsage:  ${useLine}\n\nRun '${cp} --help' for more information`;

@@ -21,6 +21,7 @@ import { detectHostFacts, generateSpec, resolveArgs } from '../runtime/spec.js';
 import { resolveUser } from '../runtime/user.js';
 import { parseSignal } from '../runtime/signals.js';
 import type { OverlaySnapshotter } from '../snapshots/overlay.js';
+import type { VolumeStore } from '../volumes/store.js';
 import type { NetworkManager } from '../network/manager.js';
 import type { ContainerNetworkState, EndpointRequest } from '../network/types.js';
 import { prepareSandbox } from './sandbox.js';
@@ -28,6 +29,7 @@ import type { ContainerRecord, ContainerSpecRequest, ContainerState } from './ty
 import { randomName } from './names.js';
 import { top, type TopResult } from './top.js';
 import { changes, type Change } from './diff.js';
+import { ContainerMounts, usesVolume, type ResolvedMounts } from './mounts.js';
 
 const log = logger('containers');
 
@@ -43,6 +45,7 @@ export interface ContainerManagerOptions {
   /** Containers' cgroups are `<cgroupParent>/<id>`. */
   cgroupParent: string;
   network: NetworkManager;
+  volumes: VolumeStore;
 }
 
 export interface CreateInput {
@@ -80,6 +83,7 @@ export class ContainerManager extends EventEmitter {
   private exitWatcher: FSWatcher | undefined;
   /** Per-container serialisation of lifecycle operations. */
   private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly mounts: ContainerMounts;
 
   constructor(private readonly options: ContainerManagerOptions) {
     super();
@@ -87,6 +91,7 @@ export class ContainerManager extends EventEmitter {
     this.db = options.db;
     this.exitDir = join(options.execRoot, 'exits');
     this.socketDir = join(options.execRoot, 's');
+    this.mounts = new ContainerMounts(options.volumes, (idOrName) => this.get(idOrName));
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS containers (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, record TEXT NOT NULL);
     `);
@@ -204,11 +209,16 @@ export class ContainerManager extends EventEmitter {
       restartCount: 0,
     };
     const bundle = this.bundle(id);
+    const mounts = await this.mounts.resolve(id, input.request, input.imageConfig.Volumes ?? {});
+    record.mounts = mounts.points;
     try {
       await mkdir(bundle, { recursive: true });
       await this.options.snapshots.prepareActive(id, input.chainIds);
+      if (mounts.copies.length > 0) await this.copyUp(id, mounts);
       this.db.prepare('INSERT INTO containers (id, name, record) VALUES (?, ?, ?)').run(id, name, JSON.stringify(record));
+      this.mounts.release(id, mounts);
     } catch (err) {
+      await this.mounts.discard(id, mounts);
       await this.options.snapshots.removeActive(id).catch(() => undefined);
       await rm(bundle, { recursive: true, force: true });
       if (errnoCode(err) === 'SQLITE_CONSTRAINT_UNIQUE') throw conflict(`Conflict. The container name "/${name}" is already in use.`);
@@ -216,6 +226,27 @@ export class ContainerManager extends EventEmitter {
     }
     this.emit('create', id);
     return record;
+  }
+
+  /** Fills the container's new volumes from its image (the rootfs is mounted just for the copy). */
+  private async copyUp(id: string, mounts: ResolvedMounts): Promise<void> {
+    const rootfs = join(this.bundle(id), 'rootfs');
+    await mkdir(rootfs, { recursive: true });
+    await this.options.snapshots.mountActive(id, rootfs);
+    try {
+      await this.mounts.populate(mounts, rootfs, this.running());
+    } finally {
+      await this.options.snapshots.unmountActive(id, rootfs);
+    }
+  }
+
+  private running(): ContainerRecord[] {
+    return this.list().filter((c) => c.state.status === 'running' || c.state.status === 'paused');
+  }
+
+  /** IDs of the containers (in any state) whose mounts include the volume. */
+  usingVolume(name: string): string[] {
+    return this.list().filter((c) => usesVolume(c, name)).map((c) => c.id);
   }
 
   // ---- start ----------------------------------------------------------------
@@ -240,7 +271,7 @@ export class ContainerManager extends EventEmitter {
         this.updateState(record.id, { status: record.state.status === 'created' ? 'created' : 'exited', error: failure.message, exitCode: failure.exitCode, pid: 0, conmonPid: 0 });
         // Attached clients and waiters learn the outcome as if the process had exited.
         this.emit('exit', record.id, failure.exitCode);
-        if (record.request.autoRemove) await this.removeLocked(record.id).catch(() => undefined);
+        if (record.request.autoRemove) await this.removeLocked(record.id, true).catch(() => undefined);
         throw failure;
       }
     });
@@ -266,6 +297,7 @@ export class ContainerManager extends EventEmitter {
     const scratch = (name: string, text: string): Promise<void> => writeFileAtomic(join(bundle, name), text, 0o644, { durable: false });
     const user = await resolveUser(rootfs, req.user || record.imageConfig.User || '', req.groupAdd);
     const host = detectHostFacts();
+    const { mounts, rootfsPropagation } = await this.mounts.prepareStart(record);
     const spec = generateSpec({
       containerId: id,
       rootfs,
@@ -287,6 +319,8 @@ export class ContainerManager extends EventEmitter {
       privileged: req.privileged,
       shmSize: req.shmSize || undefined,
       etcFiles: sandbox.etcFiles,
+      mounts,
+      ...(rootfsPropagation ? { rootfsPropagation } : {}),
       cgroupsPath: `${this.options.cgroupParent.replace(/\/+$/, '')}/${id}`,
       cgroupV2: host.cgroupV2,
     });
@@ -358,12 +392,14 @@ export class ContainerManager extends EventEmitter {
     log.debug('container exited', { id, exitCode });
     this.emit('exit', id, exitCode);
     if (record.request.autoRemove) {
-      await this.removeLocked(id).catch((err: unknown) => log.warn('auto-remove failed', { id, error: errorMessage(err) }));
+      await this.removeLocked(id, true).catch((err: unknown) => log.warn('auto-remove failed', { id, error: errorMessage(err) }));
     }
   }
 
   /** Everything a stopped container must not keep: runc state, exit file, rootfs mount. */
   private async cleanupAfterStop(id: string): Promise<void> {
+    const record = this.find(id);
+    if (record) this.mounts.afterStop(record, () => this.running());
     // The CNI DELs run in the background (crash-safe, and the next start of this container waits for them).
     void this.options.network.teardown(id);
     this.setNetworkState(id, undefined);
@@ -614,7 +650,8 @@ export class ContainerManager extends EventEmitter {
 
   // ---- remove ---------------------------------------------------------------
 
-  async remove(idOrName: string, force: boolean): Promise<void> {
+  /** `removeVolumes` (`rm -v`): the container's anonymous volumes go with it. */
+  async remove(idOrName: string, force: boolean, removeVolumes = false): Promise<void> {
     const record = this.get(idOrName);
     const status = record.state.status;
     if (status === 'running' || status === 'paused' || status === 'restarting') {
@@ -627,10 +664,10 @@ export class ContainerManager extends EventEmitter {
       await this.thawIfPaused(record.id);
       await Promise.race([exited, delay(10_000)]);
     }
-    await this.serialize(record.id, () => this.removeLocked(record.id));
+    await this.serialize(record.id, () => this.removeLocked(record.id, removeVolumes));
   }
 
-  private async removeLocked(id: string): Promise<void> {
+  private async removeLocked(id: string, removeVolumes = false): Promise<void> {
     const record = this.find(id);
     if (!record) return;
     if (record.state.status === 'running' || record.state.status === 'paused') {
@@ -645,6 +682,7 @@ export class ContainerManager extends EventEmitter {
       rm(join(this.exitDir, id), { force: true }),
     ]);
     this.db.prepare('DELETE FROM containers WHERE id = ?').run(id);
+    if (removeVolumes) await this.mounts.removeAnonymous(record);
     this.emit('remove', id, record.state.exitCode, record);
   }
 
@@ -676,7 +714,7 @@ export class ContainerManager extends EventEmitter {
         this.updateState(id, { status: 'exited', pid: 0, conmonPid: 0, exitCode: code, finishedAt: new Date().toISOString() });
       });
       this.emit('exit', id, code);
-      if (record.request.autoRemove) await this.serialize(id, () => this.removeLocked(id));
+      if (record.request.autoRemove) await this.serialize(id, () => this.removeLocked(id, true));
     }
     const running = this.list().filter((r) => r.state.status === 'running' || r.state.status === 'paused').map((r) => r.id);
     await this.options.network.sweep(new Set(running));

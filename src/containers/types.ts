@@ -2,6 +2,7 @@
 import type { Digest } from '../core/digest.js';
 import type { ImageRuntimeConfig } from '../oci/image.js';
 import type { ContainerNetworkRequest, ContainerNetworkState } from '../network/types.js';
+import type { ApiMount, MountPoint } from '../volumes/mount-spec.js';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -36,6 +37,11 @@ export interface ContainerSpecRequest {
   stopTimeout?: number;
   exposedPorts: Record<string, object>;
   volumes: Record<string, object>;
+  /** HostConfig.Binds, Mounts, Tmpfs, VolumesFrom as given (inspect shows them back); absent in records older than volumes. */
+  binds?: string[];
+  mounts?: ApiMount[];
+  tmpfs?: Record<string, string>;
+  volumesFrom?: string[];
   network: ContainerNetworkRequest;
   autoRemove: boolean;
   restartPolicy: { name: string; maximumRetryCount: number };
@@ -64,4 +70,6 @@ export interface ContainerRecord {
   restartCount: number;
   /** The sandbox of a running container (absent when it is not running). */
   network?: ContainerNetworkState;
+  /** Binds, volumes and tmpfs mounts as resolved at create (inspect's `Mounts`). */
+  mounts?: MountPoint[];
 }

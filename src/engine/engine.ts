@@ -16,6 +16,7 @@ import { OverlaySnapshotter } from '../snapshots/overlay.js';
 import { ContainerManager } from '../containers/manager.js';
 import { NetworkManager } from '../network/manager.js';
 import { ExecManager } from '../containers/exec.js';
+import { VolumeStore } from '../volumes/store.js';
 import type { ContainerRecord, ContainerSpecRequest } from '../containers/types.js';
 import type { EngineConfig } from './config.js';
 import { ensureDefaultImage } from './default-image.js';
@@ -34,6 +35,7 @@ export class Engine {
   readonly images: ImageStore;
   readonly containers: ContainerManager;
   readonly network: NetworkManager;
+  readonly volumes: VolumeStore;
   readonly execs: ExecManager;
   readonly registry: RegistryClient;
   readonly events = new EventBus();
@@ -55,6 +57,8 @@ export class Engine {
     this.registry = new RegistryClient({ insecureRegistries: config.insecureRegistries, credentials: new CredentialStore() });
     const runc = new Runc(resolveExecutable(config.runtimePath), join(config.execRoot, 'runc'));
     const conmonBinary = resolveExecutable(config.conmonPath);
+    // In use = named by any container record, whatever its state (Docker's volume references).
+    this.volumes = new VolumeStore({ db: this.db, root: join(config.dataRoot, 'volumes'), usedBy: (name) => this.containers.usingVolume(name) });
     this.network = new NetworkManager({
       db: this.db,
       execRoot: config.execRoot,
@@ -73,6 +77,7 @@ export class Engine {
       snapshots: this.snapshots,
       cgroupParent: config.cgroupParent,
       network: this.network,
+      volumes: this.volumes,
     });
     this.execs = new ExecManager(this.containers, { runc, conmonBinary });
     publishContainerEvents(this.containers, this.execs, this.events);
@@ -86,6 +91,7 @@ export class Engine {
     await engine.content.init();
     await engine.snapshots.init();
     await engine.network.init();
+    await engine.volumes.init();
     await engine.containers.init();
     try {
       await ensureDefaultImage(engine, config.busyboxPath);

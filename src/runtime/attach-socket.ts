@@ -18,7 +18,6 @@ const SOCK_SEQPACKET = 5;
 const SOCK_CLOEXEC = 0o2000000;
 const SHUT_WR = 1;
 const MAX_PACKET = 8192;
-const CLOSE_DELAY_MS = 50;
 
 export interface AttachWriter {
   write(data: Buffer): Promise<void>;
@@ -66,15 +65,13 @@ export function connectAttachSocket(bundle: string): AttachWriter {
     },
     close(): void {
       if (closed) return;
-      // conmon 2.1.6 in exec mode sometimes misses the EOF when the close follows the data
-      // too closely (the process then waits for stdin forever). A short pause before closing
-      // makes it rarer but does not remove it under load: a known open bug (session notes).
-      void pending.finally(() => setTimeout(() => {
+      // After the queued writes: conmon reads the data, then the EOF, and closes the container's stdin.
+      void pending.finally(() => {
         if (closed) return;
         closed = true;
         shutdownFn(fd, SHUT_WR);
         closeSync(fd);
-      }, CLOSE_DELAY_MS));
+      });
     },
   };
 }

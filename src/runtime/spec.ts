@@ -208,6 +208,8 @@ export interface SpecInput {
   etcFiles?: EtcFiles;
   /** Further mounts (volumes, binds, tmpfs) already in OCI form; they override defaults at the same destination. */
   mounts?: Mount[];
+  /** Propagation of the rootfs mount; binds with shared or slave propagation need it (moby's rule). */
+  rootfsPropagation?: 'shared' | 'slave';
   /** Device nodes to create (e.g. the host's devices for a privileged container). */
   devices?: LinuxDevice[];
   /** `--sysctl`; merged over Docker's defaults. */
@@ -501,6 +503,7 @@ export function generateSpec(input: SpecInput): Spec {
     ...(input.resources ?? {}),
   };
   spec.linux = { resources, cgroupsPath: input.cgroupsPath, namespaces: buildNamespaces(input) };
+  if (input.rootfsPropagation) spec.linux.rootfsPropagation = input.rootfsPropagation;
   if (input.devices && input.devices.length > 0) spec.linux.devices = input.devices.map((d) => ({ ...d }));
   const sysctl = buildSysctls(input, kernelRelease);
   if (Object.keys(sysctl).length > 0) spec.linux.sysctl = sysctl;

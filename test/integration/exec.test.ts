@@ -27,6 +27,18 @@ describe('exec', () => {
     assert.equal(berth.code, 4);
   });
 
+  it('passes piped stdin and its end through, every time', async () => {
+    const big = 'a'.repeat(100_000);
+    for (let i = 0; i < 8; i++) {
+      const small = await d.docker(['exec', '-i', 'target', 'cat'], { input: `line ${i}\n`, timeoutMs: 15_000 });
+      assert.equal(small.stdout, `line ${i}\n`, `docker exec -i run ${i}: ${small.stderr}`);
+      const counted = await d.docker(['exec', '-i', 'target', 'wc', '-c'], { input: big, timeoutMs: 15_000 });
+      assert.equal(counted.stdout.trim(), '100000', `docker exec -i (100 kB) run ${i}: ${counted.stderr}`);
+    }
+    const berth = await d.berth(['exec', '-i', 'target', 'sh', '-c', 'cat; echo done'], { input: 'from berth\n', timeoutMs: 15_000 });
+    assert.equal(berth.stdout, 'from berth\ndone\n', berth.stderr);
+  });
+
   it('applies -u, -w and -e', async () => {
     const who = await d.docker(['exec', '-u', 'nobody', '-w', '/tmp', '-e', 'X=1', 'target', 'sh', '-c', 'echo $(id -u) $(pwd) $X']);
     assert.equal(who.stdout, '65534 /tmp 1\n');

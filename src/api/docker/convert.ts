@@ -6,6 +6,7 @@ import type { ImageRecord } from '../../images/store.js';
 import type { Engine } from '../../engine/engine.js';
 import { parseSignal } from '../../runtime/signals.js';
 import { humanDuration } from '../../core/units.js';
+import { parseContainerMounts, parseVolumesFrom, readApiMount, type ApiMount, type MountPoint } from '../../volumes/mount-spec.js';
 
 type Json = Record<string, unknown>;
 
@@ -53,10 +54,6 @@ const isSet = (value: unknown): boolean => {
  */
 function refuseUnsupported(b: Json, hc: Json): void {
   const unsupported: Array<[string, unknown]> = [
-    ['HostConfig.Binds (volumes)', hc.Binds],
-    ['HostConfig.Mounts', hc.Mounts],
-    ['HostConfig.VolumesFrom', hc.VolumesFrom],
-    ['HostConfig.Tmpfs', hc.Tmpfs],
     ['HostConfig.Links', hc.Links],
     ['HostConfig.Memory', hc.Memory],
     ['HostConfig.MemorySwap', hc.MemorySwap],
@@ -104,6 +101,7 @@ export function createBodyToRequest(body: unknown): ContainerSpecRequest {
   const restartName = str(restart.Name, 'HostConfig.RestartPolicy.Name') || 'no';
   if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(restartName)) throw invalidArgument(`invalid restart policy '${restartName}'`);
   refuseUnsupported(b, hc);
+  const mountFields = mountsOfRequest(b, hc);
   const stopSignal = str(b.StopSignal, 'Config.StopSignal');
   if (stopSignal) parseSignal(stopSignal);
   const workingDir = str(b.WorkingDir, 'Config.WorkingDir');
@@ -134,7 +132,11 @@ export function createBodyToRequest(body: unknown): ContainerSpecRequest {
     ...(stopSignal ? { stopSignal } : {}),
     ...(stopTimeout !== undefined ? { stopTimeout } : {}),
     exposedPorts: obj(b.ExposedPorts, 'Config.ExposedPorts') as Record<string, object>,
-    volumes: obj(b.Volumes, 'Config.Volumes') as Record<string, object>,
+    volumes: mountFields.volumes,
+    binds: mountFields.binds,
+    mounts: mountFields.mounts,
+    tmpfs: mountFields.tmpfs,
+    volumesFrom: mountFields.volumesFrom,
     network,
     autoRemove: bool(hc.AutoRemove, 'HostConfig.AutoRemove'),
     restartPolicy: { name: restartName, maximumRetryCount: int(restart.MaximumRetryCount, 'HostConfig.RestartPolicy.MaximumRetryCount') },
@@ -146,6 +148,35 @@ export function createBodyToRequest(body: unknown): ContainerSpecRequest {
     shmSize,
     ...(h && w ? { consoleSize: { height: h, width: w } } : {}),
   };
+}
+
+/** Config.Volumes and HostConfig.Binds/Mounts/Tmpfs/VolumesFrom, checked here so a bad one is a 400 before anything is made. */
+function mountsOfRequest(b: Json, hc: Json): { volumes: Record<string, object>; binds: string[]; mounts: ApiMount[]; tmpfs: Record<string, string>; volumesFrom: string[] } {
+  const volumes = obj(b.Volumes, 'Config.Volumes') as Record<string, object>;
+  const volumeDriver = str(hc.VolumeDriver, 'HostConfig.VolumeDriver');
+  if (volumeDriver !== '' && volumeDriver !== 'local') throw invalidArgument(`volume driver "${volumeDriver}" is not available: berth has only the "local" driver`);
+  for (const path of Object.keys(volumes)) {
+    if (!path.startsWith('/')) throw invalidArgument(`invalid mount config for type "volume": invalid mount path: '${path}' mount path must be absolute`);
+    if (path.replace(/\/+$/, '') === '') throw invalidArgument(`invalid mount config for type "volume": invalid specification: destination can't be '/'`);
+  }
+  const binds = strings(hc.Binds, 'HostConfig.Binds') ?? [];
+  if (hc.Mounts !== undefined && hc.Mounts !== null && !Array.isArray(hc.Mounts)) throw invalidArgument(`json: cannot unmarshal ${typeof hc.Mounts} into Go struct field HostConfig.Mounts of type []mount.Mount`);
+  const mounts = ((hc.Mounts as unknown[] | null | undefined) ?? []).map(readApiMount);
+  const tmpfs = obj(hc.Tmpfs, 'HostConfig.Tmpfs');
+  for (const [k, v] of Object.entries(tmpfs)) if (typeof v !== 'string') throw invalidArgument(`HostConfig.Tmpfs ${k}: options must be a string`);
+  const volumesFrom = strings(hc.VolumesFrom, 'HostConfig.VolumesFrom') ?? [];
+  for (const v of volumesFrom) parseVolumesFrom(v);
+  const parsed = parseContainerMounts(binds, mounts, tmpfs as Record<string, string>);
+  return { volumes, binds, mounts, tmpfs: parsed.tmpfs, volumesFrom };
+}
+
+/** A MountPoint as inspect and ps show it. */
+function mountPointDoc(m: MountPoint): Json {
+  const doc: Json = { Type: m.type };
+  if (m.type === 'volume') doc.Name = m.name;
+  Object.assign(doc, { Source: m.source, Destination: m.destination });
+  if (m.type === 'volume') doc.Driver = m.driver;
+  return Object.assign(doc, { Mode: m.mode, RW: m.rw, Propagation: m.propagation });
 }
 
 function stateString(record: ContainerRecord): string {
@@ -191,7 +222,7 @@ export function containerSummary(engine: Engine, record: ContainerRecord): Json 
     Status: statusText(record),
     HostConfig: { NetworkMode: record.request.network.mode },
     NetworkSettings: { Networks: containerNetworks(engine, record) },
-    Mounts: [],
+    Mounts: (record.mounts ?? []).map(mountPointDoc),
   };
 }
 
@@ -238,7 +269,7 @@ export function containerInspect(engine: Engine, record: ContainerRecord): Json 
     AppArmorProfile: '',
     ExecIDs: null,
     HostConfig: {
-      Binds: null,
+      Binds: req.binds?.length ? req.binds : null,
       ContainerIDFile: '',
       // conmon writes k8s-file logs, but to clients the driver behaves as json-file does (logs are
       // read back through the API), and docker-py and compose only fetch logs for drivers they know.
@@ -247,7 +278,7 @@ export function containerInspect(engine: Engine, record: ContainerRecord): Json 
       RestartPolicy: { Name: req.restartPolicy.name, MaximumRetryCount: req.restartPolicy.maximumRetryCount },
       AutoRemove: req.autoRemove,
       VolumeDriver: '',
-      VolumesFrom: null,
+      VolumesFrom: req.volumesFrom?.length ? req.volumesFrom : null,
       CapAdd: req.capAdd.length ? req.capAdd : null,
       CapDrop: req.capDrop.length ? req.capDrop : null,
       GroupAdd: req.groupAdd.length ? req.groupAdd : null,
@@ -265,12 +296,14 @@ export function containerInspect(engine: Engine, record: ContainerRecord): Json 
       CpuShares: 0,
       PidsLimit: null,
       Ulimits: null,
+      ...(req.mounts?.length ? { Mounts: req.mounts } : {}),
+      ...(req.tmpfs && Object.keys(req.tmpfs).length ? { Tmpfs: req.tmpfs } : {}),
     },
     GraphDriver: {
       Name: 'overlay',
       Data: { UpperDir: engine.snapshots.activeUpperPath(record.id), MergedDir: `${bundle}/rootfs` },
     },
-    Mounts: [],
+    Mounts: (record.mounts ?? []).map(mountPointDoc),
     Config: {
       Hostname: req.hostname || record.id.slice(0, 12),
       Domainname: req.domainname,
@@ -285,7 +318,7 @@ export function containerInspect(engine: Engine, record: ContainerRecord): Json 
       Env: env,
       Cmd: req.cmd ?? (req.entrypoint ? null : (record.imageConfig.Cmd ?? null)),
       Image: req.image,
-      Volumes: null,
+      Volumes: Object.keys({ ...(record.imageConfig.Volumes ?? {}), ...req.volumes }).length ? { ...(record.imageConfig.Volumes ?? {}), ...req.volumes } : null,
       WorkingDir: req.workingDir || record.imageConfig.WorkingDir || '',
       Entrypoint: req.entrypoint ?? record.imageConfig.Entrypoint ?? null,
       OnBuild: null,

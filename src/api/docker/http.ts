@@ -72,6 +72,9 @@ export async function readUpgradeBody(socket: Duplex, head: Buffer, length: numb
       socket.on('data', onData);
       socket.on('end', onEnd);
       socket.on('error', onEnd);
+      // A 'data' listener does not restart a stream paused explicitly: without this, a body
+      // that arrives after the headers (not in `head`) is never read and the request hangs.
+      socket.resume();
     });
   }
   return { body: buffered.subarray(0, length), head: buffered.subarray(length) };

@@ -144,7 +144,7 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
   });
 
   router.add('DELETE', '/containers/{id}', async ({ res, params, query }) => {
-    await containers.remove(params[0] as string, queryBool(query, 'force'));
+    await containers.remove(params[0] as string, queryBool(query, 'force'), queryBool(query, 'v'));
     sendEmpty(res, 204);
   });
 

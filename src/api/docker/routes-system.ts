@@ -86,7 +86,7 @@ export function registerSystemRoutes(router: Router, engine: Engine): void {
       Images: engine.images.list().length,
       Driver: 'overlay',
       DriverStatus: [['Backing Filesystem', 'overlayfs snapshots'], ['Snapshots', `${engine.config.dataRoot}/snapshots`]],
-      Plugins: { Volume: [], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file'] },
+      Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file'] },
       MemoryLimit: true,
       SwapLimit: false,
       CpuCfsPeriod: true,

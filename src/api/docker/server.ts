@@ -12,6 +12,7 @@ import { registerImageRoutes } from './routes-images.js';
 import { registerContainerRoutes } from './routes-containers.js';
 import { registerExecRoutes } from './routes-exec.js';
 import { registerNetworkRoutes } from './routes-networks.js';
+import { registerVolumeRoutes } from './routes-volumes.js';
 import { registerEventRoutes } from './routes-events.js';
 import { registerStatsRoutes } from './routes-stats.js';
 import { registerArchiveRoutes } from './routes-archive.js';
@@ -30,6 +31,7 @@ export class DockerApiServer {
     registerContainerRoutes(this.router, engine);
     registerExecRoutes(this.router, engine);
     registerNetworkRoutes(this.router, engine);
+    registerVolumeRoutes(this.router, engine);
     registerEventRoutes(this.router, engine);
     registerStatsRoutes(this.router, engine);
     registerArchiveRoutes(this.router, engine);

@@ -36,9 +36,27 @@ describe('POST /containers/create body', () => {
       );
     refused({ Memory: 1 << 20 }, /HostConfig.Memory/);
     refused({ Links: ['db:db'] }, /Links/);
-    refused({ Binds: ['/x:/y'] }, /volumes/);
     refused({ RestartPolicy: { Name: 'always' } }, /RestartPolicy/);
     refused({ Init: true, PidsLimit: 10 }, /PidsLimit, HostConfig.Init/);
+  });
+
+  it('takes Binds, Mounts, Tmpfs, VolumesFrom and Config.Volumes, refusing bad ones with a 400', () => {
+    const req = createBodyToRequest({
+      Image: 'b',
+      Volumes: { '/anon': {} },
+      HostConfig: { Binds: ['data:/d:ro', '/h:/h'], Mounts: [{ Type: 'tmpfs', Target: '/t', TmpfsOptions: { SizeBytes: 1024 } }], Tmpfs: { '/run/': 'size=1m' }, VolumesFrom: ['other:ro'] },
+    });
+    assert.deepEqual(req.binds, ['data:/d:ro', '/h:/h']);
+    assert.deepEqual(req.mounts, [{ Type: 'tmpfs', Target: '/t', TmpfsOptions: { SizeBytes: 1024 } }]);
+    assert.deepEqual(req.tmpfs, { '/run': 'size=1m' });
+    assert.deepEqual(req.volumesFrom, ['other:ro']);
+    assert.deepEqual(req.volumes, { '/anon': {} });
+    invalid(() => createBodyToRequest({ Image: 'b', Volumes: { relative: {} } }), /mount path must be absolute/);
+    invalid(() => createBodyToRequest({ Image: 'b', HostConfig: { Binds: ['x/y:/d'] } }), /invalid characters/);
+    invalid(() => createBodyToRequest({ Image: 'b', HostConfig: { Mounts: [{ Type: 'bind', Source: '/h', Target: '/' }] } }), /destination can't be/);
+    invalid(() => createBodyToRequest({ Image: 'b', HostConfig: { Mounts: {} } }), /HostConfig.Mounts/);
+    invalid(() => createBodyToRequest({ Image: 'b', HostConfig: { VolumesFrom: ['c:shared'] } }), /invalid mode/);
+    invalid(() => createBodyToRequest({ Image: 'b', HostConfig: { Binds: ['/a:/d'], Tmpfs: { '/d': '' } } }), /Duplicate mount point/);
   });
 
   it('refuses wrong types, bad values and unsupported modes with a clear message', () => {
