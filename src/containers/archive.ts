@@ -17,9 +17,22 @@ import { BerthError, errnoCode, errorMessage, invalidArgument, notFound } from '
 import { logger } from '../core/log.js';
 import { applyLayer, type LayerCompression } from '../snapshots/apply.js';
 import { fdPath, openDirAt, TreeTarWriter } from '../snapshots/tree-tar.js';
-import { resolveInRoot, type ResolvedPath } from './rootfs-path.js';
+import { resolveInRoot, type ResolvedPath, type RootMount } from './rootfs-path.js';
+import type { ContainerRecord } from './types.js';
 
 const log = logger('archive');
+
+/** What the container sees at its mount destinations: the host sources of its volumes and binds. */
+export function rootMounts(record: ContainerRecord): RootMount[] {
+  return (record.mounts ?? []).map((m) => ({ destination: m.destination, source: m.type === 'tmpfs' ? '' : m.source, rw: m.rw }));
+}
+
+/** A copy into a read-only place (dockerd answers 403). */
+export class ReadOnlyTargetError extends BerthError {
+  constructor(message: string) {
+    super('failed-precondition', message);
+  }
+}
 
 /** dockerd's ContainerPathStat; mode is a Go os.FileMode. */
 export interface PathStat {
@@ -113,11 +126,11 @@ function lstatResolved(resolved: ResolvedPath): fs.BigIntStats {
 }
 
 /** Resolves and lstats `path`; the caller closes `resolved`. Missing → not-found with dockerd's message. */
-function resolveAndStat(rootfs: string, path: string, container: string): { resolved: ResolvedPath; st: fs.BigIntStats; stat: PathStat } {
+function resolveAndStat(rootfs: string, mounts: readonly RootMount[], path: string, container: string): { resolved: ResolvedPath; st: fs.BigIntStats; stat: PathStat } {
   const absPath = containerAbsPath(path);
   let resolved: ResolvedPath;
   try {
-    resolved = resolveInRoot(rootfs, absPath, { followFinal: followsLast(absPath) });
+    resolved = resolveInRoot(rootfs, absPath, { followFinal: followsLast(absPath), mounts });
   } catch (err) {
     if (err instanceof BerthError && err.code === 'not-found') throw notFound(`Could not find the file ${path} in container ${container}`);
     throw err;
@@ -133,7 +146,7 @@ function resolveAndStat(rootfs: string, path: string, container: string): { reso
     let linkTarget = '';
     if (st.isSymbolicLink()) {
       try {
-        const target = resolveInRoot(rootfs, absPath, { followFinal: true });
+        const target = resolveInRoot(rootfs, absPath, { followFinal: true, mounts });
         linkTarget = target.containerPath;
         target.close();
       } catch (err) {
@@ -148,8 +161,8 @@ function resolveAndStat(rootfs: string, path: string, container: string): { reso
   }
 }
 
-export function statPath(rootfs: string, path: string, container: string): PathStat {
-  const { resolved, stat } = resolveAndStat(rootfs, path, container);
+export function statPath(rootfs: string, mounts: readonly RootMount[], path: string, container: string): PathStat {
+  const { resolved, stat } = resolveAndStat(rootfs, mounts, path, container);
   resolved.close();
   return stat;
 }
@@ -158,8 +171,8 @@ export function statPath(rootfs: string, path: string, container: string): PathS
  * A tar of `path` and its stat. The tar is produced while the caller reads it; `done` settles
  * when it is complete (the rootfs must stay mounted until then).
  */
-export function archivePath(rootfs: string, path: string, container: string): { stat: PathStat; tar: Readable; done: Promise<void> } {
-  const { resolved, st, stat } = resolveAndStat(rootfs, path, container);
+export function archivePath(rootfs: string, mounts: readonly RootMount[], path: string, container: string): { stat: PathStat; tar: Readable; done: Promise<void> } {
+  const { resolved, st, stat } = resolveAndStat(rootfs, mounts, path, container);
   const pack = tar.pack();
   pack.on('error', () => undefined); // reported through `done`
   // A directory's entries are named after the requested base name (dockerd's rebase): "etc/…",
@@ -200,6 +213,8 @@ export interface ExtractOptions {
   noOverwriteDirNonDir: boolean;
   /** Keep the archive's uid/gid (docker cp -a); otherwise everything is owned by root. */
   copyUIDGID: boolean;
+  /** The container's rootfs is read-only: only its read-write mounts may be written. */
+  readonlyRootfs: boolean;
 }
 
 /** Detects the compression of a tar stream from its first bytes (dockerd accepts plain, gzip, bzip2, xz; berth plain, gzip, zstd). */
@@ -230,18 +245,20 @@ async function detectCompression(input: Readable): Promise<{ stream: Readable; c
 }
 
 /** Extracts a tar into the directory `path` of the container (which must exist and be a directory). */
-export async function extractArchive(rootfs: string, path: string, container: string, input: Readable, options: ExtractOptions): Promise<void> {
+export async function extractArchive(rootfs: string, mounts: readonly RootMount[], path: string, container: string, input: Readable, options: ExtractOptions): Promise<void> {
   const absPath = containerAbsPath(path);
   let resolved: ResolvedPath;
   try {
     // dockerd evaluates the last component too: extracting to a symlink to a directory is fine.
-    resolved = resolveInRoot(rootfs, absPath, { followFinal: true });
+    resolved = resolveInRoot(rootfs, absPath, { followFinal: true, mounts });
   } catch (err) {
     if (err instanceof BerthError && err.code === 'not-found') throw notFound(`Could not find the file ${path} in container ${container}`);
     throw err;
   }
   let dirFd = resolved.dirFd;
   try {
+    if (resolved.mount && !resolved.mount.rw) throw new ReadOnlyTargetError('mounted volume is marked read-only');
+    if (!resolved.mount && options.readonlyRootfs) throw new ReadOnlyTargetError('container rootfs is marked read-only');
     if (resolved.name !== '') {
       let st: fs.Stats;
       try {

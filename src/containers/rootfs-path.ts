@@ -9,13 +9,25 @@
  * container that swaps a directory for a symlink mid-walk makes the walk fail (O_NOFOLLOW), it
  * cannot redirect it. Callers get the final directory as an fd and do their own lookups the
  * same way (ResolvedPath.hostPath()).
+ *
+ * A container's mounts (volumes, binds) are part of what it sees: a path reaching a mount's
+ * destination continues in the mount's host source, as it would inside the container, and
+ * `..` or an absolute symlink from there leads back into the rootfs.
  */
 import * as fs from 'node:fs';
-import { errnoCode, invalidArgument, notFound } from '../core/errors.js';
+import { basename, dirname } from 'node:path';
+import { BerthError, errnoCode, invalidArgument, notFound } from '../core/errors.js';
 import { fdPath, openDirAt } from '../snapshots/tree-tar.js';
 
 const MAX_SYMLINKS = 255;
 const ROOT_FLAGS = fs.constants.O_RDONLY | fs.constants.O_DIRECTORY;
+
+/** A mount as path resolution needs it: where it appears and what it shows ('' for tmpfs: no host path). */
+export interface RootMount {
+  destination: string;
+  source: string;
+  rw: boolean;
+}
 
 export interface ResolvedPath {
   /** The directory holding the final component (or the resolved directory itself, if `name` is ''). Owned by the caller. */
@@ -24,6 +36,8 @@ export interface ResolvedPath {
   name: string;
   /** The resolved path as the container sees it (absolute, clean). */
   containerPath: string;
+  /** The mount the result lies in (the innermost), if not the rootfs itself. */
+  mount?: RootMount;
   /** A host path for the result that resolves through the held fd (valid until close()). */
   hostPath(): string;
   close(): void;
@@ -32,6 +46,8 @@ export interface ResolvedPath {
 export interface ResolveOptions {
   /** Follow a symlink in the final component too (default false: like lstat). */
   followFinal?: boolean;
+  /** The container's mounts, by clean absolute destination. */
+  mounts?: readonly RootMount[];
 }
 
 /**
@@ -41,8 +57,12 @@ export interface ResolveOptions {
  */
 export function resolveInRoot(root: string, path: string, options: ResolveOptions = {}): ResolvedPath {
   if (path.includes('\0')) throw invalidArgument(`path contains a NUL byte`);
-  const stack: Array<{ fd: number; name: string }> = [{ fd: fs.openSync(root, ROOT_FLAGS), name: '' }];
-  const top = (): { fd: number; name: string } => stack[stack.length - 1] as { fd: number; name: string };
+  type Level = { fd: number; name: string; mount?: RootMount };
+  const stack: Level[] = [{ fd: fs.openSync(root, ROOT_FLAGS), name: '' }];
+  const top = (): Level => stack[stack.length - 1] as Level;
+  /** The innermost mount of the current directory. */
+  const currentMount = (): RootMount | undefined => [...stack].reverse().find((l) => l.mount)?.mount;
+  const mountAt = (containerDir: string): RootMount | undefined => options.mounts?.find((m) => m.destination === containerDir);
   const popTo = (depth: number): void => {
     while (stack.length > depth) fs.closeSync((stack.pop() as { fd: number }).fd);
   };
@@ -51,13 +71,14 @@ export function resolveInRoot(root: string, path: string, options: ResolveOption
   const containerPath = (name: string): string => '/' + [...stack.slice(1).map((s) => s.name), ...(name ? [name] : [])].join('/');
   let links = 0;
   let kept = -1;
-  const result = (dirFd: number, name: string, resolved: string): ResolvedPath => {
+  const result = (dirFd: number, name: string, resolved: string, mount = currentMount()): ResolvedPath => {
     kept = dirFd;
     let open = true;
     return {
       dirFd,
       name,
       containerPath: resolved,
+      ...(mount ? { mount } : {}),
       hostPath: () => fdPath(dirFd, name),
       close: () => {
         if (open) fs.closeSync(dirFd);
@@ -74,6 +95,17 @@ export function resolveInRoot(root: string, path: string, options: ResolveOption
         continue;
       }
       const last = isLast();
+      const mount = mountAt(containerPath(component));
+      if (mount) {
+        // The mount hides whatever the rootfs has there; its host source is what the container sees.
+        if (mount.source === '') throw new BerthError('not-implemented', `${mount.destination} is a tmpfs mount: berth cannot copy from or to it`);
+        if (fs.statSync(mount.source).isDirectory()) {
+          stack.push({ fd: fs.openSync(mount.source, ROOT_FLAGS), name: component, mount });
+          continue;
+        }
+        if (!last) throw invalidArgument(`${mount.destination}: not a directory`);
+        return result(fs.openSync(dirname(mount.source), ROOT_FLAGS), basename(mount.source), containerPath(component), mount);
+      }
       let st: fs.Stats;
       try {
         st = fs.lstatSync(fdPath(top().fd, component));

@@ -172,6 +172,28 @@ describe('cp and export', () => {
     assert.equal((await d.docker(['exec', 'c1', 'cat', '/data/owned.txt'])).stdout, 'mine\n');
   });
 
+  it('copies into and out of volumes and binds as the container sees them; read-only mounts refuse writes', async () => {
+    const bind = join(work, 'bind-src');
+    fs.mkdirSync(bind);
+    fs.writeFileSync(join(bind, 'host-file'), 'from the bind\n');
+    const run = await d.docker(['run', '-d', '--name', 'mounted', '--read-only', '-v', 'cpvol:/vol', '-v', `${bind}:/bind:ro`, 'busybox', 'sleep', '300']);
+    assert.equal(run.code, 0, run.stderr);
+    const src = join(work, 'to-volume.txt');
+    fs.writeFileSync(src, 'into the volume\n');
+    const into = await d.docker(['cp', src, 'mounted:/vol/']);
+    assert.equal(into.code, 0, into.stderr);
+    assert.equal((await d.docker(['exec', 'mounted', 'cat', '/vol/to-volume.txt'])).stdout, 'into the volume\n');
+    const out = join(work, 'from-bind');
+    assert.equal((await d.docker(['cp', 'mounted:/bind/host-file', out])).code, 0);
+    assert.equal(fs.readFileSync(out, 'utf8'), 'from the bind\n');
+    const ro = await d.docker(['cp', src, 'mounted:/bind/']);
+    assert.notEqual(ro.code, 0);
+    assert.match(ro.stderr, /mounted volume is marked read-only/);
+    assert.equal(fs.existsSync(join(bind, 'to-volume.txt')), false);
+    assert.equal((await d.docker(['rm', '-f', 'mounted'])).code, 0);
+    assert.equal((await d.docker(['volume', 'rm', 'cpvol'])).code, 0);
+  });
+
   it('rejects bad input with a 4xx', async () => {
     assert.equal((await d.api('GET', '/containers/c1/archive')).status, 400);
     assert.equal((await d.api('GET', '/containers/c1/archive?path=/nope')).status, 404);

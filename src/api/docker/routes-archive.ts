@@ -1,7 +1,7 @@
 /** /containers/{id}/archive (HEAD, GET, PUT: docker cp) and /containers/{id}/export. */
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { archivePath, encodePathStat, exportRootfs, extractArchive, statPath } from '../../containers/archive.js';
+import { archivePath, encodePathStat, exportRootfs, extractArchive, ReadOnlyTargetError, rootMounts, statPath } from '../../containers/archive.js';
 import { invalidArgument } from '../../core/errors.js';
 import type { Engine } from '../../engine/engine.js';
 import { commonHeaders, queryBool, sendEmpty, sendJson, type Router } from './http.js';
@@ -50,14 +50,15 @@ export function registerArchiveRoutes(router: Router, engine: Engine): void {
   router.add('GET', '/containers/{id}/archive', async ({ req, res, params, query }) => {
     const name = params[0] as string;
     const path = pathParam(query);
+    const mounts = rootMounts(containers.get(name));
     if (req.method === 'HEAD') {
-      const stat = await containers.withRootfs(name, {}, async (rootfs) => statPath(rootfs, path, name));
+      const stat = await containers.withRootfs(name, {}, async (rootfs) => statPath(rootfs, mounts, path, name));
       res.writeHead(200, { ...commonHeaders(), [STAT_HEADER]: encodePathStat(stat), 'Content-Type': 'application/json' });
       res.end();
       return;
     }
     await containers.withRootfs(name, {}, async (rootfs) => {
-      const { stat, tar, done } = archivePath(rootfs, path, name);
+      const { stat, tar, done } = archivePath(rootfs, mounts, path, name);
       res.writeHead(200, { ...commonHeaders(), [STAT_HEADER]: encodePathStat(stat), 'Content-Type': 'application/x-tar' });
       await sendTar(res, tar, done);
     });
@@ -67,18 +68,19 @@ export function registerArchiveRoutes(router: Router, engine: Engine): void {
     const name = params[0] as string;
     const path = pathParam(query);
     const record = containers.get(name);
-    if (record.request.readonlyRootfs) {
-      req.resume();
-      sendJson(res, 403, { message: 'container rootfs is marked read-only' });
-      return;
-    }
-    const options = { noOverwriteDirNonDir: queryBool(query, 'noOverwriteDirNonDir'), copyUIDGID: queryBool(query, 'copyUIDGID') };
+    const options = {
+      noOverwriteDirNonDir: queryBool(query, 'noOverwriteDirNonDir'),
+      copyUIDGID: queryBool(query, 'copyUIDGID'),
+      readonlyRootfs: record.request.readonlyRootfs,
+    };
     try {
-      await containers.withRootfs(record.id, { freeze: true }, (rootfs) => extractArchive(rootfs, path, name, req, options));
+      await containers.withRootfs(record.id, { freeze: true }, (rootfs) => extractArchive(rootfs, rootMounts(record), path, name, req, options));
     } catch (err) {
       // The client may still be sending: let the rest of the body go by before answering.
       req.resume();
-      throw err;
+      if (!(err instanceof ReadOnlyTargetError)) throw err;
+      sendJson(res, 403, { message: err.message });
+      return;
     }
     sendEmpty(res, 200);
   });

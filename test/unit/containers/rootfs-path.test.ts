@@ -75,6 +75,30 @@ describe('resolveInRoot', () => {
     assert.throws(() => resolveInRoot(root, '/etc\0/x'), /NUL/);
   });
 
+  it('continues in a mount\'s host source, and leaves it by .. or an absolute symlink', () => {
+    const volume = fs.mkdtempSync(join(tmpdir(), 'berth-volume-'));
+    try {
+      fs.writeFileSync(join(volume, 'in-volume'), 'v');
+      fs.symlinkSync('/etc', join(volume, 'to-etc'));
+      const mounts = [{ destination: '/a/b', source: volume, rw: false }];
+      const at = (path: string, followFinal = false): { containerPath: string; hostDir: string; rw: boolean | undefined } => {
+        const r = resolveInRoot(root, path, { followFinal, mounts });
+        try {
+          return { containerPath: r.containerPath, hostDir: fs.realpathSync(fdPath(r.dirFd)), rw: r.mount?.rw };
+        } finally {
+          r.close();
+        }
+      };
+      assert.deepEqual(at('/a/b/in-volume'), { containerPath: '/a/b/in-volume', hostDir: fs.realpathSync(volume), rw: false });
+      assert.deepEqual(at('/a/b'), { containerPath: '/a/b', hostDir: fs.realpathSync(volume), rw: false });
+      assert.deepEqual(at('/a/b/../b/../../etc/passwd'), { containerPath: '/etc/passwd', hostDir: join(root, 'etc'), rw: undefined });
+      assert.deepEqual(at('/a/b/to-etc/passwd'), { containerPath: '/etc/passwd', hostDir: join(root, 'etc'), rw: undefined });
+      assert.throws(() => resolveInRoot(root, '/a/b/x', { mounts: [{ destination: '/a/b', source: '', rw: true }] }), /tmpfs/);
+    } finally {
+      fs.rmSync(volume, { recursive: true, force: true });
+    }
+  });
+
   it('leaves no file descriptors open', () => {
     const before = fs.readdirSync('/proc/self/fd').length;
     for (let i = 0; i < 20; i++) {
