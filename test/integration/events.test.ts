@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { startBerthd, type Berthd } from '../helpers/berthd.js';
+import { fixtures } from '../helpers/fixtures.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -136,6 +137,24 @@ describe('events', () => {
     const py = JSON.parse((await pyEvents).stdout) as Event;
     assert.equal(py.Action, 'destroy');
     assert.equal(py.Actor.Attributes['name'], 'live');
+  });
+
+  it('reports pull, untag and delete of an image', async () => {
+    const fx = await fixtures();
+    const since = String(Math.floor(Date.now() / 1000) - 1);
+    assert.equal((await d.docker(['pull', fx.images.busybox])).code, 0);
+    const id = (await d.docker(['image', 'inspect', '-f', '{{.Id}}', fx.images.busybox])).stdout.trim();
+    assert.equal((await d.docker(['rmi', fx.images.busybox])).code, 0);
+    const until = String(Math.floor(Date.now() / 1000) + 1);
+    await new Promise((r) => setTimeout(r, Number(until) * 1000 - Date.now() + 50));
+    const r = await d.docker(['events', '--since', since, '--until', until, '--filter', 'type=image', '--format', '{{json .}}']);
+    const events = parseLines(r.stdout);
+    const pull = events.find((e) => e.Action === 'pull');
+    assert.equal(pull?.Actor.ID, fx.images.busybox);
+    assert.equal(pull?.Actor.Attributes['name'], fx.images.busybox.replace(/:latest$/, ''));
+    assert.ok(events.some((e) => e.Action === 'untag' && e.Actor.ID === id));
+    assert.equal(events.at(-1)?.Action, 'delete');
+    assert.equal(events.at(-1)?.Actor.ID, id);
   });
 
   it('rejects bad filters and times', async () => {
