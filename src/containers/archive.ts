@@ -178,7 +178,9 @@ export function archivePath(rootfs: string, mounts: readonly RootMount[], path: 
   // A directory's entries are named after the requested base name (dockerd's rebase): "etc/…",
   // "./…" for `etc/.`, and "/…" for the root itself.
   const rebase = st.isDirectory() ? (stat.name === '/' ? '' : stat.name) : stat.name;
-  const done = new TreeTarWriter(pack)
+  // Volumes and binds below the path are archived with their content, as the container sees them.
+  const below = (rel: string): string | undefined => mounts.find((m) => m.source !== '' && m.destination === posix.join(resolved.containerPath, rel))?.source;
+  const done = new TreeTarWriter(pack, { mountSource: below })
     .add(resolved.dirFd, resolved.name, rebase)
     .then(() => void pack.finalize())
     .catch((err: unknown) => {

@@ -20,23 +20,54 @@ export function openDirAt(dirFd: number, name: string): number {
 
 const READ_CHUNK = 256 * 1024;
 
+/** An fd of the directory at `path`, or undefined if it is not one (a bind of a single file). */
+function openDirectory(path: string): number | undefined {
+  try {
+    return fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw err;
+  }
+}
+
 type TarHeader = Partial<tar.Header> & Pick<tar.Header, 'name'>;
 
 export class TreeTarWriter {
   /** dev:ino of files with several links → the tar name they were first written under. */
   private readonly links = new Map<string, string>();
 
-  constructor(private readonly pack: tar.Pack) {}
+  /**
+   * `mountSource`: for a directory below the starting point (by its path relative to it), the
+   * host directory mounted there, whose content is archived instead (a container's volumes).
+   */
+  constructor(
+    private readonly pack: tar.Pack,
+    private readonly options: { mountSource?: (relativePath: string) => string | undefined } = {},
+  ) {}
 
-  /** Adds the entry `name` of directory `dirFd` ('' = the directory itself) as `tarName`, recursively. */
-  async add(dirFd: number, name: string, tarName: string): Promise<void> {
+  /**
+   * Adds the entry `name` of directory `dirFd` ('' = the directory itself) as `tarName`,
+   * recursively; `rel` is its path relative to where the walk started.
+   */
+  async add(dirFd: number, name: string, tarName: string, rel = ''): Promise<void> {
+    const source = name !== '' && rel !== '' ? this.options.mountSource?.(rel) : undefined;
+    if (source !== undefined) {
+      const mounted = openDirectory(source);
+      if (mounted !== undefined) {
+        try {
+          return await this.add(mounted, '', tarName, rel);
+        } finally {
+          fs.closeSync(mounted);
+        }
+      }
+    }
     const st = name === '' ? fs.fstatSync(dirFd) : fs.lstatSync(fdPath(dirFd, name));
     const base = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
     if (st.isDirectory()) {
       await this.entry({ ...base, name: `${tarName}/`, type: 'directory' });
       const fd = name === '' ? dirFd : openDirAt(dirFd, name);
       try {
-        await this.children(fd, tarName);
+        await this.children(fd, tarName, rel);
       } finally {
         if (fd !== dirFd) fs.closeSync(fd);
       }
@@ -67,9 +98,9 @@ export class TreeTarWriter {
   }
 
   /** Adds every entry of the directory `fd`, named `<prefix>/<name>`, or just `<name>` without a prefix. */
-  async children(fd: number, prefix: string | null): Promise<void> {
+  async children(fd: number, prefix: string | null, rel = ''): Promise<void> {
     const names = fs.readdirSync(fdPath(fd)).sort();
-    for (const child of names) await this.add(fd, child, prefix === null ? child : `${prefix}/${child}`);
+    for (const child of names) await this.add(fd, child, prefix === null ? child : `${prefix}/${child}`, rel === '' ? child : `${rel}/${child}`);
   }
 
   private entry(header: TarHeader): Promise<void> {

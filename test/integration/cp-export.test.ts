@@ -176,13 +176,16 @@ describe('cp and export', () => {
     const bind = join(work, 'bind-src');
     fs.mkdirSync(bind);
     fs.writeFileSync(join(bind, 'host-file'), 'from the bind\n');
-    const run = await d.docker(['run', '-d', '--name', 'mounted', '--read-only', '-v', 'cpvol:/vol', '-v', `${bind}:/bind:ro`, 'busybox', 'sleep', '300']);
+    const run = await d.docker(['run', '-d', '--name', 'mounted', '--read-only', '-v', 'cpvol:/srv/vol', '-v', `${bind}:/bind:ro`, 'busybox', 'sleep', '300']);
     assert.equal(run.code, 0, run.stderr);
     const src = join(work, 'to-volume.txt');
     fs.writeFileSync(src, 'into the volume\n');
-    const into = await d.docker(['cp', src, 'mounted:/vol/']);
+    const into = await d.docker(['cp', src, 'mounted:/srv/vol/']);
     assert.equal(into.code, 0, into.stderr);
-    assert.equal((await d.docker(['exec', 'mounted', 'cat', '/vol/to-volume.txt'])).stdout, 'into the volume\n');
+    assert.equal((await d.docker(['exec', 'mounted', 'cat', '/srv/vol/to-volume.txt'])).stdout, 'into the volume\n');
+    // A directory holding a mount point is archived with the mount's content.
+    const listing = await sh(d, 'docker cp mounted:/srv - | tar -t');
+    assert.deepEqual(listing.stdout.trim().split('\n').sort(), ['srv/', 'srv/vol/', 'srv/vol/to-volume.txt']);
     const out = join(work, 'from-bind');
     assert.equal((await d.docker(['cp', 'mounted:/bind/host-file', out])).code, 0);
     assert.equal(fs.readFileSync(out, 'utf8'), 'from the bind\n');
