@@ -273,7 +273,11 @@ export async function extractArchive(rootfs: string, mounts: readonly RootMount[
       dirFd = openDirAt(resolved.dirFd, resolved.name);
     }
     const { stream, compression } = await detectCompression(input);
+    // Mounts below the target directory: the rootfs under them is not what the container sees.
+    const target = resolved.containerPath;
+    const mountPoints = mounts.filter((m) => m.destination.startsWith(`${target === '/' ? '' : target}/`)).map((m) => posix.relative(target, m.destination));
     await applyLayer(fdPath(dirFd), stream, compression, {
+      mountPoints,
       convertWhiteouts: false,
       noOverwriteDirNonDir: options.noOverwriteDirNonDir,
       ...(options.copyUIDGID ? {} : { owner: { uid: 0, gid: 0 } }),

@@ -73,6 +73,11 @@ export interface ApplyOptions {
   owner?: { uid: number; gid: number };
   /** Refuse to replace a directory with a non-directory or the reverse (docker cp's noOverwriteDirNonDir). */
   noOverwriteDirNonDir?: boolean;
+  /**
+   * Paths (relative to dest) where something else is mounted in the consumer's view (a
+   * container's volumes): entries at or below them are refused instead of landing underneath.
+   */
+  mountPoints?: readonly string[];
 }
 
 export interface ApplyResult {
@@ -488,25 +493,25 @@ class LayerWriter {
       case 'file':
       case 'contiguous-file': {
         const parent = this.resolveDir(dir, true);
-        this.guardOverwrite(joinRel(parent, base), false, rawName);
+        this.guardTarget(joinRel(parent, base), false, rawName);
         return this.writeFile(joinRel(parent, base), entryMeta(header, 0o644), entry, parent);
       }
       case 'directory': {
         await drain(entry);
         const parent = this.resolveDir(dir, true);
-        this.guardOverwrite(joinRel(parent, base), true, rawName);
+        this.guardTarget(joinRel(parent, base), true, rawName);
         return this.makeDir(joinRel(parent, base), entryMeta(header, 0o755), parent);
       }
       case 'symlink': {
         await drain(entry);
         const parent = this.resolveDir(dir, true);
-        this.guardOverwrite(joinRel(parent, base), false, rawName);
+        this.guardTarget(joinRel(parent, base), false, rawName);
         return this.makeSymlink(joinRel(parent, base), header.linkname ?? '', entryMeta(header, 0o777), parent, rawName);
       }
       case 'link': {
         await drain(entry);
         const parent = this.resolveDir(dir, true);
-        this.guardOverwrite(joinRel(parent, base), false, rawName);
+        this.guardTarget(joinRel(parent, base), false, rawName);
         return this.makeHardlink(joinRel(parent, base), header.linkname ?? '', rawName);
       }
       case 'character-device':
@@ -517,7 +522,7 @@ class LayerWriter {
           throw invalidArgument(`apply layer: entry "${rawName}" is a device node and device nodes are not allowed`);
         }
         const parent = this.resolveDir(dir, true);
-        this.guardOverwrite(joinRel(parent, base), false, rawName);
+        this.guardTarget(joinRel(parent, base), false, rawName);
         const format = type === 'character-device' ? S_IFCHR : type === 'block-device' ? S_IFBLK : S_IFIFO;
         return this.makeNode(
           joinRel(parent, base),
@@ -533,8 +538,13 @@ class LayerWriter {
     }
   }
 
-  /** With noOverwriteDirNonDir: a directory may only replace a directory, a non-directory only a non-directory. */
-  private guardOverwrite(rel: string, entryIsDir: boolean, rawName: string): void {
+  /**
+   * Refuses entries at or below a mount point, and with noOverwriteDirNonDir a directory replacing
+   * a non-directory or the reverse.
+   */
+  private guardTarget(rel: string, entryIsDir: boolean, rawName: string): void {
+    const mountPoint = this.options.mountPoints?.find((m) => rel === m || rel.startsWith(`${m}/`));
+    if (mountPoint !== undefined) throw invalidArgument(`"${rawName}" is at or below the mount point "${mountPoint}": copy into the mount point itself`);
     if (!this.options.noOverwriteDirNonDir) return;
     let existing: fs.Stats;
     try {

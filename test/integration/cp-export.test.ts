@@ -130,7 +130,7 @@ describe('cp and export', () => {
     fs.mkdirSync(join(out, 'up/inner'), { recursive: true });
     fs.writeFileSync(join(out, 'up/inner/x'), 'x\n');
     assert.equal((await run(['cp', join(out, 'up'), 'c1:/tmp/up'])).code, 0);
-    assert.equal((await run(['cp', join(out, 'up/.'), 'c1:/tmp/flat'])).code, 0);
+    assert.equal((await run(['cp', `${join(out, 'up')}/.`, 'c1:/tmp/flat'])).code, 0);
     assert.equal((await d.docker(['exec', 'c1', 'cat', '/tmp/up/inner/x', '/tmp/flat/inner/x'])).stdout, 'x\nx\n');
     const piped = await sh(d, `${berth(['cp', 'c1:/data/top', '-']).join(' ')} | tar -xO`);
     assert.equal(piped.stdout, 'top\n');
@@ -189,6 +189,14 @@ describe('cp and export', () => {
     const out = join(work, 'from-bind');
     assert.equal((await d.docker(['cp', 'mounted:/bind/host-file', out])).code, 0);
     assert.equal(fs.readFileSync(out, 'utf8'), 'from the bind\n');
+    // A tree reaching into a mount point from above is refused rather than written under the mount.
+    fs.mkdirSync(join(work, 'tree/srv/vol'), { recursive: true });
+    fs.writeFileSync(join(work, 'tree/srv/vol/x'), 'x');
+    assert.equal((await d.docker(['run', '-d', '--name', 'writable', '-v', 'cpvol:/srv/vol', 'busybox', 'sleep', '300'])).code, 0);
+    const across = await d.docker(['cp', `${join(work, 'tree')}/.`, 'writable:/']);
+    assert.notEqual(across.code, 0);
+    assert.match(across.stderr, /below the mount point "srv\/vol"/);
+    assert.equal((await d.docker(['rm', '-f', 'writable'])).code, 0);
     const ro = await d.docker(['cp', src, 'mounted:/bind/']);
     assert.notEqual(ro.code, 0);
     assert.match(ro.stderr, /mounted volume is marked read-only/);
