@@ -31,6 +31,7 @@ const CONTAINER_EVENTS: Record<string, Translate> = {
   attach: (id: string) => ({ id, action: 'attach' }),
   resize: (id: string, height: number, width: number) => ({ id, action: 'resize', attributes: { height: String(height), width: String(width) } }),
   remove: (id: string, _exitCode: number, record: ContainerRecord) => ({ id, action: 'destroy', record }),
+  health_status: (id: string, status: string) => ({ id, action: `health_status: ${status}` }),
 };
 
 /** dockerd's actor attributes: the container's labels (image's and its own), image, name. */

@@ -99,13 +99,15 @@ class TestResolver {
 }
 
 /** What a container's network may leave on the host: veths on the bridge, per-container iptables rules, IPAM leases, pinned namespaces. */
-async function traces(d: Berthd, bridges: string[]): Promise<Record<string, string[]>> {
+async function traces(d: Berthd, bridges: string[], subnets: string[]): Promise<Record<string, string[]>> {
   const veths: string[] = [];
   for (const bridge of bridges) {
     const out = await execFileAsync('ip', ['-o', 'link', 'show', 'master', bridge]).then((r) => r.stdout, () => '');
     veths.push(...out.split('\n').filter(Boolean).map((l) => l.split(':')[1]?.trim() ?? l));
   }
-  const rules = (await sh('iptables-save', [])).split('\n').filter((l) => /CNI-DN-|CNI-FORWARD .* -d \d|CNI-FORWARD .* -s \d|dport .*-j CNI-DN/.test(l));
+  // Only this berthd's: other engines on the machine may have CNI rules of their own.
+  const ours = (line: string): boolean => subnets.some((prefix) => line.includes(prefix));
+  const rules = (await sh('iptables-save', [])).split('\n').filter((l) => l.startsWith('-A ') && /CNI-DN-|CNI-FORWARD/.test(l) && ours(l));
   const ipamDir = join(d.root, 'run', 'network', 'ipam');
   const leases: string[] = [];
   for (const network of await readdir(ipamDir).catch(() => [] as string[])) {
@@ -197,6 +199,11 @@ describe('networking', () => {
     const gone = await d.docker(['exec', 'client', 'sh', '-c', 'ip link show eth1 >/dev/null 2>&1 && echo still-there; true']);
     assert.equal(gone.stdout, '');
 
+    assert.equal((await d.docker(['network', 'create', '--subnet', '10.251.8.0/24', '--ip-range', '10.251.8.128/25', 'ranged'])).code, 0);
+    const ranged = await d.docker(['run', '--rm', '--network', 'ranged', 'busybox', 'ip', '-4', '-o', 'addr', 'show', 'eth0']);
+    assert.match(ranged.stdout, /inet 10\.251\.8\.(12[89]|1[3-9]\d|2[0-5]\d)\/24/, ranged.stderr);
+    assert.equal((await d.docker(['network', 'rm', 'ranged'])).code, 0);
+
     const ls = await d.docker(['network', 'ls', '--filter', 'label=app=test', '--format', '{{.Name}}']);
     assert.equal(ls.stdout, 'front\n');
     const inUse = await d.docker(['network', 'rm', 'front']);
@@ -263,9 +270,6 @@ describe('networking', () => {
   });
 
   it('refuses bad input with a clear error and leaves nothing half-created', async () => {
-    const bridgeNames = async (): Promise<string[]> =>
-      (await sh('ip', ['-o', 'link', 'show', 'type', 'bridge'])).split('\n').map((l) => l.split(':')[1]?.trim() ?? '').filter((n) => n.startsWith('br-')).sort();
-    const bridgesBefore = await bridgeNames();
     const cases: Array<[string[], RegExp]> = [
       [['network', 'create', '--subnet', 'not-a-cidr', 'bad1'], /invalid CIDR/],
       [['network', 'create', '--subnet', '10.88.0.0/33', 'bad2'], /invalid CIDR/],
@@ -287,18 +291,21 @@ describe('networking', () => {
     const dup = await d.docker(['network', 'create', 'one']);
     assert.match(dup.stderr, /already exists/);
     assert.equal((await d.docker(['network', 'rm', 'one'])).code, 0);
-    assert.deepEqual(await bridgeNames(), bridgesBefore);
+    // The refused network's bridge would carry its gateway: no interface of the host has it.
+    assert.doesNotMatch(await sh('ip', ['-o', 'addr', 'show']), /10\.252\.0\.129\//);
     const created = await d.api('GET', '/networks');
     assert.deepEqual(created.json<Array<{ Name: string }>>().map((n) => n.Name).sort(), ['bridge', 'host', 'none']);
   });
 
   it('leaks no veth, iptables rule, IPAM lease or namespace across runs, stops, kills and a berthd kill -9', async () => {
     assert.equal((await d.docker(['network', 'create', 'leaky'])).code, 0);
-    const bridges = async (): Promise<string[]> => {
-      const docs = (await d.api('GET', '/networks')).json<Array<{ Id: string; Name: string }>>();
-      return [await defaultBridge(), ...docs.filter((n) => n.Name === 'leaky').map((n) => `br-${n.Id.slice(0, 12)}`)];
-    };
-    const before = await traces(d, await bridges());
+    const docs = (await d.api('GET', '/networks')).json<Array<{ Id: string; Name: string; IPAM: { Config: Array<{ Subnet: string }> } }>>();
+    const mine = docs.filter((n) => n.Name === 'bridge' || n.Name === 'leaky');
+    // "10.123.4.0/24" → "10.123.4.": every address of these /24s starts so.
+    const subnets = mine.flatMap((n) => n.IPAM.Config.map((c) => c.Subnet.split('.').slice(0, 3).join('.') + '.'));
+    const bridgeNames = [await defaultBridge(), ...docs.filter((n) => n.Name === 'leaky').map((n) => `br-${n.Id.slice(0, 12)}`)];
+    const bridges = async (): Promise<string[]> => bridgeNames;
+    const before = await traces(d, await bridges(), subnets);
     assert.deepEqual(before, { veths: [], rules: [], leases: [], netns: [] });
     const port = randomInt(30000, 40000);
     assert.equal((await d.docker(['run', '--rm', '-p', `${port}:80`, 'busybox', 'true'])).code, 0);
@@ -308,10 +315,10 @@ describe('networking', () => {
     assert.equal((await d.docker(['stop', '-t', '1', 's1'])).code, 0);
     assert.equal((await d.docker(['kill', 's2'])).code, 0);
     // Teardown after an exit runs in the background: wait until only s3's veth is left.
-    let during = await traces(d, await bridges());
+    let during = await traces(d, await bridges(), subnets);
     for (let i = 0; i < 50 && during.veths.length !== 1; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      during = await traces(d, await bridges());
+      during = await traces(d, await bridges(), subnets);
     }
     assert.equal(during.veths.length, 1, JSON.stringify(during));
     const s3Pid = (await d.api('GET', '/containers/s3/json')).json<{ State: { Pid: number } }>().State.Pid;
@@ -323,10 +330,10 @@ describe('networking', () => {
     assert.equal((await d.docker(['start', 's1'])).code, 0);
     assert.equal((await d.docker(['restart', '-t', '1', 's1'])).code, 0);
     assert.equal((await d.docker(['rm', '-f', 's1', 's2', 's3'])).code, 0);
-    let after = await traces(d, await bridges());
+    let after = await traces(d, await bridges(), subnets);
     for (let i = 0; i < 50 && JSON.stringify(after) !== JSON.stringify(before); i++) {
       await new Promise((r) => setTimeout(r, 100));
-      after = await traces(d, await bridges());
+      after = await traces(d, await bridges(), subnets);
     }
     assert.deepEqual(after, before);
     assert.equal((await d.docker(['network', 'rm', 'leaky'])).code, 0);
