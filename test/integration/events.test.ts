@@ -157,6 +157,21 @@ describe('events', () => {
     assert.equal(events.at(-1)?.Actor.ID, id);
   });
 
+  it('reports health_status changes, matched by the bare event name', async () => {
+    const since = String(Math.floor(Date.now() / 1000) - 1);
+    const run = await d.docker(['run', '-d', '--name', 'probed', '--health-cmd', 'true', '--health-interval', '200ms', 'busybox', 'sleep', '300']);
+    assert.equal(run.code, 0, run.stderr);
+    let healthy: Event | undefined;
+    for (let i = 0; i < 100 && !healthy; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      const r = await d.docker(['events', '--since', since, '--until', String(Math.floor(Date.now() / 1000)), '--filter', 'event=health_status', '--format', '{{json .}}']);
+      healthy = parseLines(r.stdout).find((e) => e.Actor.Attributes['name'] === 'probed');
+    }
+    assert.equal(healthy?.Action, 'health_status: healthy');
+    assert.equal(healthy?.Actor.Attributes['image'], 'busybox');
+    assert.equal((await d.docker(['rm', '-f', 'probed'])).code, 0);
+  });
+
   it('rejects bad filters and times', async () => {
     assert.equal((await d.api('GET', `/events?filters=${encodeURIComponent('{"colour":{"red":true}}')}`)).status, 400);
     assert.equal((await d.api('GET', `/events?filters=${encodeURIComponent('{"type":{"box":true}}')}`)).status, 400);
