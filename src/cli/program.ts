@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import type * as CommanderModule from 'commander';
 import { CliError, displayError } from './errors.js';
 import { eprintln, setHostFlag } from './io.js';
+import { LIFECYCLE_ARG_SPECS, LIFECYCLE_CONTAINER_COMMANDS, LIFECYCLE_TOP_LEVEL } from './program-lifecycle.js';
 
 // commander's CommonJS entry loads ~4 ms faster than its ESM wrapper (no export-name scan).
 const { Command, CommanderError } = createRequire(import.meta.url)('commander') as typeof CommanderModule;
@@ -553,6 +554,7 @@ const CONTAINER_COMMANDS: Array<(p: Command) => void> = [
   defineExec,
   defineUpdate,
   definePort,
+  ...LIFECYCLE_CONTAINER_COMMANDS,
 ];
 
 /** Top-level command name → what defines it (so a run defines only the command it needs). */
@@ -583,6 +585,7 @@ const TOP_LEVEL: Record<string, (p: Command) => void> = {
   container: defineContainerGroup,
   volume: defineVolumeGroup,
   network: defineNetworkGroup,
+  ...LIFECYCLE_TOP_LEVEL,
 };
 
 /** The first non-option word of argv (the command), skipping global options and their values. */
@@ -686,6 +689,7 @@ const ARG_SPECS: Record<string, ArgSpec> = {
   connect: ['exact', 2],
   disconnect: ['exact', 2],
   prune: ['none', 0],
+  ...LIFECYCLE_ARG_SPECS,
 };
 
 /** Where a command's rule differs from another command of the same name. */

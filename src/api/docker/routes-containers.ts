@@ -164,6 +164,7 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
     if (record.request.tty) {
       resizeTerminal(containers.bundle(record.id), h, w);
     }
+    containers.emit('resize', record.id, h, w);
     sendEmpty(res, 200);
   });
 
@@ -208,6 +209,7 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
     const stdout = queryBool(query, 'stdout');
     const stderr = queryBool(query, 'stderr');
     const tty = record.request.tty;
+    containers.emit('attach', record.id);
     const out: Duplex | Writable = ctx.upgrade ? ctx.upgrade.socket : ctx.res;
     if (ctx.upgrade) {
       writeUpgradeHeaders(ctx.upgrade.socket, !tty);
