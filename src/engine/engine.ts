@@ -142,6 +142,21 @@ export class Engine {
     }
   }
 
+  /**
+   * Runs `fn` as garbage collection treats a pull: blobs and layers it stores before the
+   * image record exists are not swept meanwhile (load, import, commit use it).
+   */
+  async withContentLease<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.gcRunning) await this.gcRunning;
+    this.pullsInFlight++;
+    try {
+      return await fn();
+    } finally {
+      this.pullsInFlight--;
+      if (this.pullsInFlight === 0 && this.gcPending) void this.collectGarbage();
+    }
+  }
+
   /** Name, `name:tag`, `name@digest`, full or short image ID → the image. */
   resolveImage(nameOrId: string): ImageRecord {
     const byId = this.images.idForPrefix(nameOrId);

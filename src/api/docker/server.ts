@@ -13,6 +13,8 @@ import { registerContainerRoutes } from './routes-containers.js';
 import { registerExecRoutes } from './routes-exec.js';
 import { registerNetworkRoutes } from './routes-networks.js';
 import { registerVolumeRoutes } from './routes-volumes.js';
+import { registerImageArchiveRoutes } from './routes-image-archive.js';
+import { registerDiskUsageRoutes } from './routes-disk-usage.js';
 
 const log = logger('api');
 
@@ -29,6 +31,8 @@ export class DockerApiServer {
     registerExecRoutes(this.router, engine);
     registerNetworkRoutes(this.router, engine);
     registerVolumeRoutes(this.router, engine);
+    registerImageArchiveRoutes(this.router, engine);
+    registerDiskUsageRoutes(this.router, engine);
   }
 
   async listen(hosts: string[]): Promise<void> {
