@@ -1,5 +1,5 @@
 /** The composition root: opens the stores, wires the modules, and offers the operations the APIs call. */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ContentStore } from '../content/store.js';
@@ -83,6 +83,8 @@ export class Engine {
     await mkdir(config.dataRoot, { recursive: true, mode: 0o711 });
     await mkdir(config.execRoot, { recursive: true, mode: 0o711 });
     const release = claimDataRoot(config.dataRoot);
+    // Staging of load/import/commit (engine/image-archive.ts): whatever a crash left there is garbage.
+    await rm(join(config.dataRoot, 'tmp'), { recursive: true, force: true });
     const engine = new Engine(config, release);
     await engine.content.init();
     await engine.snapshots.init();

@@ -198,6 +198,20 @@ print(c.images.load(open('${archive}', 'rb').read())[0].id)
     assert.match(ok.text, /Loading layer/);
     assert.equal((await d.docker(['rmi', 'hostile:1'])).code, 0);
     assert.deepEqual(await state(), before);
+    // A layer whose own entries escape is only found while unpacking: the error ends the stream, nothing stays.
+    const evilLayer = await makeTar([{ name: '../../../../tmp/berth-escaped', body: 'x' }]);
+    const evilConfig = Buffer.from(JSON.stringify({ os: 'linux', architecture: 'amd64', rootfs: { type: 'layers', diff_ids: [sha(evilLayer)] } }));
+    const evil = await makeTar([
+      { name: 'layer.tar', body: evilLayer },
+      { name: 'config.json', body: evilConfig },
+      { name: 'manifest.json', body: JSON.stringify([{ Config: 'config.json', RepoTags: ['evil:1'], Layers: ['layer.tar'] }]) },
+    ]);
+    const inStream = await post('/v1.50/images/load', evil);
+    assert.equal(inStream.status, 200);
+    assert.match(inStream.text, /"errorDetail"/);
+    assert.doesNotMatch(inStream.text, /Loaded image/);
+    assert.deepEqual(await state(), before);
+    assert.equal(await readFile('/tmp/berth-escaped').catch(() => 'absent'), 'absent');
     // and the docker CLI shows the daemon's message
     await writeFile(join(work, 'bad.tar'), await makeTar(good));
     const cli = await d.docker(['load', '-i', join(work, 'bad.tar')]);
@@ -223,6 +237,9 @@ print(c.images.load(open('${archive}', 'rb').read())[0].id)
     assert.equal(run.stdout, 'hi\nimported file\n', run.stderr);
     const comment = await d.docker(['image', 'inspect', '-f', '{{.Comment}} {{json .RootFS.Layers}}', 'imported:1']);
     assert.equal(comment.stdout.trim(), `from a tarball ${JSON.stringify([sha(rootfs)])}`);
+    const piped = await execFileAsync('sh', ['-c', `gzip -c < ${file} | docker import - imported:gz`], { env: { ...process.env, DOCKER_HOST: d.host } });
+    assert.match(piped.stdout, /^sha256:[a-f0-9]{64}$/m);
+    assert.equal((await d.docker(['run', '--rm', 'imported:gz', '/bin/busybox', 'cat', '/hello.txt'])).stdout, 'imported file\n');
     const viaFile = await d.berth(['import', '-c', 'WORKDIR /bin', file, 'imported:2']);
     assert.equal(viaFile.code, 0, viaFile.stderr);
     assert.equal((await d.docker(['run', '--rm', 'imported:2', 'sh', '-c', 'pwd'])).stdout, '/bin\n');

@@ -68,17 +68,23 @@ async function commitBody(req: IncomingMessage): Promise<ImageRuntimeConfig | un
 
 /** POST /images/create?fromSrc=-: `docker import` of the request body. */
 export async function importFromRequest(engine: Engine, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
-  const src = query.get('fromSrc') ?? '';
-  if (src !== '-') throw invalidArgument(`import from "${src}": berth imports only from the request body (fromSrc=-)`);
-  const name = targetName(query.get('repo') || undefined, query.get('tag') || undefined);
-  const id = await importImage(engine, req, {
-    ...(name ? { name } : {}),
-    message: query.get('message') || `Imported from ${src}`,
-    changes: query.getAll('changes'),
-  }).catch(async (err: unknown) => {
+  let id: string;
+  try {
+    const src = query.get('fromSrc') ?? '';
+    if (src !== '-') throw invalidArgument(`import from "${src}": berth imports only from the request body (fromSrc=-)`);
+    const platform = query.get('platform');
+    const host = `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`;
+    if (platform && platform !== 'linux' && platform !== host) throw invalidArgument(`platform ${platform} is not supported: berth imports for ${host} only`);
+    const name = targetName(query.get('repo') || undefined, query.get('tag') || undefined);
+    id = await importImage(engine, req, {
+      ...(name ? { name } : {}),
+      message: query.get('message') || `Imported from ${src}`,
+      changes: query.getAll('changes'),
+    });
+  } catch (err) {
     await drain(req);
     throw err;
-  });
+  }
   streamHeaders(res, 'application/json')({ status: id });
   res.end();
 }
