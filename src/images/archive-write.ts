@@ -97,6 +97,10 @@ export function writeImageArchive(images: SaveImage[]): Readable {
       await new Promise<void>((resolve, reject) => {
         const sink = pack.entry({ name, mode: 0o644, mtime: blob.mtime, size: blob.size }, (err) => (err ? reject(err) : resolve()));
         const source = layer.open();
+        // A client that goes away destroys the pack: the layer's file and decompressor go with it.
+        const onClose = (): void => void source.destroy();
+        pack.once('close', onClose);
+        source.once('close', () => pack.off('close', onClose));
         source.on('error', (err) => {
           sink.destroy(err);
           reject(err);

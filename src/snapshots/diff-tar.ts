@@ -81,6 +81,9 @@ export function upperDirTar(upper: string, exclude: ReadonlySet<string> = new Se
         await new Promise<void>((resolve, reject) => {
           const sink = pack.entry({ ...base(path, st), type: 'file', size: st.size }, (err) => (err ? reject(err) : resolve()));
           const source = createReadStream(full);
+          const onClose = (): void => void source.destroy();
+          pack.once('close', onClose);
+          source.once('close', () => pack.off('close', onClose));
           source.on('error', (err) => {
             sink.destroy(err);
             reject(err);
