@@ -349,6 +349,8 @@ export async function commitContainer(engine: Engine, options: CommitOptions): P
   const status = record.state.status;
   if (status === 'removing' || status === 'dead') throw conflict(`You cannot commit container ${record.id} which is ${status === 'dead' ? 'dead' : 'being removed'}`);
   const image = engine.images.find(record.imageId);
+  // The new image's manifest lists the parent's layer blobs: without the image they are unknown.
+  if (!image || image.layers.length !== record.chainIds.length) throw conflict(`the image of container ${record.id.slice(0, 12)} is gone: its layers cannot be described`);
   const req = record.request;
   const env = [...(record.imageConfig.Env ?? [])];
   for (const e of req.env) {
@@ -406,22 +408,20 @@ export async function commitContainer(engine: Engine, options: CommitOptions): P
       let parentSize = 0;
       for (const chain of record.chainIds) parentSize += (await engine.snapshots.layerInfo(chain))?.size ?? 0;
       const created = new Date().toISOString();
-      const parentHistory: HistoryEntry[] = image?.config.history ?? parentDiffIds.map(() => ({}));
+      const parentHistory: HistoryEntry[] = image.config.history ?? parentDiffIds.map(() => ({}));
       const cmd = containerConfig.Cmd ?? [];
       const history: HistoryEntry = { created, created_by: cmd.join(' '), ...(options.author ? { author: options.author } : {}), ...(options.comment ? { comment: options.comment } : {}) };
       const config: ImageConfig = {
         created,
         ...(options.author ? { author: options.author } : {}),
-        architecture: image?.config.architecture ?? hostArch,
+        architecture: image.config.architecture,
         os: 'linux',
-        ...(image?.config.variant ? { variant: image.config.variant } : {}),
+        ...(image.config.variant ? { variant: image.config.variant } : {}),
         config: runtime,
         rootfs: { type: 'layers', diff_ids: diffIds },
         history: [...parentHistory, history],
       };
-      const parentLayers = image?.layers ?? [];
-      if (parentLayers.length !== record.chainIds.length) throw conflict(`the image of container ${record.id.slice(0, 12)} is gone: its layers cannot be described`);
-      const layers = [...parentLayers, { mediaType: MediaType.ociLayer, digest: diff.digest, size: diff.size }];
+      const layers = [...image.layers, { mediaType: MediaType.ociLayer, digest: diff.digest, size: diff.size }];
       return storeNewImage(engine, config, layers, chains, parentSize + layerSize, options.name ? [options.name] : []);
     });
   });
