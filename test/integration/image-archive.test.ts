@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import tar from 'tar-stream';
-import { startBerthd, type Berthd } from '../helpers/berthd.js';
+import { repoRoot, startBerthd, type Berthd } from '../helpers/berthd.js';
 import { fixtures, type Fixtures } from '../helpers/fixtures.js';
 
 const execFileAsync = promisify(execFile);
@@ -132,6 +132,13 @@ describe('image archives, import, commit, filters, df and prune', () => {
     const bload = await d.berth(['load', '-q', '-i', file2]);
     assert.equal(bload.code, 0, bload.stderr);
     assert.equal(bload.stdout, 'Loaded image: saved/bb:v1\n');
+    // Through pipes: docker save to stdout, berth load from stdin.
+    const piped = join(work, 'piped.tar');
+    const env = { ...process.env, DOCKER_HOST: d.host, BERTH_HOST: d.host };
+    await execFileAsync('sh', ['-c', `docker save saved/bb:v1 > ${piped}`], { env });
+    await d.docker(['rmi', 'saved/bb:v1']);
+    const fromStdin = await execFileAsync('sh', ['-c', `${process.execPath} bin/berth load < ${piped}`], { env, cwd: repoRoot });
+    assert.equal(fromStdin.stdout, 'Loaded image: saved/bb:v1\n');
     // A compressed archive loads too (docker load accepts gzip).
     const gz = join(work, 'bb.tar.gz');
     await execFileAsync('sh', ['-c', `gzip -c < ${file2} > ${gz}`]);
