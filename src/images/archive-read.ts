@@ -254,6 +254,7 @@ async function ociLayoutImages(staged: StagedArchive, options: ArchiveReadOption
   const { value: index } = await staged.json<ImageIndex>(staged.require('index.json', 'OCI index'), 'index.json');
   if (!index || !Array.isArray(index.manifests)) throw bad('index.json has no manifests list');
   const byManifest = new Map<Digest, ArchiveImage>();
+  let skipped = 0;
   for (const entry of index.manifests) {
     let desc = entry;
     if (isIndexMediaType(entry?.mediaType ?? '')) {
@@ -266,6 +267,11 @@ async function ociLayoutImages(staged: StagedArchive, options: ArchiveReadOption
       }
     }
     if (!isManifestMediaType(desc?.mediaType ?? '')) throw bad(`unsupported manifest media type ${JSON.stringify(desc?.mediaType)}`);
+    // A manifest listed for another platform is skipped (an archive may carry only this host's blobs).
+    if (desc === entry && entry.platform && !matchesHost(entry, options)) {
+      skipped++;
+      continue;
+    }
     const name = nameFromAnnotations(entry.annotations, options);
     const known = byManifest.get(desc.digest);
     if (known) {
@@ -299,7 +305,17 @@ async function ociLayoutImages(staged: StagedArchive, options: ArchiveReadOption
     };
     byManifest.set(desc.digest, image);
   }
+  if (byManifest.size === 0 && skipped > 0) throw bad('no image in the archive is for this platform');
   return [...byManifest.values()];
+}
+
+function matchesHost(desc: Descriptor, options: ArchiveReadOptions): boolean {
+  try {
+    options.selectManifest({ schemaVersion: 2, manifests: [desc] });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -96,6 +96,7 @@ describe('image archive reader', () => {
       { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha(manifest), size: manifest.length, platform: { os: 'linux', architecture: 'amd64' } },
     ] }));
     const index = JSON.stringify({ schemaVersion: 2, manifests: [
+      { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha('other platform, blobs absent'), size: 9, platform: { os: 'linux', architecture: 'arm64' } },
       { mediaType: 'application/vnd.oci.image.index.v1+json', digest: sha(nested), size: nested.length, annotations: { 'org.opencontainers.image.ref.name': 'multi:v1' } },
       { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha(manifest), size: manifest.length, annotations: { 'org.opencontainers.image.ref.name': 'bare-tag' } },
     ] });
