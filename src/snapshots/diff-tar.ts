@@ -4,18 +4,19 @@
  * and opaque directories (`trusted.overlay.opaque=y`) get a `.wh..wh..opq` entry, as
  * containers/storage's overlay diff does. Within a directory the whiteouts come first (layer.md
  * asks producers to put them before their siblings). Hard links inside the upper directory are
- * kept as tar hard links. `exclude` names paths (relative, no leading slash) to leave out: the
- * mount points the runtime created for /etc/hosts and friends.
+ * kept as tar hard links; file capabilities (`security.capability`) are kept as PAX xattrs.
+ * `exclude` names paths (relative, no leading slash) to leave out: the mount points the runtime
+ * created for /etc/hosts and friends.
  */
 import { createReadStream, type Stats } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import tar from 'tar-stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { lgetxattr } from '../core/libc.js';
 import { OVERLAY_OPAQUE_XATTR, WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from './apply.js';
+import { TarWriter, type TarHeader } from './tar-write.js';
 
-type Header = Parameters<ReturnType<typeof tar.pack>['entry']>[0];
+const CAPABILITY_XATTR = 'security.capability';
 
 function isWhiteout(st: Stats): boolean {
   return st.isCharacterDevice() && st.rdev === 0;
@@ -31,23 +32,12 @@ function minor(rdev: number): number {
 }
 
 export function upperDirTar(upper: string, exclude: ReadonlySet<string> = new Set()): Readable {
-  const pack = tar.pack();
+  const out = new PassThrough({ highWaterMark: 1024 * 1024 });
+  const tar = new TarWriter(out);
   const links = new Map<string, string>();
 
-  const entry = (header: Header): Promise<void> =>
-    new Promise((resolve, reject) => {
-      // A file entry (a whiteout) needs its (empty) body, or the pack waits for it forever.
-      if (header.type === 'file') pack.entry(header, Buffer.alloc(0), (err) => (err ? reject(err) : resolve()));
-      else pack.entry(header, (err) => (err ? reject(err) : resolve()));
-    });
-
-  const base = (rel: string, st: Stats): Pick<Header, 'name' | 'mode' | 'uid' | 'gid' | 'mtime'> => ({
-    name: rel,
-    mode: st.mode & 0o7777,
-    uid: st.uid,
-    gid: st.gid,
-    mtime: st.mtime,
-  });
+  const base = (name: string, st: Stats): Omit<TarHeader, 'type'> => ({ name, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime });
+  const marker = (name: string, st: Stats): TarHeader => ({ name, type: 'file', mode: 0o600, uid: 0, gid: 0, mtime: st.mtime });
 
   const walk = async (rel: string): Promise<void> => {
     const names = (await readdir(join(upper, rel))).sort();
@@ -60,47 +50,35 @@ export function upperDirTar(upper: string, exclude: ReadonlySet<string> = new Se
       if (exclude.has(path)) continue;
       const full = join(upper, path);
       if (isWhiteout(st)) {
-        const where = rel ? `${rel}/` : '';
-        await entry({ name: `${where}${WHITEOUT_PREFIX}${name}`, type: 'file', mode: 0o600, uid: 0, gid: 0, mtime: st.mtime, size: 0 });
+        await tar.entry(marker(`${rel ? `${rel}/` : ''}${WHITEOUT_PREFIX}${name}`, st));
       } else if (st.isDirectory()) {
-        await entry({ ...base(`${path}/`, st), type: 'directory' });
-        if (lgetxattr(full, OVERLAY_OPAQUE_XATTR)?.toString() === 'y') {
-          await entry({ name: `${path}/${WHITEOUT_OPAQUE}`, type: 'file', mode: 0o600, uid: 0, gid: 0, mtime: st.mtime, size: 0 });
-        }
+        await tar.entry({ ...base(`${path}/`, st), type: 'directory' });
+        if (lgetxattr(full, OVERLAY_OPAQUE_XATTR)?.toString() === 'y') await tar.entry(marker(`${path}/${WHITEOUT_OPAQUE}`, st));
         await walk(path);
       } else if (st.isSymbolicLink()) {
-        await entry({ ...base(path, st), type: 'symlink', linkname: await readlink(full) });
+        await tar.entry({ ...base(path, st), type: 'symlink', linkname: await readlink(full) });
       } else if (st.isFile()) {
         const key = `${st.dev}:${st.ino}`;
         const first = st.nlink > 1 ? links.get(key) : undefined;
         if (first !== undefined) {
-          await entry({ ...base(path, st), type: 'link', linkname: first });
+          await tar.entry({ ...base(path, st), type: 'link', linkname: first });
           continue;
         }
         if (st.nlink > 1) links.set(key, path);
-        await new Promise<void>((resolve, reject) => {
-          const sink = pack.entry({ ...base(path, st), type: 'file', size: st.size }, (err) => (err ? reject(err) : resolve()));
-          const source = createReadStream(full);
-          const onClose = (): void => void source.destroy();
-          pack.once('close', onClose);
-          source.once('close', () => pack.off('close', onClose));
-          source.on('error', (err) => {
-            sink.destroy(err);
-            reject(err);
-          });
-          source.pipe(sink as unknown as NodeJS.WritableStream);
-        });
+        const capability = lgetxattr(full, CAPABILITY_XATTR);
+        const xattrs = capability ? new Map([[CAPABILITY_XATTR, capability]]) : undefined;
+        await tar.file({ ...base(path, st), type: 'file', size: st.size, ...(xattrs ? { xattrs } : {}) }, createReadStream(full));
       } else if (st.isCharacterDevice() || st.isBlockDevice()) {
-        await entry({ ...base(path, st), type: st.isCharacterDevice() ? 'character-device' : 'block-device', devmajor: major(st.rdev), devminor: minor(st.rdev) });
+        await tar.entry({ ...base(path, st), type: st.isCharacterDevice() ? 'character-device' : 'block-device', devmajor: major(st.rdev), devminor: minor(st.rdev) });
       } else if (st.isFIFO()) {
-        await entry({ ...base(path, st), type: 'fifo' });
+        await tar.entry({ ...base(path, st), type: 'fifo' });
       }
       // sockets cannot be archived (tar has no type for them), as in Docker
     }
   };
 
   walk('')
-    .then(() => pack.finalize())
-    .catch((err: unknown) => pack.destroy(err instanceof Error ? err : new Error(String(err))));
-  return pack as unknown as Readable;
+    .then(() => tar.finish())
+    .catch((err: unknown) => out.destroy(err instanceof Error ? err : new Error(String(err))));
+  return out;
 }

@@ -23,6 +23,10 @@ async function listTar(upper: string, exclude?: Set<string>): Promise<Array<{ na
   return out;
 }
 
+// vfs_cap_data v2, effective: cap_setuid (bit 7) and cap_net_raw (bit 13) permitted — bytes above 0x7f.
+const capability = Buffer.from([0x01, 0x00, 0x00, 0x02, 0x80, 0x20, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+const longDir = `${'d'.repeat(60)}/${'e'.repeat(60)}`;
+
 describe('upper dir → layer tar (commit)', () => {
   let dir: string;
   let upper: string;
@@ -40,6 +44,10 @@ describe('upper dir → layer tar (commit)', () => {
     await link(join(upper, 'a'), join(upper, 'b'));
     await symlink('etc/app.conf', join(upper, 'conf-link'));
     execFileSync('mkfifo', [join(upper, 'pipe')]);
+    await writeFile(join(upper, 'ping'), 'binary');
+    lsetxattr(join(upper, 'ping'), 'security.capability', capability);
+    await mkdir(join(upper, longDir), { recursive: true });
+    await writeFile(join(upper, longDir, 'caf\u00e9.txt'), 'long and non-ASCII');
   });
   after(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -48,7 +56,10 @@ describe('upper dir → layer tar (commit)', () => {
   it('writes whiteouts first, an opaque marker after its directory, hard links as links, and leaves out excluded paths', async () => {
     const entries = await listTar(upper, new Set(['etc/hosts']));
     const names = entries.map((e) => e.name);
-    assert.deepEqual(names, ['a', 'b', 'conf-link', 'etc/', 'etc/.wh.group', 'etc/app.conf', 'opq/', 'opq/.wh..wh..opq', 'opq/only', 'pipe']);
+    assert.deepEqual(names, [
+      'a', 'b', 'conf-link', `${'d'.repeat(60)}/`, `${longDir}/`, `${longDir}/caf\u00e9.txt`,
+      'etc/', 'etc/.wh.group', 'etc/app.conf', 'opq/', 'opq/.wh..wh..opq', 'opq/only', 'ping', 'pipe',
+    ]);
     assert.deepEqual(entries.find((e) => e.name === 'b'), { name: 'b', type: 'link', linkname: 'a' });
     assert.equal(entries.find((e) => e.name === 'conf-link')?.linkname, 'etc/app.conf');
     assert.equal(entries.find((e) => e.name === 'pipe')?.type, 'fifo');
@@ -67,5 +78,16 @@ describe('upper dir → layer tar (commit)', () => {
     assert.equal((await lstat(join(dest, 'a'))).ino, (await lstat(join(dest, 'b'))).ino);
     assert.equal(await readlink(join(dest, 'conf-link')), 'etc/app.conf');
     assert.ok((await lstat(join(dest, 'pipe'))).isFIFO());
+    assert.deepEqual(lgetxattr(join(dest, 'ping'), 'security.capability'), capability, 'file capabilities survive byte for byte');
+    assert.equal(await readFile(join(dest, longDir, 'caf\u00e9.txt'), 'utf8'), 'long and non-ASCII');
+    // and GNU tar reads the archive the same way
+    const listing = execFileSync('sh', ['-c', 'tar -tvf -'], { input: await new Promise<Buffer>((resolve) => {
+      const parts: Buffer[] = [];
+      const stream = upperDirTar(upper);
+      stream.on('data', (c: Buffer) => parts.push(c));
+      stream.on('end', () => resolve(Buffer.concat(parts)));
+    }) }).toString();
+    assert.match(listing, /caf\u00e9\.txt/);
+    assert.match(listing, /^hrw-r--r-- .* b link to a$/m);
   });
 });
