@@ -114,8 +114,9 @@ export function registerImageArchiveRoutes(router: Router, engine: Engine): void
         write({ errorDetail: { message }, error: message });
         await engine.collectGarbage();
       }
-      res.end();
     });
+    // Ended only once the staging directory is gone: when the client sees the end, nothing is left behind.
+    res.end();
   });
 
   router.add('POST', '/commit', async ({ req, res, query }) => {
