@@ -188,6 +188,21 @@ export class ApiClient {
     return res;
   }
 
+  /** Sends a raw request body (a tar for load/import), streamed with chunked encoding. */
+  async upload(opts: RequestOptions, body: NodeJS.ReadableStream, contentType: string): Promise<http.IncomingMessage> {
+    const path = await this.fullPath(opts.path, opts.query);
+    const headers: Record<string, string> = { 'User-Agent': USER_AGENT, 'Content-Type': contentType, ...opts.headers };
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = http.request({ ...this.connectOptions(), agent: this.agent, method: opts.method, path, headers }, resolve);
+      req.on('error', (e) => reject(this.connectionError(e)));
+      body.on('error', (e) => req.destroy(e));
+      body.pipe(req);
+    });
+    const status = res.statusCode ?? 0;
+    if (status >= 400) throw await this.errorFrom(res, path);
+    return res;
+  }
+
   /** Reads an error response into docker's wording. */
   async errorFrom(res: http.IncomingMessage, path: string): Promise<ApiError> {
     const status = res.statusCode ?? 0;

@@ -1,5 +1,5 @@
 /** The composition root: opens the stores, wires the modules, and offers the operations the APIs call. */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ContentStore } from '../content/store.js';
@@ -92,6 +92,8 @@ export class Engine {
     await mkdir(config.dataRoot, { recursive: true, mode: 0o711 });
     await mkdir(config.execRoot, { recursive: true, mode: 0o711 });
     const release = claimDataRoot(config.dataRoot);
+    // Staging of load/import/commit (engine/image-archive.ts): whatever a crash left there is garbage.
+    await rm(join(config.dataRoot, 'tmp'), { recursive: true, force: true });
     const engine = new Engine(config, release);
     await engine.content.init();
     await engine.snapshots.init();
@@ -157,6 +159,21 @@ export class Engine {
     } catch (err) {
       finish();
       throw err;
+    }
+  }
+
+  /**
+   * Runs `fn` as garbage collection treats a pull: blobs and layers it stores before the
+   * image record exists are not swept meanwhile (load, import, commit use it).
+   */
+  async withContentLease<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.gcRunning) await this.gcRunning;
+    this.pullsInFlight++;
+    try {
+      return await fn();
+    } finally {
+      this.pullsInFlight--;
+      if (this.pullsInFlight === 0 && this.gcPending) void this.collectGarbage();
     }
   }
 

@@ -16,6 +16,8 @@ import { registerVolumeRoutes } from './routes-volumes.js';
 import { registerEventRoutes } from './routes-events.js';
 import { registerStatsRoutes } from './routes-stats.js';
 import { registerArchiveRoutes } from './routes-archive.js';
+import { registerImageArchiveRoutes } from './routes-image-archive.js';
+import { registerDiskUsageRoutes } from './routes-disk-usage.js';
 
 const log = logger('api');
 
@@ -35,6 +37,8 @@ export class DockerApiServer {
     registerEventRoutes(this.router, engine);
     registerStatsRoutes(this.router, engine);
     registerArchiveRoutes(this.router, engine);
+    registerImageArchiveRoutes(this.router, engine);
+    registerDiskUsageRoutes(this.router, engine);
   }
 
   async listen(hosts: string[]): Promise<void> {
