@@ -361,10 +361,11 @@ export class NetworkManager implements DnsZone {
 }
 
 /**
- * The CNI chain for one attachment, Podman's shape: bridge with host-local IPAM, portmap
- * when ports are published, firewall (same-bridge isolation: containers on different
- * networks cannot reach each other), tuning when a MAC address is asked for. Plugins that
- * would have nothing to do are left out: each one is a process spawn on every start and stop.
+ * The CNI chain for one attachment: bridge with host-local IPAM, portmap when ports are
+ * published, tuning when a MAC address is asked for. Plugins that would have nothing to do
+ * are left out: each one is a process spawn on every start and stop. The firewall plugin's
+ * job (isolation between networks, forwarding) is done once per network instead, with the
+ * bridge (networks.ts), as NAT is.
  */
 export function conflistFor(network: NetworkRecord, ipamDir: string, withPorts: boolean, withMac: boolean): CniConflist {
   const ranges = network.subnets.map((s) => {
@@ -389,7 +390,6 @@ export function conflistFor(network: NetworkRecord, ipamDir: string, withPorts: 
     },
   ];
   if (withPorts) plugins.push({ type: 'portmap', capabilities: { portMappings: true }, snat: true });
-  plugins.push({ type: 'firewall', backend: 'iptables', ingressPolicy: 'same-bridge' });
   if (withMac) plugins.push({ type: 'tuning', capabilities: { mac: true } });
   return { cniVersion: CNI_VERSION, name: cniNetworkName(network), plugins };
 }

@@ -318,9 +318,42 @@ async function ensureBridge(record: NetworkRecord): Promise<void> {
     });
   }
   await ip(['link', 'set', 'dev', record.bridge, 'up']);
-  for (const rule of masqueradeRules(record)) {
-    const present = await execFileAsync(rule.tool, ['-w', '-t', 'nat', '-C', ...rule.args]).then(() => true, () => false);
-    if (!present) await execFileAsync(rule.tool, ['-w', '-t', 'nat', '-A', ...rule.args]);
+  for (const rule of masqueradeRules(record)) await ensureRule(rule.tool, 'nat', rule.args);
+  await ensureForwardRules(record);
+}
+
+async function ensureRule(tool: string, table: string, args: string[]): Promise<void> {
+  const present = await execFileAsync(tool, ['-w', '-t', table, '-C', ...args]).then(() => true, () => false);
+  if (!present) await execFileAsync(tool, ['-w', '-t', table, '-A', ...args]);
+}
+
+const FORWARD_CHAIN = 'BERTH-FORWARD';
+const ISOLATION_STAGE_1 = 'BERTH-ISOLATION-STAGE-1';
+const ISOLATION_STAGE_2 = 'BERTH-ISOLATION-STAGE-2';
+
+/**
+ * Forwarding rules per network, set up once with the bridge — what CNI's firewall plugin
+ * (ingressPolicy same-bridge) does, but without its iptables calls on every container start
+ * and stop (measured here: about 45 ms of each bridged `docker run`). Traffic from one berth
+ * bridge to another is dropped (two-stage, as the plugin and Docker do); a container's own
+ * traffic and replies to it are accepted, for hosts whose FORWARD policy is DROP; an
+ * internal network forwards nothing off its bridge.
+ */
+async function ensureForwardRules(record: NetworkRecord): Promise<void> {
+  const families = new Set(record.subnets.map((s) => (s.subnet.includes(':') ? 'ip6tables' : 'iptables')));
+  for (const tool of families) {
+    for (const chain of [FORWARD_CHAIN, ISOLATION_STAGE_1, ISOLATION_STAGE_2]) {
+      await execFileAsync(tool, ['-w', '-N', chain]).catch(() => undefined);
+    }
+    const jump = ['FORWARD', '-j', FORWARD_CHAIN];
+    const jumps = await execFileAsync(tool, ['-w', '-C', ...jump]).then(() => true, () => false);
+    if (!jumps) await execFileAsync(tool, ['-w', '-I', ...jump]);
+    await ensureRule(tool, 'filter', [FORWARD_CHAIN, '-j', ISOLATION_STAGE_1]);
+    await ensureRule(tool, 'filter', [ISOLATION_STAGE_1, '-i', record.bridge, '!', '-o', record.bridge, '-j', ISOLATION_STAGE_2]);
+    await ensureRule(tool, 'filter', [ISOLATION_STAGE_2, '-o', record.bridge, '-j', 'DROP']);
+    if (record.internal) await ensureRule(tool, 'filter', [FORWARD_CHAIN, '-i', record.bridge, '!', '-o', record.bridge, '-j', 'DROP']);
+    await ensureRule(tool, 'filter', [FORWARD_CHAIN, '-o', record.bridge, '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT']);
+    await ensureRule(tool, 'filter', [FORWARD_CHAIN, '-i', record.bridge, '-j', 'ACCEPT']);
   }
 }
 
@@ -346,13 +379,10 @@ async function deleteBridge(record: NetworkRecord): Promise<void> {
   await removeIsolationRules(record.bridge);
 }
 
-/**
- * The firewall plugin's same-bridge isolation adds two rules per bridge and never removes
- * them (other containers may still use the bridge); they go with the network.
- */
+/** The network's forwarding and isolation rules go with it. */
 export async function removeIsolationRules(bridge: string): Promise<void> {
   for (const tool of ['iptables', 'ip6tables']) {
-    for (const chain of ['CNI-ISOLATION-STAGE-1', 'CNI-ISOLATION-STAGE-2']) {
+    for (const chain of [FORWARD_CHAIN, ISOLATION_STAGE_1, ISOLATION_STAGE_2]) {
       const listed = await execFileAsync(tool, ['-w', '-S', chain]).then((r) => r.stdout, () => '');
       for (const line of listed.split('\n')) {
         if (!line.startsWith('-A ') || !new RegExp(`(-i|-o) ${bridge.replace(/[.]/g, '\\.')}( |$)`).test(line)) continue;

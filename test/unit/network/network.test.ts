@@ -69,15 +69,14 @@ describe('CNI chain', () => {
     id: 'a'.repeat(64), name: 'n1', driver: 'bridge', created: '', bridge: 'br-aaaaaaaaaaaa', subnets: [{ subnet: '10.89.0.0/24', gateway: '10.89.0.1' }],
     userSubnets: false, enableIPv6: false, internal: false, attachable: false, labels: {}, options: {}, isDefault: false, mtu: 1500, ipMasquerade: true,
   };
-  it('is bridge + host-local, portmap only with ports, firewall isolation, tuning only for a MAC', () => {
+  it('is bridge + host-local, portmap only with ports, tuning only for a MAC', () => {
     const plain = conflistFor(network, '/run/x/ipam', false, false);
-    assert.deepEqual(plain.plugins.map((p) => p.type), ['bridge', 'firewall']);
+    assert.deepEqual(plain.plugins.map((p) => p.type), ['bridge']);
     assert.equal(plain.name, 'berth-aaaaaaaaaaaa');
     const bridge = plain.plugins[0] as Record<string, unknown>;
     assert.deepEqual(bridge.ipam, { type: 'host-local', ranges: [[{ subnet: '10.89.0.0/24', gateway: '10.89.0.1' }]], dataDir: '/run/x/ipam' });
     assert.equal(bridge.isDefaultGateway, true);
-    assert.equal((plain.plugins[1] as Record<string, unknown>).ingressPolicy, 'same-bridge');
-    assert.deepEqual(conflistFor(network, '/i', true, true).plugins.map((p) => p.type), ['bridge', 'portmap', 'firewall', 'tuning']);
+    assert.deepEqual(conflistFor(network, '/i', true, true).plugins.map((p) => p.type), ['bridge', 'portmap', 'tuning']);
     const internal = conflistFor({ ...network, internal: true }, '/i', false, false).plugins[0] as Record<string, unknown>;
     assert.equal(internal.isDefaultGateway, false);
   });
