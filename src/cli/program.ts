@@ -130,6 +130,18 @@ function defineStart(parent: Command): void {
     );
 }
 
+function defineAttach(parent: Command): void {
+  parent
+    .command('attach')
+    .description('Attach local standard input, output, and error streams to a running container')
+    .usage('[OPTIONS] CONTAINER')
+    .argument('<container>')
+    .option('--detach-keys <string>', 'Override the key sequence for detaching a container')
+    .option('--no-stdin', 'Do not attach STDIN')
+    .option('--sig-proxy [bool]', 'Proxy all received signals to the process')
+    .action(act(async (name: string, o: { detachKeys?: string; stdin?: boolean; sigProxy?: string | boolean }) => (await import('./commands/attach.js')).attachCmd(name, o)));
+}
+
 function defineStopOrRestart(parent: Command, name: 'stop' | 'restart'): void {
   const desc = name === 'stop' ? 'Stop one or more running containers' : 'Restart one or more containers';
   parent
@@ -415,6 +427,7 @@ function defineVolumeGroup(program: Command): void {
 
 const CONTAINER_COMMANDS: Array<(p: Command) => void> = [
   defineStart,
+  defineAttach,
   (p) => defineStopOrRestart(p, 'stop'),
   (p) => defineStopOrRestart(p, 'restart'),
   defineKill,
@@ -429,8 +442,9 @@ const TOP_LEVEL: Record<string, (p: Command) => void> = {
   run: (p) => defineRun(p),
   create: (p) => defineCreate(p),
   start: defineStart,
-  stop: CONTAINER_COMMANDS[1] as (p: Command) => void,
-  restart: CONTAINER_COMMANDS[2] as (p: Command) => void,
+  attach: defineAttach,
+  stop: CONTAINER_COMMANDS[2] as (p: Command) => void,
+  restart: CONTAINER_COMMANDS[3] as (p: Command) => void,
   kill: defineKill,
   rm: defineRm,
   wait: defineWait,
@@ -530,6 +544,7 @@ const ARG_SPECS: Record<string, ArgSpec> = {
   run: ['min', 1],
   create: ['min', 1],
   start: ['min', 1],
+  attach: ['exact', 1],
   stop: ['min', 1],
   restart: ['min', 1],
   kill: ['min', 1],

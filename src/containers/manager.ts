@@ -330,7 +330,9 @@ export class ContainerManager extends EventEmitter {
         logPath: this.logPath(id),
         tty: req.tty,
         openStdin: req.openStdin,
-        leaveStdinOpen: !req.stdinOnce,
+        // dockerd closes a StdinOnce container's stdin after the first attach only without a
+        // TTY: `run -it` then detach must leave the shell's terminal open for `attach`.
+        leaveStdinOpen: req.tty || !req.stdinOnce,
         paths: { exitDir: this.exitDir, socketDir: this.socketDir },
         runc: this.options.runc,
         conmonBinary: this.options.conmonBinary,

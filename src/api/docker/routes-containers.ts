@@ -1,17 +1,15 @@
 /** /containers/*: create, list, inspect, start, stop, kill, wait, remove, logs, attach, resize. */
-import { stat } from 'node:fs/promises';
-import type { Duplex, Writable } from 'node:stream';
 import { BerthError, conflict, invalidArgument } from '../../core/errors.js';
 
 import type { WaitCondition } from '../../containers/manager.js';
 import type { Engine } from '../../engine/engine.js';
 import { readLogs } from '../../runtime/logs.js';
 import { resizeTerminal } from '../../runtime/conmon.js';
-import { commonHeaders, parseFilters, queryBool, queryInt, readJsonBody, sendEmpty, sendJson, type RequestContext, type Router } from './http.js';
+import { commonHeaders, parseFilters, queryBool, queryInt, readJsonBody, sendEmpty, sendJson, type Router } from './http.js';
 import { containerInspect, containerSummary, createBodyToRequest } from './convert.js';
 import { containerFilter } from './container-filters.js';
-import { writeUpgradeHeaders } from './streams.js';
-import { clientInput, drainClient, writeEntry } from './attach-io.js';
+import { writeEntry } from './attach-io.js';
+import { attachContainer } from './attach-container.js';
 
 /** Docker's `since`/`until`: unix seconds with optional fraction, or RFC3339. */
 function parseTimeParam(value: string | null, name: string): number | undefined {
@@ -193,66 +191,19 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
     res.end();
   });
 
-  const attach = async (ctx: RequestContext): Promise<void> => {
-    const record = containers.get(ctx.params[0] as string);
-    const { query } = ctx;
-    const stream = queryBool(query, 'stream');
-    const logs = queryBool(query, 'logs');
-    const stdout = queryBool(query, 'stdout');
-    const stderr = queryBool(query, 'stderr');
-    const tty = record.request.tty;
-    const out: Duplex | Writable = ctx.upgrade ? ctx.upgrade.socket : ctx.res;
-    if (ctx.upgrade) {
-      writeUpgradeHeaders(ctx.upgrade.socket, !tty);
-    } else {
-      ctx.res.writeHead(200, { ...commonHeaders(), 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
-      ctx.res.flushHeaders();
-    }
-    const abort = new AbortController();
-    out.on('close', () => abort.abort());
-    out.on('error', () => abort.abort());
-    const stdin = queryBool(query, 'stdin') && record.request.openStdin ? clientInput(ctx) : undefined;
-    if (!stdin) drainClient(ctx);
-    const follow = (offset: number): Promise<void> => {
-      stdin?.connect(() => containers.connectStdin(record.id));
-      return followLogs(offset);
-    };
-    const followLogs = (offset: number): Promise<void> =>
-      readLogs(containers.logPath(record.id), {
-        follow: true,
-        fromOffset: offset,
-        exited: containers.wait(record.id, 'next-exit', abort.signal).catch(() => undefined),
-        signal: abort.signal,
-        onEntry: (entry) => writeEntry(out, entry, { stdout, stderr, tty, timestamps: false }),
+  /** Parks an attach until the container's next start through POST /start (which releases it with the log offset). */
+  const waitForStart = (id: string, signal: AbortSignal): Promise<number | undefined> =>
+    new Promise<number | undefined>((resolve) => {
+      const list = pendingAttaches.get(id) ?? [];
+      const begin = (o: number | undefined): void => resolve(o);
+      list.push(begin);
+      pendingAttaches.set(id, list);
+      signal.addEventListener('abort', () => {
+        const remaining = (pendingAttaches.get(id) ?? []).filter((b) => b !== begin);
+        if (remaining.length) pendingAttaches.set(id, remaining);
+        else pendingAttaches.delete(id);
+        resolve(undefined);
       });
-    try {
-      if (logs) {
-        await readLogs(containers.logPath(record.id), { follow: false, onEntry: (entry) => writeEntry(out, entry, { stdout, stderr, tty, timestamps: false }) });
-      }
-      if (stream && (stdout || stderr)) {
-        const current = containers.get(record.id);
-        if (current.state.status === 'running' || current.state.status === 'paused') {
-          const { size } = await stat(containers.logPath(record.id)).catch(() => ({ size: 0 }));
-          await follow(size);
-        } else if (current.state.status === 'created') {
-          const offset = await new Promise<number | undefined>((resolve) => {
-            const list = pendingAttaches.get(record.id) ?? [];
-            const begin = (o: number | undefined): void => resolve(o);
-            list.push(begin);
-            pendingAttaches.set(record.id, list);
-            abort.signal.addEventListener('abort', () => {
-              const remaining = (pendingAttaches.get(record.id) ?? []).filter((b) => b !== begin);
-              if (remaining.length) pendingAttaches.set(record.id, remaining);
-              else pendingAttaches.delete(record.id);
-              resolve(undefined);
-            });
-          });
-          if (offset !== undefined) await follow(offset);
-        }
-      }
-    } finally {
-      out.end();
-    }
-  };
-  router.add('POST', '/containers/{id}/attach', attach);
+    });
+  router.add('POST', '/containers/{id}/attach', (ctx) => attachContainer(engine, ctx, waitForStart));
 }
