@@ -360,6 +360,24 @@ function defineLogout(program: Command): void {
     .action(act(async (server: string | undefined) => (await import('./commands/system.js')).logoutCmd(server)));
 }
 
+function defineCompletion(program: Command): void {
+  program
+    .command('completion')
+    .description('Output shell completion code for bash or zsh')
+    .usage('bash|zsh')
+    .argument('<shell>')
+    .action(
+      act(async (shell: string) => {
+        const { bashCompletion, zshCompletion } = await import('./completion.js');
+        if (shell !== 'bash' && shell !== 'zsh') throw new CliError(`unsupported shell "${shell}": expected bash or zsh`, 1);
+        // The script describes every command, not just the one being run.
+        const full = buildProgram();
+        process.stdout.write(shell === 'bash' ? bashCompletion(full) : zshCompletion(full));
+        return 0;
+      }),
+    );
+}
+
 function defineImageGroup(program: Command): void {
   const image = program.command('image').description('Manage images').usage('COMMAND');
   defineImages(image, 'ls', ['list']);
@@ -463,6 +481,7 @@ const TOP_LEVEL: Record<string, (p: Command) => void> = {
   image: defineImageGroup,
   container: defineContainerGroup,
   volume: defineVolumeGroup,
+  completion: defineCompletion,
 };
 
 /** The first non-option word of argv (the command), skipping global options and their values. */
@@ -564,6 +583,7 @@ const ARG_SPECS: Record<string, ArgSpec> = {
   login: ['max', 1],
   logout: ['max', 1],
   prune: ['none', 0],
+  completion: ['exact', 1],
 };
 
 /** cli.RequiresMinArgs / ExactArgs / RequiresMaxArgs / NoArgs messages. */

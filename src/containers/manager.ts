@@ -79,6 +79,8 @@ export class ContainerManager extends EventEmitter {
   /** Per-container serialisation of lifecycle operations. */
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly mounts: ContainerMounts;
+  /** list()'s copy of the containers table, by ID (loaded on first use). */
+  private cache: Map<string, ContainerRecord> | undefined;
 
   constructor(private readonly options: ContainerManagerOptions) {
     super();
@@ -121,8 +123,22 @@ export class ContainerManager extends EventEmitter {
 
   // ---- records -------------------------------------------------------------
 
+  /**
+   * Every record, from an in-memory copy of the table: `ps` with 1000 containers must not
+   * parse 1000 JSON documents per call. The copy is loaded once and kept in step by the only
+   * three writes to the table (INSERT in create, save(), DELETE in removeLocked); a new write
+   * must update it too. The returned objects are shared: callers read them and never mutate
+   * them (find()/get() hand out private copies for read-modify-save).
+   */
   list(): ContainerRecord[] {
-    return (this.db.prepare('SELECT record FROM containers').all() as { record: string }[]).map((r) => JSON.parse(r.record) as ContainerRecord);
+    if (!this.cache) {
+      this.cache = new Map();
+      for (const r of this.db.prepare('SELECT record FROM containers').all() as { record: string }[]) {
+        const record = JSON.parse(r.record) as ContainerRecord;
+        this.cache.set(record.id, record);
+      }
+    }
+    return [...this.cache.values()];
   }
 
   find(idOrName: string): ContainerRecord | undefined {
@@ -143,7 +159,9 @@ export class ContainerManager extends EventEmitter {
   }
 
   private save(record: ContainerRecord): void {
-    this.db.prepare('UPDATE containers SET record = ?, name = ? WHERE id = ?').run(JSON.stringify(record), record.name, record.id);
+    const json = JSON.stringify(record);
+    this.db.prepare('UPDATE containers SET record = ?, name = ? WHERE id = ?').run(json, record.name, record.id);
+    this.cache?.set(record.id, JSON.parse(json) as ContainerRecord);
   }
 
   private setNetworkState(id: string, state: ContainerNetworkState | undefined): void {
@@ -211,6 +229,7 @@ export class ContainerManager extends EventEmitter {
       await this.options.snapshots.prepareActive(id, input.chainIds);
       if (mounts.copies.length > 0) await this.copyUp(id, mounts);
       this.db.prepare('INSERT INTO containers (id, name, record) VALUES (?, ?, ?)').run(id, name, JSON.stringify(record));
+      this.cache?.set(id, structuredClone(record));
       this.mounts.release(id, mounts);
     } catch (err) {
       await this.mounts.discard(id, mounts);
@@ -630,6 +649,7 @@ export class ContainerManager extends EventEmitter {
       rm(join(this.exitDir, id), { force: true }),
     ]);
     this.db.prepare('DELETE FROM containers WHERE id = ?').run(id);
+    this.cache?.delete(id);
     if (removeVolumes) await this.mounts.removeAnonymous(record);
     this.emit('remove', id, record.state.exitCode);
   }

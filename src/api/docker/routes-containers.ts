@@ -2,6 +2,7 @@
 import { BerthError, conflict, invalidArgument } from '../../core/errors.js';
 
 import type { WaitCondition } from '../../containers/manager.js';
+import { ContainerSizes } from '../../containers/sizes.js';
 import type { Engine } from '../../engine/engine.js';
 import { readLogs } from '../../runtime/logs.js';
 import { resizeTerminal } from '../../runtime/conmon.js';
@@ -22,6 +23,7 @@ function parseTimeParam(value: string | null, name: string): number | undefined 
 
 export function registerContainerRoutes(router: Router, engine: Engine): void {
   const containers = engine.containers;
+  const sizeCache = new ContainerSizes(containers, engine.snapshots);
   /** Attach requests that arrived before start: they begin reading at start, so no output is missed. */
   const pendingAttaches = new Map<string, Array<(offset: number | undefined) => void>>();
   /** Releases attach requests waiting for a start; undefined offset = the start failed. */
@@ -39,7 +41,7 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
     sendJson(res, 201, { Id: record.id, Warnings: [] });
   });
 
-  router.add('GET', '/containers/json', ({ res, query }) => {
+  router.add('GET', '/containers/json', async ({ res, query }) => {
     const filter = containerFilter(engine, parseFilters(query.get('filters')));
     const all = queryBool(query, 'all') || filter.impliesAll;
     const limit = queryInt(query, 'limit');
@@ -49,11 +51,18 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
       .filter((c) => filter.matches(c));
     list.sort((a, b) => Date.parse(b.created) - Date.parse(a.created));
     if (limit !== undefined && limit > 0) list = list.slice(0, limit);
-    sendJson(res, 200, list.map((c) => containerSummary(engine, c)));
+    const summaries = list.map((c) => containerSummary(engine, c));
+    if (!queryBool(query, 'size')) return sendJson(res, 200, summaries);
+    const sizes = await sizeCache.sizesOf(list);
+    sendJson(res, 200, summaries.map((s, i) => ({ ...s, SizeRw: sizes.get(list[i]?.id ?? '')?.sizeRw ?? 0, SizeRootFs: sizes.get(list[i]?.id ?? '')?.sizeRootFs ?? 0 })));
   });
 
-  router.add('GET', '/containers/{id}/json', ({ res, params }) => {
-    sendJson(res, 200, containerInspect(engine, containers.get(params[0] as string)));
+  router.add('GET', '/containers/{id}/json', async ({ res, params, query }) => {
+    const record = containers.get(params[0] as string);
+    const doc = containerInspect(engine, record);
+    if (!queryBool(query, 'size')) return sendJson(res, 200, doc);
+    const { sizeRw, sizeRootFs } = await sizeCache.sizeOf(record);
+    sendJson(res, 200, { ...doc, SizeRw: sizeRw, SizeRootFs: sizeRootFs });
   });
 
   router.add('POST', '/containers/{id}/start', async ({ res, params }) => {
