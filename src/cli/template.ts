@@ -499,8 +499,15 @@ function evalPipeline(pipe: Pipeline, dot: Value, scope: Scope): Value {
       const args = cmd.slice(1).map((o) => evalOperand(o, dot, scope));
       prev = callFn(head.name, [...args, ...extra]);
     } else {
-      if (cmd.length > 1 || extra.length > 0) throw new TemplateError(`can't give argument to non-function`);
-      prev = evalOperand(head, dot, scope);
+      const value = evalOperand(head, dot, scope);
+      if (typeof value === 'function') {
+        // A method of the data, as Go calls `.Label "key"` on docker's ps rows.
+        const args = cmd.slice(1).map((o) => evalOperand(o, dot, scope));
+        prev = (value as (...a: Value[]) => Value)(...args, ...extra);
+      } else {
+        if (cmd.length > 1 || extra.length > 0) throw new TemplateError(`can't give argument to non-function`);
+        prev = value;
+      }
     }
     first = false;
   }

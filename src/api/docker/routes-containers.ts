@@ -43,8 +43,9 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
 
   router.add('GET', '/containers/json', async ({ res, query }) => {
     const filter = containerFilter(engine, parseFilters(query.get('filters')));
-    const all = queryBool(query, 'all') || filter.impliesAll;
     const limit = queryInt(query, 'limit');
+    // dockerd (daemon/list.go): a limit lists the last N created in any state.
+    const all = queryBool(query, 'all') || filter.impliesAll || (limit !== undefined && limit > 0);
     let list = containers
       .list()
       .filter((c) => all || c.state.status === 'running' || c.state.status === 'paused' || c.state.status === 'restarting')
