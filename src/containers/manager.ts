@@ -79,6 +79,11 @@ export class ContainerManager extends EventEmitter {
   /** Per-container serialisation of lifecycle operations. */
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly mounts: ContainerMounts;
+  /**
+   * Names of containers being created: the row is inserted only after the snapshot is
+   * prepared, and concurrent creates must not both pick (or both be given) the same name.
+   */
+  private readonly creatingNames = new Set<string>();
   /** list()'s copy of the containers table, by ID (loaded on first use). */
   private cache: Map<string, ContainerRecord> | undefined;
 
@@ -200,12 +205,22 @@ export class ContainerManager extends EventEmitter {
       name = name.replace(/^\//, '');
     } else {
       do name = randomName();
-      while (this.find(name));
+      while (this.find(name) || this.creatingNames.has(name));
     }
     const existing = this.db.prepare('SELECT id FROM containers WHERE name = ?').get(name) as { id: string } | undefined;
     if (existing) {
       throw conflict(`Conflict. The container name "/${name}" is already in use by container "${existing.id}". You have to remove (or rename) that container to be able to reuse that name.`);
     }
+    if (this.creatingNames.has(name)) throw conflict(`Conflict. The container name "/${name}" is already in use.`);
+    this.creatingNames.add(name);
+    try {
+      return await this.createNamed(name, input);
+    } finally {
+      this.creatingNames.delete(name);
+    }
+  }
+
+  private async createNamed(name: string, input: CreateInput): Promise<ContainerRecord> {
     const id = randomBytes(32).toString('hex');
     const args = resolveArgs(input.imageConfig, input.request.cmd, input.request.entrypoint);
     const record: ContainerRecord = {
