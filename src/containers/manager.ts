@@ -4,7 +4,7 @@
  * can die and come back (recover()) without the containers noticing.
  */
 import { EventEmitter } from 'node:events';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { lstat, mkdir, readFile, rm, stat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -204,8 +204,11 @@ export class ContainerManager extends EventEmitter {
       if (!namePattern.test(name)) throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
       name = name.replace(/^\//, '');
     } else {
-      do name = randomName();
-      while (this.find(name) || this.creatingNames.has(name));
+      // moby's generateAndReserveName: random names (a digit appended after the first try),
+      // then the short ID, so a crowded name space cannot make create loop forever.
+      const taken = (n: string): boolean => n === '' || this.find(n) !== undefined || this.creatingNames.has(n);
+      for (let retry = 0; retry < 6 && taken(name); retry++) name = randomName() + (retry > 0 ? String(randomInt(10)) : '');
+      if (taken(name)) name = randomBytes(6).toString('hex');
     }
     const existing = this.db.prepare('SELECT id FROM containers WHERE name = ?').get(name) as { id: string } | undefined;
     if (existing) {
