@@ -176,6 +176,41 @@ describe('attach', () => {
     assert.equal((await d.docker(['rm', '-f', 'apitty'])).code, 0);
   });
 
+  it('docker-py: attach_socket to a TTY container, custom detach keys, the container keeps running', async () => {
+    assert.equal((await d.docker(['run', '-dit', '--name', 'pytty', 'busybox', 'sh'])).code, 0);
+    const script = `
+import docker, json, socket, time
+c = docker.from_env().containers.get('pytty')
+s = c.attach_socket(params={'stdin': 1, 'stdout': 1, 'stream': 1, 'detachKeys': 'ctrl-a,b'})
+raw = s._sock
+raw.sendall(b'echo py$((2+3))\\n')
+out = b''
+deadline = time.time() + 15
+while b'py5' not in out and time.time() < deadline:
+    out += raw.recv(4096)
+raw.sendall(b'\\x01b')
+raw.settimeout(15)
+while True:
+    chunk = raw.recv(4096)
+    if not chunk:
+        break
+c.reload()
+print(json.dumps({'echo': b'py5' in out, 'status': c.status}))
+`;
+    const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn('python3', ['-c', script], { env: { ...process.env, DOCKER_HOST: d.host } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+      setTimeout(() => child.kill('SIGKILL'), 60_000).unref();
+      child.on('close', (code) => resolve({ code: code ?? 137, stdout, stderr }));
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { echo: true, status: 'running' });
+    assert.equal((await d.docker(['rm', '-f', 'pytty'])).code, 0);
+  });
+
   it('API: without a TTY the stream is multiplexed and the half-close ends it, stdin staying open', async () => {
     const id = (await d.docker(['run', '-di', '--name', 'apicat', 'busybox', 'sh', '-c', 'while read l; do echo "got $l"; echo "err $l" >&2; done'])).stdout.trim();
     const a = await rawAttach(d, `/containers/${id}/attach?stream=1&stdin=1&stdout=1&stderr=1`);
