@@ -21,6 +21,7 @@ async function main(): Promise<void> {
     .option('--config-file <path>', 'daemon configuration file (JSON, dockerd-style keys)')
     .option('--runtime <path>', 'OCI runtime binary', defaultConfig.runtimePath)
     .option('--conmon <path>', 'conmon binary', defaultConfig.conmonPath)
+    .option('--init-path <path>', 'init binary for --init (catatonit)', defaultConfig.initPath)
     .option('--cgroup-parent <path>', 'parent cgroup for containers', defaultConfig.cgroupParent)
     .option('--max-concurrent-downloads <n>', 'layers downloaded at once per pull', String(defaultConfig.maxConcurrentDownloads))
     .option('-b, --bridge <name>', 'device name of the default bridge network', defaultConfig.bridge)
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
     configFile?: string;
     runtime: string;
     conmon: string;
+    initPath: string;
     cgroupParent: string;
     maxConcurrentDownloads: string;
     bridge: string;
@@ -64,6 +66,7 @@ async function main(): Promise<void> {
     ...(explicit('runtime') ? { runtimePath: opts.runtime } : {}),
     ...(explicit('conmon') ? { conmonPath: opts.conmon } : {}),
     ...(explicit('cgroupParent') ? { cgroupParent: opts.cgroupParent } : {}),
+    ...(explicit('initPath') ? { initPath: opts.initPath } : {}),
     ...(explicit('maxConcurrentDownloads') ? { maxConcurrentDownloads: downloads } : {}),
     ...(explicit('bridge') ? { bridge: opts.bridge } : {}),
     ...(explicit('bip') ? { bip: opts.bip } : {}),

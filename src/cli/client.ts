@@ -60,6 +60,11 @@ export function encodeQuery(query: Query | undefined): string {
   return s === '' ? '' : `?${s}`;
 }
 
+/** A JSON request body as Go's json.Encoder writes it (moby's client uses one): newline-terminated. */
+function encodeBody(body: unknown): Buffer {
+  return Buffer.from(`${JSON.stringify(body)}\n`);
+}
+
 /** Escapes a path segment the way Go's url.URL does for Path: '/' and ':' stay as they are. */
 export function pathSegment(s: string): string {
   return encodeURI(s).replace(/[?#]/g, (c) => encodeURIComponent(c));
@@ -157,7 +162,7 @@ export class ApiClient {
    */
   async request(opts: RequestOptions): Promise<http.IncomingMessage> {
     const path = await this.fullPath(opts.path, opts.query);
-    const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
+    const payload = opts.body === undefined ? undefined : encodeBody(opts.body);
     const headers: Record<string, string> = { 'User-Agent': USER_AGENT, ...opts.headers };
     if (payload) {
       headers['Content-Type'] = 'application/json';
@@ -229,7 +234,7 @@ export class ApiClient {
   /** Upgrades a POST to a raw bidirectional stream (attach, exec start). */
   async hijack(opts: RequestOptions): Promise<HijackedStream> {
     const path = await this.fullPath(opts.path, opts.query);
-    const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
+    const payload = opts.body === undefined ? undefined : encodeBody(opts.body);
     const headers: Record<string, string> = {
       'User-Agent': USER_AGENT,
       Connection: 'Upgrade',

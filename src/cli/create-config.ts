@@ -4,8 +4,13 @@
  * so berthd sees from `berth` exactly what it sees from `docker`.
  */
 import { resolve } from 'node:path';
-import { ramInBytes } from '../core/units.js';
+import { parseGoDuration, ramInBytes } from '../core/units.js';
+import { FlagError } from './flag-error.js';
 import { parseMountFlag, type MountFlag } from './mount-opt.js';
+import { networkingConfig, validateDnsSearch } from './network-opts.js';
+import { parsePublish } from './port-specs.js';
+
+export { FlagError };
 
 export interface ContainerFlags {
   detach?: boolean;
@@ -39,19 +44,40 @@ export interface ContainerFlags {
   tmpfs?: string[];
   addHost?: string[];
   dns?: string[];
+  dnsSearch?: string[];
+  dnsOption?: string[];
+  publishAll?: boolean;
+  expose?: string[];
+  networkAlias?: string[];
+  ip?: string;
+  ip6?: string;
+  macAddress?: string;
   memory?: string;
+  memorySwap?: string;
+  memoryReservation?: string;
   cpus?: string;
+  cpuShares?: string;
+  cpuQuota?: string;
+  cpuPeriod?: string;
+  cpusetCpus?: string;
+  cpusetMems?: string;
   pidsLimit?: string;
+  ulimit?: string[];
+  oomKillDisable?: boolean;
+  oomScoreAdj?: string;
+  device?: string[];
+  sysctl?: string[];
+  healthCmd?: string;
+  healthInterval?: string;
+  healthTimeout?: string;
+  healthStartPeriod?: string;
+  healthStartInterval?: string;
+  healthRetries?: string;
+  /** commander's negation of --no-healthcheck: false when given. */
+  healthcheck?: boolean;
   securityOpt?: string[];
   attach?: string[];
   platform?: string;
-}
-
-export class FlagError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'FlagError';
-  }
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -118,83 +144,86 @@ export function parseRestartPolicy(value: string | undefined): { Name: string; M
   return { Name: name, MaximumRetryCount: 0 };
 }
 
-function expandRange(spec: string): number[] {
-  const [a = '', b] = spec.split('-');
-  const start = Number(a);
-  const end = b === undefined ? start : Number(b);
-  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start || end > 65535) {
-    throw new FlagError(`invalid containerPort: ${spec}`);
-  }
-  return Array.from({ length: end - start + 1 }, (_x, i) => start + i);
+/** A flag's integer value, with docker's (pflag's strconv) wording when it is not one. */
+export function intFlag(value: string | undefined, flag: string): number {
+  if (value === undefined) return 0;
+  const n = Number(value);
+  if (!/^[-+]?\d+$/.test(value) || !Number.isSafeInteger(n)) throw new FlagError(`invalid argument "${value}" for "${flag}" flag: strconv.ParseInt: parsing "${value}": invalid syntax`);
+  return n;
 }
 
-/** nat.ParsePortSpecs for -p: "[ip:][hostPort:]containerPort[/proto]". */
-export function parsePublish(specs: readonly string[]): {
-  exposed: Record<string, Record<string, never>>;
-  bindings: Record<string, Array<{ HostIp: string; HostPort: string }>>;
-} {
-  const exposed: Record<string, Record<string, never>> = {};
-  const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
-  for (const spec of specs) {
-    const slash = spec.lastIndexOf('/');
-    let rest = spec;
-    let proto = 'tcp';
-    if (slash >= 0 && !spec.slice(slash).includes(':')) {
-      proto = spec.slice(slash + 1).toLowerCase() || 'tcp';
-      rest = spec.slice(0, slash);
-    }
-    let ip = '';
-    let hostPort = '';
-    let containerPort = rest;
-    const lastColon = rest.lastIndexOf(':');
-    if (lastColon >= 0) {
-      containerPort = rest.slice(lastColon + 1);
-      const left = rest.slice(0, lastColon);
-      const hostColon = left.startsWith('[') ? left.indexOf(']:') + 1 : left.lastIndexOf(':');
-      if (hostColon > 0 && left.startsWith('[')) {
-        ip = left.slice(1, hostColon - 1);
-        hostPort = left.slice(hostColon + 1);
-      } else if (hostColon >= 0) {
-        ip = left.slice(0, hostColon);
-        hostPort = left.slice(hostColon + 1);
-      } else {
-        hostPort = left;
-      }
-    }
-    if (containerPort === '') throw new FlagError(`no port specified: ${spec}<empty>`);
-    const cports = expandRange(containerPort);
-    const hports = hostPort === '' ? [] : expandRange(hostPort);
-    if (hports.length > 1 && hports.length !== cports.length) {
-      throw new FlagError(`invalid ranges specified for container and host Ports: ${containerPort} and ${hostPort}`);
-    }
-    cports.forEach((p, i) => {
-      const key = `${p}/${proto}`;
-      exposed[key] = {};
-      const hp = hports.length === 0 ? '' : String(hports.length === 1 && cports.length > 1 ? hostPort : hports[i]);
-      (bindings[key] ??= []).push({ HostIp: ip, HostPort: hp });
-    });
+/** A size flag (`64m`); `-1` where docker allows it (--memory-swap). */
+export function sizeFlag(value: string | undefined, flag: string, allowUnlimited = false): number {
+  if (value === undefined) return 0;
+  if (allowUnlimited && value === '-1') return -1;
+  try {
+    return ramInBytes(value);
+  } catch {
+    throw new FlagError(`invalid argument "${value}" for "${flag}" flag: invalid size: '${value}'`);
   }
-  return { exposed, bindings };
 }
 
-function endpointSettings(): Json {
-  return {
-    IPAMConfig: null,
-    Links: null,
-    Aliases: null,
-    MacAddress: '',
-    DriverOpts: null,
-    GwPriority: 0,
-    NetworkID: '',
-    EndpointID: '',
-    Gateway: '',
-    IPAddress: '',
-    IPPrefixLen: 0,
-    IPv6Gateway: '',
-    GlobalIPv6Address: '',
-    GlobalIPv6PrefixLen: 0,
-    DNSNames: null,
+/** `--ulimit nofile=1024[:2048]` as docker sends it ({Name, Hard, Soft}; `unlimited` = -1). */
+export function parseUlimitFlag(value: string): { Name: string; Hard: number; Soft: number } {
+  const eq = value.indexOf('=');
+  const bad = (why: string): FlagError => new FlagError(`invalid argument "${value}" for "--ulimit" flag: ${why}`);
+  if (eq < 0) throw bad(`invalid ulimit argument: ${value}`);
+  const num = (s: string): number => {
+    if (s === 'unlimited' || s === '-1') return -1;
+    if (!/^\d+$/.test(s)) throw bad(`invalid ulimit argument: ${value}`);
+    return Number(s);
   };
+  const [soft = '', hard, extra] = value.slice(eq + 1).split(':');
+  if (extra !== undefined) throw bad(`too many limit value arguments - ${value.slice(eq + 1)}, can only have up to two, \`soft[:hard]\``);
+  const s = num(soft);
+  const h = hard === undefined ? s : num(hard);
+  if (h !== -1 && (s === -1 || s > h)) throw bad(`ulimit soft limit must be less than or equal to hard limit: ${s} > ${h}`);
+  return { Name: value.slice(0, eq), Hard: h, Soft: s };
+}
+
+/** `--device HOST[:CONTAINER][:PERMS]` (docker's parseDevice). */
+export function parseDeviceFlag(value: string): { PathOnHost: string; PathInContainer: string; CgroupPermissions: string } {
+  const parts = value.split(':');
+  const validMode = (m: string): boolean => /^[rwm]{1,3}$/.test(m) && new Set(m).size === m.length;
+  let [src = '', dst = '', perms = 'rwm'] = parts;
+  if (parts.length === 2 && validMode(parts[1] ?? '')) {
+    perms = parts[1] ?? 'rwm';
+    dst = src;
+  }
+  if (parts.length > 3 || src === '') throw new FlagError(`invalid argument "${value}" for "--device" flag: bad format for path: ${value}`);
+  if (!validMode(perms)) throw new FlagError(`invalid argument "${value}" for "--device" flag: bad mode specified: ${perms}`);
+  return { PathOnHost: src, PathInContainer: dst || src, CgroupPermissions: perms };
+}
+
+/** The --health-* flags as Config.Healthcheck (durations in ns), or undefined when none is given. */
+export function healthcheckFromFlags(f: ContainerFlags): Record<string, Json> | undefined {
+  const duration = (value: string | undefined, flag: string): number => {
+    if (value === undefined) return 0;
+    const ms = parseGoDuration(value);
+    if (ms === undefined) throw new FlagError(`invalid argument "${value}" for "${flag}" flag: time: invalid duration "${value}"`);
+    if (ms < 0) throw new FlagError(`${flag} cannot be negative`);
+    return Math.round(ms * 1e6);
+  };
+  const interval = duration(f.healthInterval, '--health-interval');
+  const timeout = duration(f.healthTimeout, '--health-timeout');
+  const startPeriod = duration(f.healthStartPeriod, '--health-start-period');
+  const startInterval = duration(f.healthStartInterval, '--health-start-interval');
+  const retries = intFlag(f.healthRetries, '--health-retries');
+  if (retries < 0) throw new FlagError('--health-retries cannot be negative');
+  const anyHealth = f.healthCmd !== undefined || interval || timeout || startPeriod || startInterval || retries;
+  if (f.healthcheck === false) {
+    if (anyHealth) throw new FlagError('--no-healthcheck conflicts with --health-* options');
+    return { Test: ['NONE'] };
+  }
+  if (!anyHealth) return undefined;
+  const h: Record<string, Json> = {};
+  if (f.healthCmd) h['Test'] = ['CMD-SHELL', f.healthCmd];
+  if (interval) h['Interval'] = interval;
+  if (timeout) h['Timeout'] = timeout;
+  if (startPeriod) h['StartPeriod'] = startPeriod;
+  if (startInterval) h['StartInterval'] = startInterval;
+  if (retries) h['Retries'] = retries;
+  return h;
 }
 
 export interface CreateRequest {
@@ -256,7 +285,8 @@ export function buildCreateRequest(
   if (f.entrypoint !== undefined && f.entrypoint !== '') entrypoint = [f.entrypoint];
   else if (f.entrypoint === '' || ctx.entrypointGiven) entrypoint = [''];
 
-  const { exposed, bindings } = parsePublish(f.publish ?? []);
+  const { exposed, bindings } = parsePublish(f.publish ?? [], f.expose ?? []);
+  const dnsSearch = (f.dnsSearch ?? []).map(validateDnsSearch);
   const binds: string[] = [];
   const volumes: Record<string, Json> = {};
   for (const v of f.volume ?? []) {
@@ -308,14 +338,18 @@ export function buildCreateRequest(
     }
     stopTimeout = n;
   }
-  let pidsLimit = 0;
-  if (f.pidsLimit !== undefined) {
-    const n = Number(f.pidsLimit);
-    if (!Number.isInteger(n)) throw new FlagError(`invalid argument "${f.pidsLimit}" for "--pids-limit" flag: strconv.ParseInt: parsing "${f.pidsLimit}": invalid syntax`);
-    pidsLimit = n;
+  const pidsLimit = intFlag(f.pidsLimit, '--pids-limit');
+  const restartPolicy = parseRestartPolicy(f.restart);
+  if (f.rm && restartPolicy.Name !== 'no') throw new FlagError('conflicting options: cannot specify both --restart and --rm');
+  const sysctls: Record<string, string> = {};
+  for (const s of f.sysctl ?? []) {
+    const eq = s.indexOf('=');
+    if (eq <= 0) throw new FlagError(`invalid argument "${s}" for "--sysctl" flag: sysctl '${s}' is not allowed`);
+    sysctls[s.slice(0, eq)] = s.slice(eq + 1);
   }
+  const healthcheck = healthcheckFromFlags(f);
 
-  const network = f.network && f.network !== '' ? f.network : 'default';
+  const network = networkingConfig(f);
   const tty = Boolean(f.tty);
   const openStdin = Boolean(f.interactive);
 
@@ -334,6 +368,7 @@ export function buildCreateRequest(
     StdinOnce: openStdin && attachStdin && !detach,
     Env: env.length > 0 ? env : null,
     Cmd: cmd.length > 0 ? [...cmd] : null,
+    ...(healthcheck ? { Healthcheck: healthcheck } : {}),
     Image: image,
     Volumes: volumes,
     WorkingDir: f.workdir ?? '',
@@ -348,9 +383,9 @@ export function buildCreateRequest(
     Binds: binds.length > 0 ? binds : null,
     ContainerIDFile: '',
     LogConfig: { Type: '', Config: {} },
-    NetworkMode: network,
+    NetworkMode: network.mode,
     PortBindings: bindings,
-    RestartPolicy: parseRestartPolicy(f.restart),
+    RestartPolicy: restartPolicy,
     AutoRemove: Boolean(f.rm),
     VolumeDriver: '',
     VolumesFrom: f.volumesFrom && f.volumesFrom.length > 0 ? [...f.volumesFrom] : null,
@@ -359,17 +394,17 @@ export function buildCreateRequest(
     CapDrop: f.capDrop && f.capDrop.length > 0 ? f.capDrop.map(normalizeCapability) : null,
     CgroupnsMode: '',
     Dns: f.dns ?? [],
-    DnsOptions: [],
-    DnsSearch: [],
+    DnsOptions: f.dnsOption ?? [],
+    DnsSearch: dnsSearch,
     ExtraHosts: f.addHost && f.addHost.length > 0 ? f.addHost.map((h) => h.replace('=', ':')) : null,
     GroupAdd: f.groupAdd && f.groupAdd.length > 0 ? [...f.groupAdd] : null,
     IpcMode: '',
     Cgroup: '',
     Links: null,
-    OomScoreAdj: 0,
+    OomScoreAdj: intFlag(f.oomScoreAdj, '--oom-score-adj'),
     PidMode: '',
     Privileged: Boolean(f.privileged),
-    PublishAllPorts: false,
+    PublishAllPorts: Boolean(f.publishAll),
     ReadonlyRootfs: Boolean(f.readOnly),
     SecurityOpt: f.securityOpt && f.securityOpt.length > 0 ? [...f.securityOpt] : null,
   };
@@ -378,8 +413,11 @@ export function buildCreateRequest(
     UTSMode: '',
     UsernsMode: '',
     ShmSize: shmSize,
+  });
+  if (Object.keys(sysctls).length > 0) hostConfig['Sysctls'] = sysctls;
+  Object.assign(hostConfig, {
     Isolation: '',
-    CpuShares: 0,
+    CpuShares: intFlag(f.cpuShares, '--cpu-shares'),
     Memory: memory,
     NanoCpus: nanoCpus,
     CgroupParent: '',
@@ -389,21 +427,21 @@ export function buildCreateRequest(
     BlkioDeviceWriteBps: [],
     BlkioDeviceReadIOps: [],
     BlkioDeviceWriteIOps: [],
-    CpuPeriod: 0,
-    CpuQuota: 0,
+    CpuPeriod: intFlag(f.cpuPeriod, '--cpu-period'),
+    CpuQuota: intFlag(f.cpuQuota, '--cpu-quota'),
     CpuRealtimePeriod: 0,
     CpuRealtimeRuntime: 0,
-    CpusetCpus: '',
-    CpusetMems: '',
-    Devices: [],
+    CpusetCpus: f.cpusetCpus ?? '',
+    CpusetMems: f.cpusetMems ?? '',
+    Devices: (f.device ?? []).map(parseDeviceFlag),
     DeviceCgroupRules: null,
     DeviceRequests: null,
-    MemoryReservation: 0,
-    MemorySwap: 0,
+    MemoryReservation: sizeFlag(f.memoryReservation, '--memory-reservation'),
+    MemorySwap: sizeFlag(f.memorySwap, '--memory-swap', true),
     MemorySwappiness: -1,
-    OomKillDisable: false,
+    OomKillDisable: Boolean(f.oomKillDisable),
     PidsLimit: pidsLimit,
-    Ulimits: [],
+    Ulimits: (f.ulimit ?? []).map(parseUlimitFlag),
     CpuCount: 0,
     CpuPercent: 0,
     IOMaximumIOps: 0,
@@ -414,7 +452,7 @@ export function buildCreateRequest(
   });
   if (f.init) hostConfig['Init'] = true;
   body['HostConfig'] = hostConfig;
-  body['NetworkingConfig'] = { EndpointsConfig: { [network]: endpointSettings() } };
+  body['NetworkingConfig'] = network.config;
 
   const query: CreateRequest['query'] = {};
   if (f.name !== undefined && f.name !== '') query.name = f.name;

@@ -243,8 +243,9 @@ export function renderRows(
 ): string {
   let fmt = format;
   const isTable = fmt.startsWith('table');
-  if (isTable) fmt = fmt.slice(5).replace(/^\s/, '');
-  fmt = fmt.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
+  if (isTable) fmt = fmt.slice(5);
+  // formatter.Context.preFormat: spaces (only spaces) trimmed at both ends, then \t and \n unescaped.
+  fmt = fmt.replace(/^ +| +$/g, '').replace(/\\t/g, '\t').replace(/\\n/g, '\n');
   const tpl = parseTemplate(fmt);
   let text = '';
   if (isTable) text += `${tpl.execute(headers)}\n`;

@@ -62,9 +62,36 @@ function addContainerFlags(cmd: Command, forRun: boolean): Command {
     .option('--tmpfs <list>', 'Mount a tmpfs directory', collect)
     .option('--add-host <list>', 'Add a custom host-to-IP mapping (host:ip)', collect)
     .option('--dns <list>', 'Set custom DNS servers', collect)
+    .option('--dns-option <list>', 'Set DNS options', collect)
+    .option('--dns-search <list>', 'Set custom DNS search domains', collect)
+    .option('-P, --publish-all', 'Publish all exposed ports to random ports')
+    .option('--expose <list>', 'Expose a port or a range of ports', collect)
+    .option('--network-alias <list>', 'Add network-scoped alias for the container', collect)
+    .option('--ip <string>', 'IPv4 address (e.g., 172.30.100.104)')
+    .option('--ip6 <string>', 'IPv6 address (e.g., 2001:db8::33)')
+    .option('--mac-address <string>', 'Container MAC address (e.g., 92:d0:c6:0a:29:33)')
     .option('-m, --memory <bytes>', 'Memory limit')
+    .option('--memory-swap <bytes>', "Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
+    .option('--memory-reservation <bytes>', 'Memory soft limit')
     .option('--cpus <decimal>', 'Number of CPUs')
+    .option('-c, --cpu-shares <int>', 'CPU shares (relative weight)')
+    .option('--cpu-quota <int>', 'Limit CPU CFS (Completely Fair Scheduler) quota')
+    .option('--cpu-period <int>', 'Limit CPU CFS (Completely Fair Scheduler) period')
+    .option('--cpuset-cpus <string>', 'CPUs in which to allow execution (0-3, 0,1)')
+    .option('--cpuset-mems <string>', 'MEMs in which to allow execution (0-3, 0,1)')
     .option('--pids-limit <int>', 'Tune container pids limit (set -1 for unlimited)')
+    .option('--ulimit <ulimit>', 'Ulimit options', collect)
+    .option('--oom-kill-disable', 'Disable OOM Killer')
+    .option('--oom-score-adj <int>', "Tune host's OOM preferences (-1000 to 1000)")
+    .option('--device <list>', 'Add a host device to the container', collect)
+    .option('--sysctl <map>', 'Sysctl options', collect)
+    .option('--health-cmd <string>', 'Command to run to check health')
+    .option('--health-interval <duration>', 'Time between running the check (ms|s|m|h) (default 0s)')
+    .option('--health-timeout <duration>', 'Maximum time to allow one check to run (ms|s|m|h) (default 0s)')
+    .option('--health-retries <int>', 'Consecutive failures needed to report unhealthy')
+    .option('--health-start-period <duration>', 'Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)')
+    .option('--health-start-interval <duration>', 'Time between running the check during the start period (ms|s|m|h) (default 0s)')
+    .option('--no-healthcheck', 'Disable any container-specified HEALTHCHECK')
     .option('--security-opt <list>', 'Security Options', collect)
     .option('--platform <string>', 'Set platform if server is multi-platform capable')
     .option('--detach-keys <string>', 'Override the key sequence for detaching a container');
@@ -185,6 +212,26 @@ function defineRm(parent: Command): void {
         (await import('./commands/containers.js')).rmCmd(names, o),
       ),
     );
+}
+
+function defineUpdate(parent: Command): void {
+  parent
+    .command('update')
+    .description('Update configuration of one or more containers')
+    .usage('[OPTIONS] CONTAINER [CONTAINER...]')
+    .argument('<container...>')
+    .option('-m, --memory <bytes>', 'Memory limit')
+    .option('--memory-swap <bytes>', "Swap limit equal to memory plus swap: -1 to enable unlimited swap")
+    .option('--memory-reservation <bytes>', 'Memory soft limit')
+    .option('--cpus <decimal>', 'Number of CPUs')
+    .option('-c, --cpu-shares <int>', 'CPU shares (relative weight)')
+    .option('--cpu-quota <int>', 'Limit CPU CFS (Completely Fair Scheduler) quota')
+    .option('--cpu-period <int>', 'Limit CPU CFS (Completely Fair Scheduler) period')
+    .option('--cpuset-cpus <string>', 'CPUs in which to allow execution (0-3, 0,1)')
+    .option('--cpuset-mems <string>', 'MEMs in which to allow execution (0-3, 0,1)')
+    .option('--pids-limit <int>', 'Tune container pids limit (set -1 for unlimited)')
+    .option('--restart <string>', 'Restart policy to apply when a container exits')
+    .action(act(async (names: string[], o: Record<string, string | undefined>) => (await import('./commands/update.js')).updateCmd(names, o)));
 }
 
 function defineWait(parent: Command): void {
@@ -315,6 +362,88 @@ function defineInspect(parent: Command, kind: 'any' | 'container' | 'image'): vo
       return m.inspectCmd(names, { ...o, ...(kind === 'container' ? { type: 'container' } : {}) });
     }),
   );
+}
+
+function definePort(parent: Command): void {
+  parent
+    .command('port')
+    .description('List port mappings or a specific mapping for the container')
+    .usage('CONTAINER [PRIVATE_PORT[/PROTO]]')
+    .argument('<container>')
+    .argument('[private-port]')
+    .action(act(async (container: string, port: string | undefined) => (await import('./commands/port.js')).portCmd(container, port)));
+}
+
+function defineNetworkGroup(program: Command): void {
+  const network = program.command('network').description('Manage networks').usage('COMMAND');
+  const load = (): Promise<typeof import('./commands/network.js')> => import('./commands/network.js');
+  network
+    .command('connect')
+    .description('Connect a container to a network')
+    .usage('[OPTIONS] NETWORK CONTAINER')
+    .argument('<network>')
+    .argument('<container>')
+    .option('--alias <strings>', 'Add network-scoped alias for the container', collect)
+    .option('--ip <string>', 'IPv4 address (e.g., "172.30.100.104")')
+    .option('--ip6 <string>', 'IPv6 address (e.g., "2001:db8::33")')
+    .action(act(async (net: string, ctr: string, o: { alias?: string[]; ip?: string; ip6?: string }) => (await load()).networkConnectCmd(net, ctr, o)));
+  network
+    .command('create')
+    .description('Create a network')
+    .usage('[OPTIONS] NETWORK')
+    .argument('<network>')
+    .option('--attachable', 'Enable manual container attachment')
+    .option('-d, --driver <string>', 'Driver to manage the Network', 'bridge')
+    .option('--gateway <strings>', 'IPv4 or IPv6 Gateway for the master subnet', collect)
+    .option('--internal', 'Restrict external access to the network')
+    .option('--ip-range <strings>', 'Allocate container ip from a sub-range', collect)
+    .option('--ipam-driver <string>', 'IP Address Management Driver', 'default')
+    .option('--ipv6', 'Enable or disable IPv6 address assignment')
+    .option('--label <list>', 'Set metadata on a network', collect)
+    .option('-o, --opt <map>', 'Set driver specific options', collect)
+    .option('--subnet <strings>', 'Subnet in CIDR format that represents a network segment', collect)
+    .action(act(async (name: string, o: Record<string, unknown>) => (await load()).networkCreateCmd(name, o)));
+  network
+    .command('disconnect')
+    .description('Disconnect a container from a network')
+    .usage('[OPTIONS] NETWORK CONTAINER')
+    .argument('<network>')
+    .argument('<container>')
+    .option('-f, --force', 'Force the container to disconnect from a network')
+    .action(act(async (net: string, ctr: string, o: { force?: boolean }) => (await load()).networkDisconnectCmd(net, ctr, o)));
+  network
+    .command('inspect')
+    .description('Display detailed information on one or more networks')
+    .usage('[OPTIONS] NETWORK [NETWORK...]')
+    .argument('<network...>')
+    .option('-f, --format <string>', 'Format output using a custom template')
+    .option('-v, --verbose', 'Verbose output for diagnostics')
+    .action(act(async (names: string[], o: { format?: string; verbose?: boolean }) => (await load()).networkInspectCmd(names, o)));
+  network
+    .command('ls')
+    .alias('list')
+    .description('List networks')
+    .usage('[OPTIONS]')
+    .option('-f, --filter <filter>', 'Provide filter values (e.g. "driver=bridge")', collect)
+    .option('--format <string>', 'Format output using a custom template')
+    .option('--no-trunc', 'Do not truncate the output')
+    .option('-q, --quiet', 'Only display network IDs')
+    .action(act(async (o: Record<string, unknown>) => (await load()).networkLsCmd(o)));
+  network
+    .command('prune')
+    .description('Remove all unused networks')
+    .usage('[OPTIONS]')
+    .option('--filter <filter>', 'Provide filter values (e.g. "until=<timestamp>")', collect)
+    .option('-f, --force', 'Do not prompt for confirmation')
+    .action(act(async (o: { force?: boolean; filter?: string[] }) => (await load()).networkPruneCmd(o)));
+  network
+    .command('rm')
+    .alias('remove')
+    .description('Remove one or more networks')
+    .usage('NETWORK [NETWORK...]')
+    .argument('<network...>')
+    .option('-f, --force', 'Do not error if the network does not exist')
+    .action(act(async (names: string[], o: { force?: boolean }) => (await load()).networkRmCmd(names, o)));
 }
 
 function defineVersion(program: Command): void {
@@ -453,6 +582,8 @@ const CONTAINER_COMMANDS: Array<(p: Command) => void> = [
   defineWait,
   defineLogs,
   defineExec,
+  defineUpdate,
+  definePort,
 ];
 
 /** Top-level command name → what defines it (so a run defines only the command it needs). */
@@ -468,6 +599,8 @@ const TOP_LEVEL: Record<string, (p: Command) => void> = {
   wait: defineWait,
   logs: defineLogs,
   exec: defineExec,
+  update: defineUpdate,
+  port: definePort,
   ps: (p) => definePs(p, 'ps'),
   images: (p) => defineImages(p, 'images'),
   pull: definePull,
@@ -481,6 +614,7 @@ const TOP_LEVEL: Record<string, (p: Command) => void> = {
   image: defineImageGroup,
   container: defineContainerGroup,
   volume: defineVolumeGroup,
+  network: defineNetworkGroup,
   completion: defineCompletion,
 };
 
@@ -556,7 +690,7 @@ function usageLine(program: Command, path: string): string {
   return `Usage:  berth ${path === '' ? '' : `${path} `}${cmd.usage()}`;
 }
 
-type ArgSpec = ['min' | 'exact' | 'max' | 'none', number];
+type ArgSpec = ['min' | 'exact' | 'max' | 'none', number] | ['range', number, number];
 
 /** The docker CLI's positional-argument rules (cli/required.go), by command. */
 const ARG_SPECS: Record<string, ArgSpec> = {
@@ -582,19 +716,31 @@ const ARG_SPECS: Record<string, ArgSpec> = {
   info: ['none', 0],
   login: ['max', 1],
   logout: ['max', 1],
+  port: ['range', 1, 2],
+  connect: ['exact', 2],
+  disconnect: ['exact', 2],
   prune: ['none', 0],
   completion: ['exact', 1],
+};
+
+/** Where a command's rule differs from another command of the same name. */
+const PATH_ARG_SPECS: Record<string, ArgSpec> = {
+  'image ls': ['max', 1],
+  'volume create': ['max', 1],
+  'network create': ['exact', 1],
 };
 
 /** cli.RequiresMinArgs / ExactArgs / RequiresMaxArgs / NoArgs messages. */
 export function argCountMessage(path: string, useLine: string): string {
   const leaf = path.split(' ').pop() ?? path;
-  const spec = (path === 'image ls' || path === 'volume create' ? ['max', 1] : ARG_SPECS[leaf]) as ArgSpec | undefined;
+  const spec = PATH_ARG_SPECS[path] ?? ARG_SPECS[leaf];
   const cp = `berth ${path}`;
   const plural = (n: number): string => (n === 1 ? 'argument' : 'arguments');
   if (!spec) return `berth: '${cp}' received an unexpected number of arguments\n\nUsage:  ${useLine}\n\nRun '${cp} --help' for more information`;
   const [kind, n] = spec;
   switch (kind) {
+    case 'range':
+      return `berth: '${cp}' requires at least ${n} and at most ${spec[2]} ${plural(spec[2] ?? n)}\n\nUsage:  ${useLine}\n\nRun '${cp} --help' for more information`;
     case 'min':
       return `berth: '${cp}' requires at least ${n} ${plural(n)}\n\nUsage:  ${useLine}\n\nSee '${cp} --help' for more information`;
     case 'exact':
@@ -617,7 +763,9 @@ function reportCommanderError(program: Command, e: CommanderError, argv: readonl
       return 0;
     case 'commander.unknownCommand': {
       const m = /unknown command '([^']*)'/.exec(msg);
-      eprintln(`berth: unknown command: berth ${path ? `${path} ` : ''}${m?.[1] ?? ''}\n\nRun 'berth ${path ? `${path} ` : ''}--help' for more information`);
+      // Under a group (image, network…) docker shows the group's usage line too.
+      const usage = path ? `\n\nUsage:  berth ${path}` : '';
+      eprintln(`berth: unknown command: berth ${path ? `${path} ` : ''}${m?.[1] ?? ''}${usage}\n\nRun 'berth ${path ? `${path} ` : ''}--help' for more information`);
       return 1;
     }
     case 'commander.unknownOption': {
@@ -627,8 +775,10 @@ function reportCommanderError(program: Command, e: CommanderError, argv: readonl
       return 125;
     }
     case 'commander.optionMissingArgument': {
-      const m = /option '([^']*)' argument missing/.exec(msg);
-      eprintln(`flag needs an argument: ${m?.[1]?.split(/[ ,]+/).pop() ?? msg}\n\n${usageLine(program, path)}\n\nRun 'berth ${path} --help' for more information`);
+      // A flag missing its value is the last word: named as typed, pflag-style ("--name", "'f' in -f").
+      const typed = argv[argv.length - 1] ?? '';
+      const flag = typed.startsWith('--') ? typed : `'${typed.slice(-1)}' in ${typed}`;
+      eprintln(`flag needs an argument: ${flag}\n\n${usageLine(program, path)}\n\nRun 'berth ${path} --help' for more information`);
       return 125;
     }
     case 'commander.invalidArgument':

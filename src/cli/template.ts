@@ -501,9 +501,8 @@ function evalPipeline(pipe: Pipeline, dot: Value, scope: Scope): Value {
     } else {
       const value = evalOperand(head, dot, scope);
       if (typeof value === 'function') {
-        // A method of the data, as Go calls `.Label "key"` on docker's ps rows.
-        const args = cmd.slice(1).map((o) => evalOperand(o, dot, scope));
-        prev = (value as (...a: Value[]) => Value)(...args, ...extra);
+        // A method of a docker formatter context, e.g. {{.Label "com.example.key"}}.
+        prev = (value as Fn)(...cmd.slice(1).map((o) => evalOperand(o, dot, scope)), ...extra);
       } else {
         if (cmd.length > 1 || extra.length > 0) throw new TemplateError(`can't give argument to non-function`);
         prev = value;

@@ -13,7 +13,7 @@ import type { Process } from '../oci/runtime-spec.js';
 import { connectAttachSocket, type AttachWriter } from '../runtime/attach-socket.js';
 import { conmonExec } from '../runtime/conmon.js';
 import type { Runc } from '../runtime/runc.js';
-import { mergeEnv } from '../runtime/spec.js';
+import { mergeEnv, toRuntimeJson } from '../runtime/spec.js';
 import { resolveUser } from '../runtime/user.js';
 import type { ContainerManager } from './manager.js';
 
@@ -116,7 +116,7 @@ export class ExecManager extends EventEmitter {
     if (!c.tty) delete process.consoleSize;
     await mkdir(session.dir, { recursive: true });
     const specPath = join(session.dir, 'process.json');
-    await writeFileAtomic(specPath, JSON.stringify(process), 0o600, { durable: false });
+    await writeFileAtomic(specPath, toRuntimeJson(process), 0o600, { durable: false });
     try {
       const started = await conmonExec({
         containerId: record.id,
@@ -143,6 +143,14 @@ export class ExecManager extends EventEmitter {
       throw err;
     }
     return session;
+  }
+
+  /** Forgets a finished session and deletes its directory (health probes leave nothing behind). */
+  async discard(id: string): Promise<void> {
+    const session = this.sessions.get(id);
+    if (!session) return;
+    this.sessions.delete(id);
+    await rm(session.dir, { recursive: true, force: true });
   }
 
   /** Resolves with the exit code once the session's process has exited. */

@@ -17,7 +17,9 @@ import type { ImageRuntimeConfig } from '../oci/image.js';
 import { conmonCreate, conmonFiles } from '../runtime/conmon.js';
 import { connectAttachSocket, type AttachWriter } from '../runtime/attach-socket.js';
 import type { Runc } from '../runtime/runc.js';
-import { detectHostFacts, generateSpec, resolveArgs } from '../runtime/spec.js';
+import { detectHostFacts, generateSpec, resolveArgs, toRuntimeJson } from '../runtime/spec.js';
+import { oomKillCount } from '../runtime/cgroups.js';
+import { emptyResources, mergeResourcesUpdate, ociResourcesForUpdate, type ResourcesUpdate } from '../runtime/resources.js';
 import { resolveUser } from '../runtime/user.js';
 import { parseSignal } from '../runtime/signals.js';
 import type { OverlaySnapshotter } from '../snapshots/overlay.js';
@@ -29,6 +31,8 @@ import type { ContainerRecord, ContainerSpecRequest, ContainerState } from './ty
 import { randomName } from './names.js';
 import { top, type TopResult } from './top.js';
 import { changes, type Change } from './diff.js';
+import { hostCpuCount, limitsSpecInput, resourceHost } from './limits.js';
+import { policyWantsRestart, RestartScheduler, validateRestartPolicy, type RestartPolicy } from './restart.js';
 import { ContainerMounts, usesVolume, type ResolvedMounts } from './mounts.js';
 
 const log = logger('containers');
@@ -44,6 +48,8 @@ export interface ContainerManagerOptions {
   snapshots: OverlaySnapshotter;
   /** Containers' cgroups are `<cgroupParent>/<id>`. */
   cgroupParent: string;
+  /** The init binary `--init` bind-mounts into containers (catatonit). */
+  initBinary: string;
   network: NetworkManager;
   volumes: VolumeStore;
 }
@@ -70,7 +76,7 @@ const emptyState = (): ContainerState => ({
   oomKilled: false,
 });
 
-/** Emits `exit` (id, code), `start` (id), `remove` (id). */
+/** Emits `exit` (id, code), `start` (id), `remove` (id); the health monitor emits `health_status` (id, status) on it. */
 export class ContainerManager extends EventEmitter {
   private readonly db: Database.Database;
   private readonly exitDir: string;
@@ -78,6 +84,7 @@ export class ContainerManager extends EventEmitter {
   private exitWatcher: FSWatcher | undefined;
   /** Per-container serialisation of lifecycle operations. */
   private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly restarts = new RestartScheduler();
   private readonly mounts: ContainerMounts;
   /**
    * Names of containers being created: the row is inserted only after the snapshot is
@@ -111,6 +118,7 @@ export class ContainerManager extends EventEmitter {
 
   close(): void {
     this.exitWatcher?.close();
+    this.restarts.close();
   }
 
   bundle(id: string): string {
@@ -205,7 +213,7 @@ export class ContainerManager extends EventEmitter {
       name = name.replace(/^\//, '');
     } else {
       // moby's generateAndReserveName: random names (a digit appended after the first try),
-      // then the short ID, so a crowded name space cannot make create loop forever.
+      // then a random hex name, so a crowded name space cannot make create loop forever.
       const taken = (n: string): boolean => n === '' || this.find(n) !== undefined || this.creatingNames.has(n);
       for (let retry = 0; retry < 6 && taken(name); retry++) name = randomName() + (retry > 0 ? String(randomInt(10)) : '');
       if (taken(name)) name = randomBytes(6).toString('hex');
@@ -290,10 +298,15 @@ export class ContainerManager extends EventEmitter {
     const initial = this.get(idOrName);
     return this.serialize(initial.id, async () => {
       const record = this.get(initial.id);
-      if (record.state.status === 'running' || record.state.status === 'paused') return record;
+      if (record.state.status === 'running' || record.state.status === 'paused' || record.state.status === 'restarting') return record;
       if (record.state.status === 'removing' || record.state.status === 'dead') {
         throw conflict(`cannot start container ${record.id}: container is marked for removal`);
       }
+      // A start through the API begins the restart policy afresh (moby ResetRestartManager).
+      this.restarts.forget(record.id);
+      record.restartCount = 0;
+      record.manuallyStopped = false;
+      this.save(record);
       try {
         return await this.startLocked(record, beforeStart);
       } catch (err) {
@@ -349,14 +362,17 @@ export class ContainerManager extends EventEmitter {
       capDrop: req.capDrop,
       privileged: req.privileged,
       shmSize: req.shmSize || undefined,
+      ...(await limitsSpecInput(req, host.cgroupV2, this.options.initBinary)),
       etcFiles: sandbox.etcFiles,
       mounts,
       ...(rootfsPropagation ? { rootfsPropagation } : {}),
-      cgroupsPath: `${this.options.cgroupParent.replace(/\/+$/, '')}/${id}`,
+      cgroupsPath: this.cgroupsPath(id),
       cgroupV2: host.cgroupV2,
+      // The host's capability set: `--privileged` and `--cap-add ALL` get no more than berthd has.
+      host,
     });
     if (sandbox.hostname === undefined && spec.hostname !== undefined) delete spec.hostname;
-    await scratch('config.json', JSON.stringify(spec));
+    await scratch('config.json', toRuntimeJson(spec));
 
     // The CNI attachments run while runc creates the container: both only need the pinned namespace.
     const [created, networkState] = await settleBoth(
@@ -418,15 +434,76 @@ export class ContainerManager extends EventEmitter {
     const record = this.find(id);
     if (!record || (record.state.status !== 'running' && record.state.status !== 'paused')) return;
     const persist = conmonFiles(this.bundle(id)).persistDir;
-    const oomKilled = await stat(join(persist, 'oom')).then(() => true, () => false);
+    // The cgroup's OOM-kill counter must be read before `runc delete` removes the cgroup.
+    const oomKilled =
+      (await stat(join(persist, 'oom')).then(() => true, () => false)) || (await oomKillCount(this.cgroupsPath(id), detectHostFacts().cgroupV2)) > 0;
     const finishedAt = await stat(join(this.exitDir, id)).then((s) => s.mtime.toISOString(), () => new Date().toISOString());
     await this.cleanupAfterStop(id);
-    this.updateState(id, { status: 'exited', pid: 0, conmonPid: 0, exitCode: Number.isFinite(exitCode) ? exitCode : 255, finishedAt, oomKilled });
+    const code = Number.isFinite(exitCode) ? exitCode : 255;
+    const restartDelay = this.restarts.afterExit(
+      id,
+      record.request.restartPolicy,
+      { exitCode: code, manuallyStopped: record.manuallyStopped ?? false, restartCount: record.restartCount },
+      Date.parse(finishedAt) - Date.parse(record.state.startedAt),
+    );
+    const exited = this.updateState(id, { status: restartDelay === undefined ? 'exited' : 'restarting', pid: 0, conmonPid: 0, exitCode: code, finishedAt, oomKilled });
     log.debug('container exited', { id, exitCode });
     this.emit('exit', id, exitCode);
+    if (restartDelay !== undefined && exited) {
+      exited.restartCount++;
+      this.save(exited);
+      this.restarts.schedule(id, restartDelay, () => void this.restartByPolicy(id));
+      return;
+    }
     if (record.request.autoRemove) {
       await this.removeLocked(id, true).catch((err: unknown) => log.warn('auto-remove failed', { id, error: errorMessage(err) }));
     }
+  }
+
+  private cgroupsPath(id: string): string {
+    return `${this.options.cgroupParent.replace(/\/+$/, '')}/${id}`;
+  }
+
+  /** The restart a policy scheduled; a stop, kill or removal meanwhile cancels it. */
+  private async restartByPolicy(id: string): Promise<void> {
+    await this.serialize(id, async () => {
+      const record = this.find(id);
+      if (!record || record.state.status !== 'restarting') return;
+      try {
+        await this.startLocked(record);
+      } catch (err) {
+        const failure = classifyStartError(err);
+        log.warn('restart by policy failed', { id, error: failure.message });
+        await this.cleanupAfterStop(id);
+        this.updateState(id, { status: 'exited', error: failure.message, exitCode: failure.exitCode, pid: 0, conmonPid: 0 });
+      }
+    });
+  }
+
+  /**
+   * Settles a container whose restart is pending after a stop or kill through the API: it
+   * stays exited. False when no restart was pending.
+   */
+  private cancelPendingRestart(id: string): boolean {
+    if (this.find(id)?.state.status !== 'restarting') return false;
+    this.restarts.cancel(id);
+    const record = this.updateState(id, { status: 'exited' });
+    if (record) {
+      record.manuallyStopped = true;
+      this.save(record);
+    }
+    return true;
+  }
+
+  /**
+   * moby killWithSignal: the stop signal (or SIGKILL, or any signal when the container has no
+   * custom stop signal) means the coming exit must not restart it; any kill marks a manual stop.
+   */
+  private markManualStop(record: ContainerRecord, signalNumber: number): void {
+    const custom = record.request.stopSignal || record.imageConfig.StopSignal;
+    if (!custom || signalNumber === 9 || parseSignal(custom).number === signalNumber) this.restarts.markExitOnNext(record.id);
+    record.manuallyStopped = true;
+    this.save(record);
   }
 
   /** Everything a stopped container must not keep: runc state, exit file, rootfs mount. */
@@ -487,9 +564,11 @@ export class ContainerManager extends EventEmitter {
   async kill(idOrName: string, signal = 'SIGKILL'): Promise<void> {
     const record = this.get(idOrName);
     const parsed = parseSignal(signal);
+    if (this.cancelPendingRestart(record.id)) return;
     if (record.state.status !== 'running' && record.state.status !== 'paused') {
       throw conflict(`Cannot kill container: ${idOrName}: Container ${record.id} is not running`);
     }
+    this.markManualStop(record, parsed.number);
     await this.options.runc.kill(record.id, parsed.number);
     if (parsed.number === 9 || parsed.number === 15) await this.thawIfPaused(record.id);
   }
@@ -497,8 +576,12 @@ export class ContainerManager extends EventEmitter {
   /** Stop signal, then SIGKILL after the timeout (Docker: image StopSignal or SIGTERM, 10 s). */
   async stop(idOrName: string, timeoutSeconds?: number, signal?: string): Promise<boolean> {
     const record = this.get(idOrName);
+    if (this.cancelPendingRestart(record.id)) return true;
     if (record.state.status !== 'running' && record.state.status !== 'paused') return false;
     const stopSignal = parseSignal(signal || record.request.stopSignal || record.imageConfig.StopSignal || 'SIGTERM');
+    this.restarts.markExitOnNext(record.id);
+    record.manuallyStopped = true;
+    this.save(record);
     const timeout = timeoutSeconds ?? record.request.stopTimeout ?? 10;
     const exited = this.wait(record.id, 'not-running');
     if (timeout !== 0) {
@@ -639,11 +722,16 @@ export class ContainerManager extends EventEmitter {
   /** `removeVolumes` (`rm -v`): the container's anonymous volumes go with it. */
   async remove(idOrName: string, force: boolean, removeVolumes = false): Promise<void> {
     const record = this.get(idOrName);
-    const status = record.state.status;
-    if (status === 'running' || status === 'paused' || status === 'restarting') {
+    if (record.state.status === 'restarting' && !force) {
+      throw conflict(`cannot remove container "/${record.name}": container is restarting: stop the container before removing or force remove`);
+    }
+    this.cancelPendingRestart(record.id);
+    const status = this.get(record.id).state.status;
+    if (status === 'running' || status === 'paused') {
       if (!force) {
         throw conflict(`cannot remove container "/${record.name}": container is running: stop the container before removing or force remove`);
       }
+      this.restarts.markExitOnNext(record.id);
       const exited = this.wait(record.id, 'not-running');
       await this.options.runc.kill(record.id, 9, true).catch(() => undefined);
       await this.thawIfPaused(record.id);
@@ -668,8 +756,77 @@ export class ContainerManager extends EventEmitter {
     ]);
     this.db.prepare('DELETE FROM containers WHERE id = ?').run(id);
     this.cache?.delete(id);
+    this.restarts.forget(id);
     if (removeVolumes) await this.mounts.removeAnonymous(record);
     this.emit('remove', id, record.state.exitCode);
+  }
+
+  // ---- update -------------------------------------------------------------------
+
+  /**
+   * docker update: new limits and restart policy, applied to the live cgroup (`runc update`)
+   * when the container runs and kept in the record, so the next start uses them too.
+   */
+  async update(idOrName: string, change: { resources?: ResourcesUpdate; restartPolicy?: RestartPolicy }): Promise<string[]> {
+    const initial = this.get(idOrName);
+    return this.serialize(initial.id, async () => {
+      const record = this.get(initial.id);
+      const cannot = (message: string): string => `Cannot update container ${record.id}: ${message}`;
+      if (record.state.status === 'removing' || record.state.status === 'dead') throw conflict(cannot('container is marked for removal and cannot be "update"'));
+      const request = { ...record.request };
+      if (change.restartPolicy && change.restartPolicy.name !== '') {
+        validateRestartPolicy(change.restartPolicy);
+        if (record.request.autoRemove && change.restartPolicy.name !== 'no') {
+          throw conflict(cannot('Restart policy cannot be updated because AutoRemove is enabled for the container'));
+        }
+        request.restartPolicy = change.restartPolicy;
+      }
+      if (change.resources) {
+        try {
+          request.resources = mergeResourcesUpdate(record.request.resources ?? emptyResources(), change.resources, resourceHost(), hostCpuCount());
+        } catch (err) {
+          if (err instanceof BerthError && err.code === 'conflict') throw conflict(cannot(err.message));
+          throw err;
+        }
+        if (record.state.status === 'running' || record.state.status === 'paused') {
+          const file = join(this.bundle(record.id), 'resources.json');
+          await writeFileAtomic(file, JSON.stringify(ociResourcesForUpdate(request.resources, detectHostFacts().cgroupV2)), 0o600, { durable: false });
+          try {
+            await this.options.runc.update(record.id, file);
+          } catch (err) {
+            // The kernel refuses e.g. a memory limit below what the container already uses.
+            throw invalidArgument(cannot(errorMessage(err)));
+          } finally {
+            await rm(file, { force: true });
+          }
+        }
+      }
+      record.request = request;
+      this.save(record);
+      return [];
+    });
+  }
+
+  /** At berthd start: stopped containers their restart policy wants running (moby daemon.restore). */
+  async startByRestartPolicy(): Promise<void> {
+    for (const record of this.list()) {
+      const { state } = record;
+      if (state.status !== 'exited' || state.startedAt.startsWith('0001-')) continue;
+      const facts = { exitCode: state.exitCode, manuallyStopped: record.manuallyStopped ?? false, restartCount: record.restartCount };
+      if (!policyWantsRestart(record.request.restartPolicy, facts)) continue;
+      await this.serialize(record.id, async () => {
+        const current = this.find(record.id);
+        if (!current || current.state.status !== 'exited') return;
+        try {
+          await this.startLocked(current);
+        } catch (err) {
+          const failure = classifyStartError(err);
+          log.warn('start by restart policy failed', { id: record.id, error: failure.message });
+          await this.cleanupAfterStop(record.id);
+          this.updateState(record.id, { status: 'exited', error: failure.message, exitCode: failure.exitCode, pid: 0, conmonPid: 0 });
+        }
+      });
+    }
   }
 
   // ---- recovery ---------------------------------------------------------------

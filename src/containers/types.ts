@@ -1,6 +1,7 @@
 /** Container records as berth stores them; field names follow Docker's inspect output where they surface there. */
 import type { Digest } from '../core/digest.js';
-import type { ImageRuntimeConfig } from '../oci/image.js';
+import type { HealthConfig, ImageRuntimeConfig } from '../oci/image.js';
+import type { ContainerResources } from '../runtime/resources.js';
 import type { ContainerNetworkRequest, ContainerNetworkState } from '../network/types.js';
 import type { ApiMount, MountPoint } from '../volumes/mount-spec.js';
 
@@ -52,6 +53,16 @@ export interface ContainerSpecRequest {
   readonlyRootfs: boolean;
   shmSize: number;
   consoleSize?: { height: number; width: number };
+  /** Absent in records made before limits existed: no limits. */
+  resources?: ContainerResources;
+  /** As given (`seccomp=` carries the profile JSON); parsed again at every start. */
+  securityOpt?: string[];
+  sysctls?: Record<string, string>;
+  oomScoreAdj?: number;
+  /** Run an init (catatonit) as PID 1 in front of the process. */
+  init?: boolean;
+  /** The request's Healthcheck, merged with the image's at create. */
+  healthcheck?: HealthConfig;
 }
 
 export interface ContainerRecord {
@@ -68,6 +79,8 @@ export interface ContainerRecord {
   args: string[];
   state: ContainerState;
   restartCount: number;
+  /** Stopped or killed through the API: `unless-stopped` leaves it down (Docker's HasBeenManuallyStopped). */
+  manuallyStopped?: boolean;
   /** The sandbox of a running container (absent when it is not running). */
   network?: ContainerNetworkState;
   /** Binds, volumes and tmpfs mounts as resolved at create (inspect's `Mounts`). */

@@ -15,6 +15,8 @@ export interface EngineConfig {
   cgroupParent: string;
   /** busybox-static binary the bundled default image is made from. */
   busyboxPath: string;
+  /** The init `--init` runs as PID 1 (dockerd's --init-path; Debian's catatonit). */
+  initPath: string;
   /** The default bridge network's device (dockerd's --bridge) and gateway/prefix (--bip). */
   bridge: string;
   bip: string;
@@ -36,6 +38,7 @@ export const defaultConfig: EngineConfig = {
   maxConcurrentDownloads: 3,
   cgroupParent: '/berth',
   busyboxPath: '/bin/busybox',
+  initPath: '/usr/bin/catatonit',
   bridge: 'berth0',
   bip: '10.88.0.1/16',
   defaultAddressPools: [{ base: '10.89.0.0/16', size: 24 }],
@@ -81,6 +84,7 @@ export function readConfigFile(path: string): Partial<EngineConfig> {
       case 'insecure-registries': out.insecureRegistries = strs(); break;
       case 'runtime': out.runtimePath = str(); break;
       case 'conmon': out.conmonPath = str(); break;
+      case 'init-path': out.initPath = str(); break;
       case 'cgroup-parent':
         out.cgroupParent = str();
         if (!/^\/[A-Za-z0-9_.\-/]*$/.test(out.cgroupParent)) throw invalidArgument(`config file ${path}: "cgroup-parent" must be an absolute cgroup path`);

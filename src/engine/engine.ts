@@ -16,6 +16,8 @@ import { OverlaySnapshotter } from '../snapshots/overlay.js';
 import { ContainerManager } from '../containers/manager.js';
 import { NetworkManager } from '../network/manager.js';
 import { ExecManager } from '../containers/exec.js';
+import { HealthMonitor } from '../containers/health.js';
+import { prepareCreateRequest } from '../containers/limits.js';
 import { VolumeStore } from '../volumes/store.js';
 import type { ContainerRecord, ContainerSpecRequest } from '../containers/types.js';
 import type { EngineConfig } from './config.js';
@@ -35,6 +37,7 @@ export class Engine {
   readonly network: NetworkManager;
   readonly volumes: VolumeStore;
   readonly execs: ExecManager;
+  readonly health: HealthMonitor;
   readonly registry: RegistryClient;
   readonly startedAt = new Date();
   private pullsInFlight = 0;
@@ -73,10 +76,12 @@ export class Engine {
       conmonBinary,
       snapshots: this.snapshots,
       cgroupParent: config.cgroupParent,
+      initBinary: config.initPath,
       network: this.network,
       volumes: this.volumes,
     });
     this.execs = new ExecManager(this.containers, { runc, conmonBinary });
+    this.health = new HealthMonitor(this.containers, this.execs);
   }
 
   static async open(config: EngineConfig): Promise<Engine> {
@@ -89,16 +94,19 @@ export class Engine {
     await engine.network.init();
     await engine.volumes.init();
     await engine.containers.init();
+    engine.health.init();
     try {
       await ensureDefaultImage(engine, config.busyboxPath);
     } catch (err) {
       log.warn('could not create the bundled busybox image', { error: errorMessage(err) });
     }
+    await engine.containers.startByRestartPolicy();
     return engine;
   }
 
   /** Stops watching; waits (briefly) for network teardowns in flight. Containers keep running. */
   async close(): Promise<void> {
+    this.health.close();
     this.containers.close();
     await this.network.close();
     this.registry.close();
@@ -310,8 +318,11 @@ export class Engine {
 
   // ---- containers ----------------------------------------------------------------
 
-  async createContainer(name: string | undefined, request: ContainerSpecRequest): Promise<ContainerRecord> {
+  /** Creates a container; `warnings` are dockerd's create warnings (e.g. a discarded option). */
+  async createContainer(name: string | undefined, request: ContainerSpecRequest): Promise<ContainerRecord & { warnings: string[] }> {
     const image = this.resolveImage(request.image);
-    return this.containers.create({ name, imageId: image.id, imageConfig: image.config.config ?? {}, chainIds: image.chainIds, request });
+    const prepared = await prepareCreateRequest(request, image.config.config?.Healthcheck);
+    const record = await this.containers.create({ name, imageId: image.id, imageConfig: image.config.config ?? {}, chainIds: image.chainIds, request: prepared.request });
+    return Object.assign(record, { warnings: prepared.warnings });
   }
 }

@@ -17,7 +17,7 @@ import { writeFileAtomic } from '../core/fs-atomic.js';
 import { logger } from '../core/log.js';
 import { cniAdd, cniDel, CNI_VERSION, type CniConflist, type CniPluginConfig, type CniResult, type CniRuntime } from './cni.js';
 import { DnsServer, type DnsZone } from './dns.js';
-import { cidrContains, formatIp, parseCidr, parseIp } from './ipnet.js';
+import { cidrContains, formatIp, parseCidr, parseIp, size, type Cidr } from './ipnet.js';
 import { createPinnedNetns, removePinnedNetns } from './netns.js';
 import { NetworkStore, cniNetworkName, type AddressPool, type NetworkRecord } from './networks.js';
 import { PortReservations } from './ports.js';
@@ -368,7 +368,9 @@ export class NetworkManager implements DnsZone {
 export function conflistFor(network: NetworkRecord, ipamDir: string, withPorts: boolean, withMac: boolean): CniConflist {
   const ranges = network.subnets.map((s) => {
     const range: Record<string, string> = { subnet: s.subnet, gateway: s.gateway };
-    if (s.ipRange) range.subnet = s.ipRange;
+    // --ip-range narrows where addresses come from; the subnet (and so the prefix length and
+    // the gateway's reach) stays the network's.
+    if (s.ipRange) Object.assign(range, allocationBounds(parseCidr(s.subnet), parseCidr(s.ipRange)));
     return [range];
   });
   const plugins: CniPluginConfig[] = [
@@ -409,6 +411,14 @@ function endpointFromResult(network: NetworkRecord, result: CniResult, ifName: s
     aliases,
     dnsNames: [],
   };
+}
+
+/** First and last assignable address of `range` inside `subnet` (never the network or broadcast address). */
+export function allocationBounds(subnet: Cidr, range: Cidr): { rangeStart: string; rangeEnd: string } {
+  const last = (c: Cidr): bigint => c.base + size(c) - 1n;
+  const start = range.base === subnet.base ? range.base + 1n : range.base;
+  const end = subnet.family === 4 && last(range) === last(subnet) ? last(range) - 1n : last(range);
+  return { rangeStart: formatIp(subnet.family, start), rangeEnd: formatIp(subnet.family, end) };
 }
 
 function unique(values: string[]): string[] {

@@ -92,13 +92,14 @@ function commonArgs(o: CommonArgs): string[] {
 
 /**
  * Starts conmon with the sync pipe as fd 3. Its own diagnostics go to a file, never to a
- * pipe: it outlives berthd, and a pipe whose reader died would hand it EPIPE.
+ * pipe: it outlives berthd, and a pipe whose reader died would hand it EPIPE. It runs in
+ * `cwd` (the bundle): on an OOM kill conmon also writes an "oom" file into its working directory.
  */
-function spawnConmon(binary: string, args: string[], conmonLog: string): { child: ChildProcess; sync: Readable } {
+function spawnConmon(binary: string, args: string[], conmonLog: string, cwd: string): { child: ChildProcess; sync: Readable } {
   const stderrFd = openSync(conmonLog, 'a');
   const env: NodeJS.ProcessEnv = { ...process.env, _OCI_SYNCPIPE: '3' };
   delete env.NOTIFY_SOCKET;
-  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', stderrFd, 'pipe'], env, detached: true });
+  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', stderrFd, 'pipe'], env, detached: true, cwd });
   closeSync(stderrFd);
   const sync = child.stdio[3];
   if (!sync || !('read' in sync)) throw new BerthError('internal', 'conmon: no sync pipe');
@@ -133,7 +134,7 @@ export async function conmonCreate(options: ConmonCreateOptions): Promise<Conmon
   if (options.openStdin && options.leaveStdinOpen) args.push('--leave-stdin-open');
   if (options.timeoutSeconds) args.push('-T', String(options.timeoutSeconds));
 
-  const { child, sync } = spawnConmon(options.conmonBinary, args, files.conmonLog);
+  const { child, sync } = spawnConmon(options.conmonBinary, args, files.conmonLog, options.bundle);
 
   const reply = await new Promise<string>((resolve, reject) => {
     let buffered = '';
@@ -243,7 +244,7 @@ export async function conmonExec(options: ConmonExecOptions): Promise<ConmonExec
     '--exec',
     '--exec-process-spec', options.processSpecPath,
   ];
-  const { child, sync } = spawnConmon(options.conmonBinary, args, join(options.dir, 'conmon.log'));
+  const { child, sync } = spawnConmon(options.conmonBinary, args, join(options.dir, 'conmon.log'), options.dir);
   child.unref();
 
   const replies: Array<{ data: number; message?: string }> = [];

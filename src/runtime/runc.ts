@@ -56,6 +56,11 @@ export class Runc {
     await run(this.binary, ['--root', this.root, 'resume', id]);
   }
 
+  /** Applies new cgroup limits to a live container (`resourcesFile`: an OCI linux.resources JSON). */
+  async update(id: string, resourcesFile: string): Promise<void> {
+    await run(this.binary, ['--root', this.root, 'update', '--resources', resourcesFile, id]);
+  }
+
   /** PIDs of every process in the container (host PID namespace). */
   async pids(id: string): Promise<number[]> {
     const out = await run(this.binary, ['--root', this.root, 'ps', '--format', 'json', id]);

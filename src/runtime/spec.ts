@@ -19,6 +19,7 @@ import type {
   LinuxNamespace,
   LinuxResources,
   Mount,
+  POSIXRlimit,
   Process,
   Spec,
   User,
@@ -29,6 +30,9 @@ import { parseKernelRelease, seccompFor, type SeccompChoice } from './seccomp.js
 export const OCI_VERSION = '1.0.2-dev';
 
 export const DEFAULT_PATH_ENV = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Where `--init` puts the init inside the container (moby's inits.DefaultInitBinary path). */
+export const INIT_PATH = '/sbin/docker-init';
 
 /** Docker's default /dev/shm size (64 MiB). */
 export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
@@ -216,6 +220,13 @@ export interface SpecInput {
   sysctls?: Record<string, string>;
   /** Resource limits (memory, cpu, pids…); the device cgroup rules are generated. */
   resources?: Omit<LinuxResources, 'devices'>;
+  /** Device cgroup rules for `devices` given by the user, appended to the defaults. */
+  deviceRules?: LinuxDeviceCgroup[];
+  /** `--ulimit`s (resources.ts ociRlimits); none by default. */
+  rlimits?: POSIXRlimit[];
+  oomScoreAdj?: number;
+  /** Host path of the init binary (`--init`): bind-mounted read-only at INIT_PATH and made PID 1. */
+  initBinary?: string;
   annotations?: Record<string, string>;
   cgroupsPath: string;
   cgroupV2: boolean;
@@ -389,6 +400,7 @@ function buildMounts(input: SpecInput): Mount[] {
   // The request's mounts plus the generated /etc files (resolv.conf, hostname, hosts — the order
   // of moby's NetworkMounts), then stable-sorted by path depth like moby's sort of `mounts`.
   const user: Mount[] = (input.mounts ?? []).map((m) => ({ ...m, options: m.options ? [...m.options] : undefined }));
+  if (input.initBinary) user.push({ destination: INIT_PATH, type: 'bind', source: input.initBinary, options: ['bind', 'ro'] });
   const userDest = new Set(user.map((m) => cleanPath(m.destination)));
   const etcOptions = input.readonlyRootfs ? ['rbind', 'ro', 'rprivate'] : ['rbind', 'rprivate'];
   const etc: Array<[string, string | undefined]> = [
@@ -462,7 +474,9 @@ export function generateSpec(input: SpecInput): Spec {
   const hostname = input.hostname || input.containerId.slice(0, 12);
   const tty = input.tty ?? false;
 
-  const args = resolveArgs(input.image, input.cmd, input.entrypoint);
+  const resolved = resolveArgs(input.image, input.cmd, input.entrypoint);
+  // moby: the init gets `--` so it never reads the user's arguments as its own flags.
+  const args = input.initBinary ? [INIT_PATH, '--', ...resolved] : resolved;
   const cwd = resolveWorkingDir(input.image, input.workingDir);
   const base = [`PATH=${DEFAULT_PATH_ENV}`, `HOSTNAME=${hostname}`];
   if (tty) base.push('TERM=xterm');
@@ -486,6 +500,8 @@ export function generateSpec(input: SpecInput): Spec {
     capabilities: { bounding: [...caps], effective: [...caps], permitted: [...caps] },
     noNewPrivileges: input.noNewPrivileges ?? false,
   };
+  if (input.rlimits && input.rlimits.length > 0) proc.rlimits = input.rlimits.map((r) => ({ ...r }));
+  if (input.oomScoreAdj !== undefined && input.oomScoreAdj !== 0) proc.oomScoreAdj = input.oomScoreAdj;
   if (tty && input.consoleSize) proc.consoleSize = { height: input.consoleSize.height, width: input.consoleSize.width };
 
   const spec: Spec = {
@@ -499,7 +515,7 @@ export function generateSpec(input: SpecInput): Spec {
   if (input.annotations && Object.keys(input.annotations).length > 0) spec.annotations = { ...input.annotations };
 
   const resources: LinuxResources = {
-    devices: input.privileged ? [{ allow: true, access: 'rwm' }] : defaultDeviceRules(),
+    devices: input.privileged ? [{ allow: true, access: 'rwm' }] : [...defaultDeviceRules(), ...(input.deviceRules ?? [])],
     ...(input.resources ?? {}),
   };
   spec.linux = { resources, cgroupsPath: input.cgroupsPath, namespaces: buildNamespaces(input) };
@@ -520,6 +536,18 @@ export function generateSpec(input: SpecInput): Spec {
     }
   }
   return spec;
+}
+
+/**
+ * JSON for runc (config.json, exec process files): rlimits of RLIM_INFINITY are held as 2^64,
+ * which JSON.stringify would print as 18446744073709552000 — a number runc cannot parse.
+ */
+export function toRuntimeJson(value: unknown): string {
+  const token = '"__berth_rlim_infinity__"';
+  return JSON.stringify(value, (key, v: unknown) => ((key === 'hard' || key === 'soft') && v === 2 ** 64 ? token.slice(1, -1) : v)).replaceAll(
+    token,
+    '18446744073709551615',
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

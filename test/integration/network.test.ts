@@ -199,6 +199,11 @@ describe('networking', () => {
     const gone = await d.docker(['exec', 'client', 'sh', '-c', 'ip link show eth1 >/dev/null 2>&1 && echo still-there; true']);
     assert.equal(gone.stdout, '');
 
+    assert.equal((await d.docker(['network', 'create', '--subnet', '10.251.8.0/24', '--ip-range', '10.251.8.128/25', 'ranged'])).code, 0);
+    const ranged = await d.docker(['run', '--rm', '--network', 'ranged', 'busybox', 'ip', '-4', '-o', 'addr', 'show', 'eth0']);
+    assert.match(ranged.stdout, /inet 10\.251\.8\.(12[89]|1[3-9]\d|2[0-5]\d)\/24/, ranged.stderr);
+    assert.equal((await d.docker(['network', 'rm', 'ranged'])).code, 0);
+
     const ls = await d.docker(['network', 'ls', '--filter', 'label=app=test', '--format', '{{.Name}}']);
     assert.equal(ls.stdout, 'front\n');
     const inUse = await d.docker(['network', 'rm', 'front']);

@@ -39,6 +39,7 @@ export function containerFilter(engine: Engine, filters: Record<string, string[]
   for (const status of filters.status ?? []) if (!statuses.has(status)) throw invalidArgument(`invalid filter 'status=${status}'`);
   for (const code of filters.exited ?? []) if (!/^-?\d+$/.test(code)) throw invalidArgument(`invalid filter 'exited=${code}'`);
   for (const v of filters['is-task'] ?? []) if (v !== 'true' && v !== 'false') throw invalidArgument(`invalid filter 'is-task=${v}'`);
+  for (const v of filters.health ?? []) if (!['starting', 'healthy', 'unhealthy', 'none'].includes(v)) throw invalidArgument(`Unrecognised filter value for health: ${v}`);
   const created = (ref: string): number => Date.parse(engine.containers.get(ref).created);
   const before = filters.before?.map(created);
   const since = filters.since?.map(created);
@@ -76,7 +77,7 @@ export function containerFilter(engine: Engine, filters: Record<string, string[]
         any('publish', (v) => portMatches(v, published)) &&
         any('expose', (v) => portMatches(v, exposed)) &&
         any('is-task', (v) => v === 'false') &&
-        any('health', (v) => v === 'none')
+        any('health', (v) => v === (engine.health.get(record.id)?.Status ?? 'none'))
       );
     },
   };

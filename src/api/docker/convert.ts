@@ -1,11 +1,14 @@
 /** Docker API documents ↔ berth records: the create body in, inspect/list documents out. */
 import { BerthError, invalidArgument } from '../../core/errors.js';
 import type { ContainerRecord, ContainerSpecRequest } from '../../containers/types.js';
-import { containerNetworks, hostConfigNetworkFields, networkRequestFromBody, networkSettings, portList } from './convert-network.js';
+import { containerNetworks, hostConfigNetworkFields, networkRequestFromBody, networkSettings, parsePortKey, portList } from './convert-network.js';
 import type { ImageRecord } from '../../images/store.js';
 import type { Engine } from '../../engine/engine.js';
 import { parseSignal } from '../../runtime/signals.js';
 import { humanDuration } from '../../core/units.js';
+import type { HealthState } from '../../containers/health.js';
+import { validateRestartPolicy } from '../../containers/restart.js';
+import { healthSuffix, inspectHealth, inspectHostConfigLimits, limitsFromCreateBody } from './convert-limits.js';
 import { parseContainerMounts, parseVolumesFrom, readApiMount, type ApiMount, type MountPoint } from '../../volumes/mount-spec.js';
 
 type Json = Record<string, unknown>;
@@ -52,36 +55,16 @@ const isSet = (value: unknown): boolean => {
  * Options berth does not implement yet are refused rather than silently ignored: a container
  * that runs without the limit, port or volume its user asked for is worse than an error.
  */
-function refuseUnsupported(b: Json, hc: Json): void {
+function refuseUnsupported(hc: Json): void {
   const unsupported: Array<[string, unknown]> = [
     ['HostConfig.Links', hc.Links],
-    ['HostConfig.Memory', hc.Memory],
-    ['HostConfig.MemorySwap', hc.MemorySwap],
-    ['HostConfig.MemoryReservation', hc.MemoryReservation],
-    ['HostConfig.NanoCpus', hc.NanoCpus],
-    ['HostConfig.CpuShares', hc.CpuShares],
-    ['HostConfig.CpuQuota', hc.CpuQuota],
-    ['HostConfig.CpuPeriod', hc.CpuPeriod],
-    ['HostConfig.CpusetCpus', hc.CpusetCpus],
-    ['HostConfig.CpusetMems', hc.CpusetMems],
-    ['HostConfig.PidsLimit', typeof hc.PidsLimit === 'number' && hc.PidsLimit > 0 ? hc.PidsLimit : undefined],
-    ['HostConfig.Ulimits', hc.Ulimits],
-    ['HostConfig.Devices', hc.Devices],
     ['HostConfig.DeviceRequests', hc.DeviceRequests],
-    ['HostConfig.OomKillDisable', hc.OomKillDisable],
-    ['HostConfig.OomScoreAdj', hc.OomScoreAdj],
-    ['HostConfig.SecurityOpt', hc.SecurityOpt],
-    ['HostConfig.Sysctls', hc.Sysctls],
-    ['HostConfig.Init', hc.Init],
     ['HostConfig.PidMode', hc.PidMode],
     ['HostConfig.IpcMode', hc.IpcMode === 'private' || hc.IpcMode === 'shareable' ? undefined : hc.IpcMode],
     ['HostConfig.UTSMode', hc.UTSMode],
     ['HostConfig.UsernsMode', hc.UsernsMode],
     ['HostConfig.CgroupParent', hc.CgroupParent],
-    ['Config.Healthcheck', b.Healthcheck],
   ];
-  const restartName = hc.RestartPolicy && typeof hc.RestartPolicy === 'object' ? (hc.RestartPolicy as Json).Name : undefined;
-  if (typeof restartName === 'string' && restartName !== '' && restartName !== 'no') unsupported.push(['HostConfig.RestartPolicy', restartName]);
   const asked = unsupported.filter(([, value]) => isSet(value)).map(([name]) => name);
   if (asked.length > 0) {
     throw new BerthError('not-implemented', `not supported by berth yet: ${asked.join(', ')}`);
@@ -97,10 +80,13 @@ export function createBodyToRequest(body: unknown): ContainerSpecRequest {
   const env = strings(b.Env, 'Config.Env') ?? [];
   for (const e of env) if (e.startsWith('=') || e === '') throw invalidArgument(`invalid environment variable: ${e}`);
   const network = networkRequestFromBody(b, hc);
+  const exposedPorts = obj(b.ExposedPorts, 'Config.ExposedPorts') as Record<string, object>;
+  // Checked now: a bad key stored here would break every later listing of containers.
+  for (const key of Object.keys(exposedPorts)) parsePortKey(key);
   const restart = obj(hc.RestartPolicy, 'HostConfig.RestartPolicy');
   const restartName = str(restart.Name, 'HostConfig.RestartPolicy.Name') || 'no';
-  if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(restartName)) throw invalidArgument(`invalid restart policy '${restartName}'`);
-  refuseUnsupported(b, hc);
+  validateRestartPolicy({ name: restartName, maximumRetryCount: int(restart.MaximumRetryCount, 'HostConfig.RestartPolicy.MaximumRetryCount') });
+  refuseUnsupported(hc);
   const mountFields = mountsOfRequest(b, hc);
   const stopSignal = str(b.StopSignal, 'Config.StopSignal');
   if (stopSignal) parseSignal(stopSignal);
@@ -131,7 +117,7 @@ export function createBodyToRequest(body: unknown): ContainerSpecRequest {
     labels: labels as Record<string, string>,
     ...(stopSignal ? { stopSignal } : {}),
     ...(stopTimeout !== undefined ? { stopTimeout } : {}),
-    exposedPorts: obj(b.ExposedPorts, 'Config.ExposedPorts') as Record<string, object>,
+    exposedPorts,
     volumes: mountFields.volumes,
     binds: mountFields.binds,
     mounts: mountFields.mounts,
@@ -147,6 +133,7 @@ export function createBodyToRequest(body: unknown): ContainerSpecRequest {
     readonlyRootfs: bool(hc.ReadonlyRootfs, 'HostConfig.ReadonlyRootfs'),
     shmSize,
     ...(h && w ? { consoleSize: { height: h, width: w } } : {}),
+    ...limitsFromCreateBody(b, hc),
   };
 }
 
@@ -184,11 +171,11 @@ function stateString(record: ContainerRecord): string {
 }
 
 /** `Up 3 seconds`, `Exited (3) 2 seconds ago`, `Created` — the ps STATUS column. */
-export function statusText(record: ContainerRecord, now = Date.now()): string {
+export function statusText(record: ContainerRecord, now = Date.now(), health?: HealthState): string {
   const s = record.state;
   switch (s.status) {
     case 'running':
-      return `Up ${humanDuration(now - Date.parse(s.startedAt))}`;
+      return `Up ${humanDuration(now - Date.parse(s.startedAt))}${healthSuffix(health)}`;
     case 'paused':
       return `Up ${humanDuration(now - Date.parse(s.startedAt))} (Paused)`;
     case 'exited':
@@ -219,7 +206,7 @@ export function containerSummary(engine: Engine, record: ContainerRecord): Json 
     Ports: portList(record),
     Labels: record.request.labels,
     State: stateString(record),
-    Status: statusText(record),
+    Status: statusText(record, Date.now(), engine.health.get(record.id)),
     HostConfig: { NetworkMode: record.request.network.mode },
     NetworkSettings: { Networks: containerNetworks(engine, record) },
     Mounts: (record.mounts ?? []).map(mountPointDoc),
@@ -244,7 +231,8 @@ export function containerInspect(engine: Engine, record: ContainerRecord): Json 
     Args: record.args,
     State: {
       Status: s.status,
-      Running: s.status === 'running' || s.status === 'paused',
+      // dockerd counts a container waiting to be restarted as running (State.SetRestarting).
+      Running: s.status === 'running' || s.status === 'paused' || s.status === 'restarting',
       Paused: s.status === 'paused',
       Restarting: s.status === 'restarting',
       OOMKilled: s.oomKilled,
@@ -254,6 +242,7 @@ export function containerInspect(engine: Engine, record: ContainerRecord): Json 
       Error: s.error,
       StartedAt: s.startedAt,
       FinishedAt: s.finishedAt,
+      ...inspectHealth(engine.health.get(record.id), record),
     },
     Image: record.imageId,
     ResolvConfPath: `${bundle}/resolv.conf`,
@@ -286,16 +275,10 @@ export function containerInspect(engine: Engine, record: ContainerRecord): Json 
       PidMode: '',
       Privileged: req.privileged,
       ReadonlyRootfs: req.readonlyRootfs,
-      SecurityOpt: null,
       ShmSize: req.shmSize || 67108864,
       Runtime: 'runc',
       ConsoleSize: [req.consoleSize?.height ?? 0, req.consoleSize?.width ?? 0],
-      OomScoreAdj: 0,
-      Memory: 0,
-      NanoCpus: 0,
-      CpuShares: 0,
-      PidsLimit: null,
-      Ulimits: null,
+      ...inspectHostConfigLimits(record),
       ...(req.mounts?.length ? { Mounts: req.mounts } : {}),
       ...(req.tmpfs && Object.keys(req.tmpfs).length ? { Tmpfs: req.tmpfs } : {}),
     },
@@ -325,6 +308,7 @@ export function containerInspect(engine: Engine, record: ContainerRecord): Json 
       Labels: { ...(record.imageConfig.Labels ?? {}), ...req.labels },
       ...(req.stopSignal || record.imageConfig.StopSignal ? { StopSignal: req.stopSignal || record.imageConfig.StopSignal } : {}),
       ...(req.stopTimeout !== undefined ? { StopTimeout: req.stopTimeout } : {}),
+      ...(req.healthcheck ? { Healthcheck: req.healthcheck } : {}),
     },
     NetworkSettings: networkSettings(engine, record),
   };

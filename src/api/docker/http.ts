@@ -219,3 +219,21 @@ export function parseFilters(raw: string | null): Record<string, string[]> {
   }
   return out;
 }
+
+const durationUnits: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * A filter's point in time as dockerd reads it: unix seconds (with an optional fraction),
+ * an RFC 3339 date, or a Go duration ("90m", "1h30m") counted back from now. Milliseconds.
+ */
+export function filterTime(value: string, key: string, now = Date.now()): number {
+  if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
+  if (/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(value)) {
+    let ms = 0;
+    for (const m of value.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) ms += Number(m[1]) * (durationUnits[m[2] ?? 's'] ?? 0);
+    return now - ms;
+  }
+  const parsed = Date.parse(value);
+  if (Number.isNaN(parsed)) throw invalidArgument(`invalid filter '${key}=${value}': expected a timestamp or a duration such as 24h`);
+  return parsed;
+}

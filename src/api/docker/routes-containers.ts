@@ -8,6 +8,7 @@ import { readLogs } from '../../runtime/logs.js';
 import { resizeTerminal } from '../../runtime/conmon.js';
 import { commonHeaders, parseFilters, queryBool, queryInt, readJsonBody, sendEmpty, sendJson, type Router } from './http.js';
 import { containerInspect, containerSummary, createBodyToRequest } from './convert.js';
+import { updateBodyToChange } from './convert-limits.js';
 import { containerFilter } from './container-filters.js';
 import { writeEntry } from './attach-io.js';
 import { attachContainer } from './attach-container.js';
@@ -38,7 +39,13 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
     const request = createBodyToRequest(body);
     const name = query.get('name') || undefined;
     const record = await engine.createContainer(name, request);
-    sendJson(res, 201, { Id: record.id, Warnings: [] });
+    sendJson(res, 201, { Id: record.id, Warnings: record.warnings });
+  });
+
+  router.add('POST', '/containers/{id}/update', async ({ req, res, params }) => {
+    const change = updateBodyToChange(await readJsonBody<unknown>(req));
+    const warnings = await containers.update(params[0] as string, change);
+    sendJson(res, 200, { Warnings: warnings });
   });
 
   router.add('GET', '/containers/json', async ({ res, query }) => {

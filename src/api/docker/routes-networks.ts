@@ -2,7 +2,7 @@
 import { invalidArgument } from '../../core/errors.js';
 import type { Engine } from '../../engine/engine.js';
 import type { NetworkRecord } from '../../network/networks.js';
-import { parseFilters, readJsonBody, sendEmpty, sendJson, type Router } from './http.js';
+import { filterTime, parseFilters, readJsonBody, sendEmpty, sendJson, type Router } from './http.js';
 import { createNetworkRequest, networkDoc } from './convert-network.js';
 
 type Json = Record<string, unknown>;
@@ -104,14 +104,14 @@ export function registerNetworkRoutes(router: Router, engine: Engine): void {
 
   router.add('POST', '/networks/prune', async ({ res, query }) => {
     const filters = parseFilters(query.get('filters'));
-    for (const key of Object.keys(filters)) if (key !== 'label' && key !== 'until') throw invalidArgument(`invalid filter '${key}'`);
+    for (const key of Object.keys(filters)) if (key !== 'label' && key !== 'label!' && key !== 'until') throw invalidArgument(`invalid filter '${key}'`);
     const until = filters.until?.[0];
-    const cutoff = until ? (/^\d+$/.test(until) ? Number(until) * 1000 : Date.parse(until)) : Infinity;
-    if (Number.isNaN(cutoff)) throw invalidArgument(`invalid filter 'until=${until}'`);
+    const cutoff = until ? filterTime(until, 'until') : Infinity;
     const deleted: string[] = [];
     for (const network of networks.store.list()) {
       if (network.driver !== 'bridge' || network.isDefault || usedByAnyContainer(engine, network)) continue;
       if (!(filters.label ?? []).every((v) => labelMatches(network.labels, v))) continue;
+      if ((filters['label!'] ?? []).some((v) => labelMatches(network.labels, v))) continue;
       if (Date.parse(network.created) >= cutoff) continue;
       await networks.removeNetwork(network.id);
       deleted.push(network.name);

@@ -31,7 +31,7 @@ import { c, monitorTtySize, readEnvFiles, stdinStream, type ContainerInspect } f
 // ---- lifecycle ---------------------------------------------------------------------------------
 
 /** Runs `op` for every name concurrently; prints names that succeeded, in order. */
-async function forEachContainer(
+export async function forEachContainer(
   names: readonly string[],
   op: (name: string) => Promise<void>,
   onError: (name: string, e: unknown) => string | undefined = (_n, e) => displayError(e),

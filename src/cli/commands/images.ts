@@ -32,7 +32,7 @@ import {
   tagNameOnly,
   type NamedReference,
 } from '../reference.js';
-import { parseTemplate, TemplateError } from '../template.js';
+import { goJson, parseTemplate, TemplateError } from '../template.js';
 import { displayJSONMessages, JSONMessageError } from '../jsonmessage.js';
 import { buildFilters } from './filters.js';
 
@@ -140,7 +140,8 @@ export async function inspectObjects(
       else throw e;
     }
   }
-  if (!tpl) out(indentedJson(found));
+  // --format json is docker's JSONInspector: the same array, compact.
+  if (!tpl) out(format === 'json' ? `${goJson(found)}\n` : indentedJson(found));
   if (errors.length > 0) throw new CliError(errors.join('\n'), 1);
   return 0;
 }

@@ -34,10 +34,26 @@ describe('POST /containers/create body', () => {
         () => createBodyToRequest({ Image: 'b', HostConfig: hostConfig }),
         (err: unknown) => err instanceof BerthError && err.code === 'not-implemented' && pattern.test(err.message),
       );
-    refused({ Memory: 1 << 20 }, /HostConfig.Memory/);
+    refused({ DeviceRequests: [{ Driver: 'nvidia' }] }, /HostConfig.DeviceRequests/);
     refused({ Links: ['db:db'] }, /Links/);
-    refused({ RestartPolicy: { Name: 'always' } }, /RestartPolicy/);
-    refused({ Init: true, PidsLimit: 10 }, /PidsLimit, HostConfig.Init/);
+    refused({ PidMode: 'host', UTSMode: 'host' }, /PidMode, HostConfig.UTSMode/);
+  });
+
+  it('takes limits, security options, init and a healthcheck', () => {
+    const req = createBodyToRequest({
+      Image: 'b',
+      Healthcheck: { Test: ['CMD', 'true'], Interval: 1e9 },
+      HostConfig: { Memory: 1 << 25, PidsLimit: 10, Init: true, SecurityOpt: ['no-new-privileges'], Sysctls: { 'kernel.shmmax': '1' }, RestartPolicy: { Name: 'always' }, Ulimits: [{ Name: 'nofile', Soft: 1, Hard: 2 }] },
+    });
+    assert.equal(req.resources?.memory, 1 << 25);
+    assert.equal(req.resources?.pidsLimit, 10);
+    assert.deepEqual(req.resources?.ulimits, [{ name: 'nofile', soft: 1, hard: 2 }]);
+    assert.equal(req.init, true);
+    assert.deepEqual(req.securityOpt, ['no-new-privileges']);
+    assert.deepEqual(req.sysctls, { 'kernel.shmmax': '1' });
+    assert.deepEqual(req.healthcheck, { Test: ['CMD', 'true'], Interval: 1e9 });
+    assert.deepEqual(req.restartPolicy, { name: 'always', maximumRetryCount: 0 });
+    invalid(() => createBodyToRequest({ Image: 'b', HostConfig: { Ulimits: 'nofile' } }), /Ulimits/);
   });
 
   it('takes Binds, Mounts, Tmpfs, VolumesFrom and Config.Volumes, refusing bad ones with a 400', () => {
@@ -72,6 +88,7 @@ describe('POST /containers/create body', () => {
     invalid(() => createBodyToRequest({ Image: 'b', HostConfig: { PortBindings: { '80/tcp': [{ HostPort: '99999' }] } } }), /invalid hostPort/);
     invalid(() => createBodyToRequest({ Image: 'b', HostConfig: { NetworkMode: 'host', PortBindings: { '80/tcp': [{ HostPort: '80' }] } } }), /host network mode/);
     invalid(() => createBodyToRequest({ Image: 'b', HostConfig: { Dns: ['not-an-ip'] } }), /not an ip address/);
+    invalid(() => createBodyToRequest({ Image: 'b', ExposedPorts: { '80/foo': {} } }), /invalid proto/);
     invalid(() => createBodyToRequest({ Image: 'b', HostConfig: { ExtraHosts: ['nocolon'] } }), /add-host/);
     invalid(() => createBodyToRequest({ Image: 'b', Env: ['=x'] }), /environment variable/);
     invalid(() => createBodyToRequest([]), /object/);

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import dnsPacket from 'dns-packet';
 import { cidrContains, formatCidr, formatIp, nthAddress, overlaps, parseCidr, parseIp } from '../../../src/network/ipnet.js';
 import { DnsServer, ipFromReverseName, type DnsZone } from '../../../src/network/dns.js';
-import { conflistFor } from '../../../src/network/manager.js';
+import { allocationBounds, conflistFor } from '../../../src/network/manager.js';
+import { filterTime } from '../../../src/api/docker/http.js';
 import type { NetworkRecord } from '../../../src/network/networks.js';
 import { networkRequestFromBody, parsePortKey } from '../../../src/api/docker/convert-network.js';
 import { BerthError } from '../../../src/core/errors.js';
@@ -101,5 +102,19 @@ describe('container create: network fields', () => {
   });
   it('refuses bad ports', () => {
     for (const key of ['0/tcp', '70000', '80/icmp', 'x']) assert.throws(() => parsePortKey(key), (e: unknown) => e instanceof BerthError && e.code === 'invalid-argument');
+  });
+});
+
+describe('--ip-range and filter times', () => {
+  it('keeps the subnet and bounds the allocation inside it', () => {
+    assert.deepEqual(allocationBounds(parseCidr('10.78.0.0/24'), parseCidr('10.78.0.128/25')), { rangeStart: '10.78.0.128', rangeEnd: '10.78.0.254' });
+    assert.deepEqual(allocationBounds(parseCidr('10.78.0.0/24'), parseCidr('10.78.0.0/26')), { rangeStart: '10.78.0.1', rangeEnd: '10.78.0.63' });
+  });
+  it('reads timestamps and Go durations the way dockerd does', () => {
+    const now = Date.parse('2026-01-02T00:00:00Z');
+    assert.equal(filterTime('1h30m', 'until', now), now - 5_400_000);
+    assert.equal(filterTime('1767225600', 'until', now), 1_767_225_600_000);
+    assert.equal(filterTime('2026-01-01T00:00:00Z', 'until', now), Date.parse('2026-01-01T00:00:00Z'));
+    assert.throws(() => filterTime('yesterday', 'until', now), /invalid filter 'until=yesterday'/);
   });
 });
