@@ -5,7 +5,7 @@ import type { WaitCondition } from '../../containers/manager.js';
 import { ContainerSizes } from '../../containers/sizes.js';
 import type { Engine } from '../../engine/engine.js';
 import { readLogs } from '../../runtime/logs.js';
-import { resizeTerminal } from '../../runtime/conmon.js';
+import { resizeTerminalSpaced } from '../../runtime/resize.js';
 import { commonHeaders, parseFilters, queryBool, queryInt, readJsonBody, sendEmpty, sendJson, type Router } from './http.js';
 import { containerInspect, containerSummary, createBodyToRequest } from './convert.js';
 import { updateBodyToChange } from './convert-limits.js';
@@ -154,7 +154,8 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
     const t = queryInt(query, 't') ?? queryInt(query, 'timeout');
     const record = containers.get(params[0] as string);
     await containers.stop(record.id, t, query.get('signal') || undefined);
-    await containers.start(record.id);
+    // Attaches parked on the stopped container follow the new run, as with POST /start.
+    await containers.start(record.id, (_r, offset) => releaseAttaches(record.id, offset));
     sendEmpty(res, 204);
   });
 
@@ -170,7 +171,7 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
     if (h === undefined || w === undefined || h < 0 || w < 0) throw invalidArgument('resize requires non-negative h and w');
     if (record.state.status !== 'running') throw conflict(`Container ${record.id} is not running`);
     if (record.request.tty) {
-      resizeTerminal(containers.bundle(record.id), h, w);
+      resizeTerminalSpaced(containers.bundle(record.id), h, w);
     }
     sendEmpty(res, 200);
   });
