@@ -10,6 +10,7 @@ import { commonHeaders, parseFilters, queryBool, queryInt, readJsonBody, sendEmp
 import { containerInspect, containerSummary, createBodyToRequest } from './convert.js';
 import { updateBodyToChange } from './convert-limits.js';
 import { containerFilter } from './container-filters.js';
+import { networkLookup } from './convert-network.js';
 import { writeEntry } from './attach-io.js';
 import { attachContainer } from './attach-container.js';
 
@@ -57,9 +58,11 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
       .list()
       .filter((c) => all || c.state.status === 'running' || c.state.status === 'paused' || c.state.status === 'restarting')
       .filter((c) => filter.matches(c));
-    list.sort((a, b) => Date.parse(b.created) - Date.parse(a.created));
+    const created = new Map(list.map((c) => [c.id, Date.parse(c.created)]));
+    list.sort((a, b) => (created.get(b.id) ?? 0) - (created.get(a.id) ?? 0));
     if (limit !== undefined && limit > 0) list = list.slice(0, limit);
-    const summaries = list.map((c) => containerSummary(engine, c));
+    const findNetwork = networkLookup(engine);
+    const summaries = list.map((c) => containerSummary(engine, c, findNetwork));
     if (!queryBool(query, 'size')) return sendJson(res, 200, summaries);
     const sizes = await sizeCache.sizesOf(list);
     sendJson(res, 200, summaries.map((s, i) => ({ ...s, SizeRw: sizes.get(list[i]?.id ?? '')?.sizeRw ?? 0, SizeRootFs: sizes.get(list[i]?.id ?? '')?.sizeRootFs ?? 0 })));
