@@ -26,6 +26,8 @@ export interface RequestOptions {
   body?: unknown;
   headers?: Record<string, string>;
   signal?: AbortSignal;
+  /** Streamed as the body instead of `body` (e.g. a tar for PUT /containers/{id}/archive). */
+  bodyStream?: NodeJS.ReadableStream;
 }
 
 export interface HijackedStream {
@@ -167,7 +169,7 @@ export class ApiClient {
     if (payload) {
       headers['Content-Type'] = 'application/json';
       headers['Content-Length'] = String(payload.length);
-    } else if (opts.method === 'POST' || opts.method === 'PUT') {
+    } else if ((opts.method === 'POST' || opts.method === 'PUT') && !opts.bodyStream) {
       headers['Content-Length'] = '0';
     }
     const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
@@ -176,7 +178,25 @@ export class ApiClient {
         resolve,
       );
       req.on('error', (e) => reject(this.connectionError(e)));
-      req.end(payload);
+      if (opts.bodyStream) {
+        opts.bodyStream.on('error', (e: Error) => req.destroy(e));
+        opts.bodyStream.pipe(req);
+      } else req.end(payload);
+    });
+    const status = res.statusCode ?? 0;
+    if (status >= 400) throw await this.errorFrom(res, path);
+    return res;
+  }
+
+  /** Sends a raw request body (a tar for load/import), streamed with chunked encoding. */
+  async upload(opts: RequestOptions, body: NodeJS.ReadableStream, contentType: string): Promise<http.IncomingMessage> {
+    const path = await this.fullPath(opts.path, opts.query);
+    const headers: Record<string, string> = { 'User-Agent': USER_AGENT, 'Content-Type': contentType, ...opts.headers };
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = http.request({ ...this.connectOptions(), agent: this.agent, method: opts.method, path, headers }, resolve);
+      req.on('error', (e) => reject(this.connectionError(e)));
+      body.on('error', (e) => req.destroy(e));
+      body.pipe(req);
     });
     const status = res.statusCode ?? 0;
     if (status >= 400) throw await this.errorFrom(res, path);

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import type * as CommanderModule from 'commander';
 import { CliError, displayError } from './errors.js';
 import { eprintln, setHostFlag } from './io.js';
+import { LIFECYCLE_ARG_SPECS, LIFECYCLE_CONTAINER_COMMANDS, LIFECYCLE_TOP_LEVEL } from './program-lifecycle.js';
 
 // commander's CommonJS entry loads ~4 ms faster than its ESM wrapper (no export-name scan).
 const { Command, CommanderError } = createRequire(import.meta.url)('commander') as typeof CommanderModule;
@@ -446,6 +447,81 @@ function defineNetworkGroup(program: Command): void {
     .action(act(async (names: string[], o: { force?: boolean }) => (await load()).networkRmCmd(names, o)));
 }
 
+function defineSave(parent: Command): void {
+  parent
+    .command('save')
+    .description('Save one or more images to a tar archive (streamed to STDOUT by default)')
+    .usage('[OPTIONS] IMAGE [IMAGE...]')
+    .argument('<image...>')
+    .option('-o, --output <string>', 'Write to a file, instead of STDOUT')
+    .action(act(async (images: string[], o: { output?: string }) => (await import('./commands/image-archive.js')).saveCmd(images, o)));
+}
+
+function defineLoad(parent: Command): void {
+  parent
+    .command('load')
+    .description('Load an image from a tar archive or STDIN')
+    .usage('[OPTIONS]')
+    .option('-i, --input <string>', 'Read from tar archive file, instead of STDIN')
+    .option('-q, --quiet', 'Suppress the load output')
+    .action(act(async (o: { input?: string; quiet?: boolean }) => (await import('./commands/image-archive.js')).loadCmd(o)));
+}
+
+function defineImport(parent: Command): void {
+  parent
+    .command('import')
+    .description('Import the contents from a tarball to create a filesystem image')
+    .usage('[OPTIONS] file|URL|- [REPOSITORY[:TAG]]')
+    .argument('<file>')
+    .argument('[repository]')
+    .option('-c, --change <list>', 'Apply Dockerfile instruction to the created image', collect)
+    .option('-m, --message <string>', 'Set commit message for imported image')
+    .option('--platform <string>', 'Set platform if server is multi-platform capable')
+    .action(
+      act(async (file: string, ref: string | undefined, o: { change?: string[]; message?: string; platform?: string }) =>
+        (await import('./commands/image-archive.js')).importCmd(file, ref, o),
+      ),
+    );
+}
+
+function defineCommit(parent: Command): void {
+  parent
+    .command('commit')
+    .description("Create a new image from a container's changes")
+    .usage('[OPTIONS] CONTAINER [REPOSITORY[:TAG]]')
+    .argument('<container>')
+    .argument('[repository]')
+    .option('-a, --author <string>', 'Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")')
+    .option('-c, --change <list>', 'Apply Dockerfile instruction to the created image', collect)
+    .option('-m, --message <string>', 'Commit message')
+    .option('-p, --pause [bool]', 'Pause container during commit (default true)')
+    .action(
+      act(async (container: string, ref: string | undefined, o: { author?: string; change?: string[]; message?: string; pause?: string | boolean }) =>
+        (await import('./commands/image-archive.js')).commitCmd(container, ref, o),
+      ),
+    );
+}
+
+function defineSystemGroup(program: Command): void {
+  const system = program.command('system').description('Manage Docker').usage('COMMAND');
+  system
+    .command('df')
+    .description('Show docker disk usage')
+    .usage('[OPTIONS]')
+    .option('-v, --verbose', 'Show detailed information on space usage')
+    .action(act(async (o: { verbose?: boolean }) => (await import('./commands/system-df.js')).systemDfCmd(o)));
+  system
+    .command('prune')
+    .description('Remove unused data')
+    .usage('[OPTIONS]')
+    .option('-a, --all', 'Remove all unused images not just dangling ones')
+    .option('--volumes', 'Prune anonymous volumes')
+    .option('-f, --force', 'Do not prompt for confirmation')
+    .option('--filter <filter>', 'Provide filter values (e.g. "label=<key>=<value>")', collect)
+    .action(act(async (o: { all?: boolean; volumes?: boolean; force?: boolean; filter?: string[] }) => (await import('./commands/system-df.js')).systemPruneCmd(o)));
+  defineInfo(system);
+}
+
 function defineVersion(program: Command): void {
   program
     .command('version')
@@ -514,6 +590,9 @@ function defineImageGroup(program: Command): void {
   definePull(image);
   defineRmi(image, 'rm');
   defineTag(image);
+  defineSave(image);
+  defineLoad(image);
+  defineImport(image);
 }
 
 function defineContainerGroup(program: Command): void {
@@ -523,6 +602,7 @@ function defineContainerGroup(program: Command): void {
   for (const define of CONTAINER_COMMANDS) define(container);
   definePs(container, 'ls', ['ps', 'list']);
   defineInspect(container, 'container');
+  defineCommit(container);
 }
 
 function defineVolumeGroup(program: Command): void {
@@ -584,6 +664,7 @@ const CONTAINER_COMMANDS: Array<(p: Command) => void> = [
   defineExec,
   defineUpdate,
   definePort,
+  ...LIFECYCLE_CONTAINER_COMMANDS,
 ];
 
 /** Top-level command name → what defines it (so a run defines only the command it needs). */
@@ -615,6 +696,12 @@ const TOP_LEVEL: Record<string, (p: Command) => void> = {
   container: defineContainerGroup,
   volume: defineVolumeGroup,
   network: defineNetworkGroup,
+  ...LIFECYCLE_TOP_LEVEL,
+  save: defineSave,
+  load: defineLoad,
+  import: defineImport,
+  commit: defineCommit,
+  system: defineSystemGroup,
   completion: defineCompletion,
 };
 
@@ -720,6 +807,12 @@ const ARG_SPECS: Record<string, ArgSpec> = {
   connect: ['exact', 2],
   disconnect: ['exact', 2],
   prune: ['none', 0],
+  save: ['min', 1],
+  load: ['none', 0],
+  import: ['min', 1],
+  commit: ['min', 1],
+  df: ['none', 0],
+  ...LIFECYCLE_ARG_SPECS,
   completion: ['exact', 1],
 };
 

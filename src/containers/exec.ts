@@ -42,7 +42,7 @@ export interface ExecSession {
   dir: string;
 }
 
-/** Emits `exit` (execId, exitCode). */
+/** Emits `create` (session), `start` (session), `exit` (execId, exitCode). */
 export class ExecManager extends EventEmitter {
   private readonly sessions = new Map<string, ExecSession>();
 
@@ -76,6 +76,7 @@ export class ExecManager extends EventEmitter {
       dir: join(this.containers.bundle(record.id), 'exec', id.slice(0, 12)),
     };
     this.sessions.set(id, session);
+    this.emit('create', session);
     return session;
   }
 
@@ -131,6 +132,7 @@ export class ExecManager extends EventEmitter {
       });
       session.pid = started.pid;
       session.running = true;
+      this.emit('start', session);
       void started.exited.then((code) => {
         session.running = false;
         session.exitCode = code;

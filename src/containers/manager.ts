@@ -76,7 +76,12 @@ const emptyState = (): ContainerState => ({
   oomKilled: false,
 });
 
-/** Emits `exit` (id, code), `start` (id), `remove` (id); the health monitor emits `health_status` (id, status) on it. */
+/**
+ * Emits `create` (id), `start` (id), `exit` (id, code), `kill` (id, signal number), `stop` (id),
+ * `pause` (id), `unpause` (id), `rename` (id, old name), `remove` (id, code, record); the API
+ * adds `attach` (id) and `resize` (id, height, width), the health monitor `health_status`
+ * (id, status). engine/container-events.ts turns them into Docker events.
+ */
 export class ContainerManager extends EventEmitter {
   private readonly db: Database.Database;
   private readonly exitDir: string;
@@ -264,6 +269,7 @@ export class ContainerManager extends EventEmitter {
       if (errnoCode(err) === 'SQLITE_CONSTRAINT_UNIQUE') throw conflict(`Conflict. The container name "/${name}" is already in use.`);
       throw err;
     }
+    this.emit('create', id);
     return record;
   }
 
@@ -570,6 +576,7 @@ export class ContainerManager extends EventEmitter {
     }
     this.markManualStop(record, parsed.number);
     await this.options.runc.kill(record.id, parsed.number);
+    this.emit('kill', record.id, parsed.number);
     if (parsed.number === 9 || parsed.number === 15) await this.thawIfPaused(record.id);
   }
 
@@ -586,14 +593,56 @@ export class ContainerManager extends EventEmitter {
     const exited = this.wait(record.id, 'not-running');
     if (timeout !== 0) {
       await this.options.runc.kill(record.id, stopSignal.number).catch(() => undefined);
+      this.emit('kill', record.id, stopSignal.number);
     }
     await this.thawIfPaused(record.id);
     const inTime = timeout < 0 ? await exited.then(() => true) : await Promise.race([exited.then(() => true), delay(timeout * 1000).then(() => false)]);
     if (!inTime) {
       await this.options.runc.kill(record.id, 9, true).catch(() => undefined);
+      this.emit('kill', record.id, 9);
       await exited;
     }
+    this.emit('stop', record.id);
     return true;
+  }
+
+  // ---- root filesystem access (cp, export) ----------------------------------------------
+
+  /**
+   * Runs `fn` with the container's root filesystem mounted at `rootfs`: a live container's own
+   * mount, or for a stopped one a mount made for `fn` and removed after it, held under the
+   * container's lock so a concurrent start waits. With `freeze`, a running container's processes
+   * are frozen meanwhile, so they cannot swap paths under a writer (docker cp into it).
+   */
+  async withRootfs<T>(idOrName: string, options: { freeze?: boolean }, fn: (rootfs: string) => Promise<T>): Promise<T> {
+    const record = this.get(idOrName);
+    const rootfs = join(this.bundle(record.id), 'rootfs');
+    const live = (): ContainerRecord | undefined => {
+      const current = this.get(record.id);
+      return current.state.status === 'running' || current.state.status === 'paused' ? current : undefined;
+    };
+    const useLive = async (current: ContainerRecord): Promise<T> => {
+      if (!options.freeze || current.state.status !== 'running') return fn(rootfs);
+      await this.options.runc.pause(record.id);
+      try {
+        return await fn(rootfs);
+      } finally {
+        await this.options.runc.resume(record.id).catch((err: unknown) => log.warn('thaw after copy failed', { id: record.id, error: errorMessage(err) }));
+      }
+    };
+    const running = live();
+    if (running) return useLive(running);
+    return this.serialize(record.id, async () => {
+      const startedMeanwhile = live();
+      if (startedMeanwhile) return useLive(startedMeanwhile);
+      await mkdir(rootfs, { recursive: true });
+      await this.options.snapshots.mountActive(record.id, rootfs);
+      try {
+        return await fn(rootfs);
+      } finally {
+        await this.options.snapshots.unmountActive(record.id, rootfs);
+      }
+    });
   }
 
   // ---- top, prune ------------------------------------------------------------------
@@ -635,6 +684,7 @@ export class ContainerManager extends EventEmitter {
       if (current.state.status !== 'running') throw conflict(`Container ${record.id} is not running`);
       await this.options.runc.pause(record.id);
       this.updateState(record.id, { status: 'paused' });
+      this.emit('pause', record.id);
     });
   }
 
@@ -645,6 +695,7 @@ export class ContainerManager extends EventEmitter {
       if (current.state.status !== 'paused') throw conflict(`Container ${record.id} is not paused`);
       await this.options.runc.resume(record.id);
       this.updateState(record.id, { status: 'running' });
+      this.emit('unpause', record.id);
     });
   }
 
@@ -663,8 +714,10 @@ export class ContainerManager extends EventEmitter {
     if (name === record.name) throw conflict(`Renaming a container with the same name as its current name`);
     const holder = this.db.prepare('SELECT id FROM containers WHERE name = ?').get(name) as { id: string } | undefined;
     if (holder) throw conflict(`Conflict. The container name "/${name}" is already in use by container "${holder.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+    const oldName = record.name;
     record.name = name;
     this.save(record);
+    this.emit('rename', record.id, oldName);
   }
 
   // ---- network connect/disconnect ------------------------------------------------
@@ -734,6 +787,7 @@ export class ContainerManager extends EventEmitter {
       this.restarts.markExitOnNext(record.id);
       const exited = this.wait(record.id, 'not-running');
       await this.options.runc.kill(record.id, 9, true).catch(() => undefined);
+      this.emit('kill', record.id, 9);
       await this.thawIfPaused(record.id);
       await Promise.race([exited, delay(10_000)]);
     }
@@ -758,7 +812,7 @@ export class ContainerManager extends EventEmitter {
     this.cache?.delete(id);
     this.restarts.forget(id);
     if (removeVolumes) await this.mounts.removeAnonymous(record);
-    this.emit('remove', id, record.state.exitCode);
+    this.emit('remove', id, record.state.exitCode, record);
   }
 
   // ---- update -------------------------------------------------------------------

@@ -1,5 +1,5 @@
 /** The composition root: opens the stores, wires the modules, and offers the operations the APIs call. */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ContentStore } from '../content/store.js';
@@ -10,7 +10,7 @@ import { resolveExecutable } from '../core/which.js';
 import { ImageStore, type ImageRecord } from '../images/store.js';
 import { CredentialStore, StaticCredentials, type AuthConfig } from '../registry/auth.js';
 import { RegistryClient } from '../registry/client.js';
-import { parseReference, tryParseReference } from '../registry/reference.js';
+import { familiarName, parseReference, tryParseReference } from '../registry/reference.js';
 import { Runc } from '../runtime/runc.js';
 import { OverlaySnapshotter } from '../snapshots/overlay.js';
 import { ContainerManager } from '../containers/manager.js';
@@ -25,6 +25,8 @@ import { ensureDefaultImage } from './default-image.js';
 import { claimDataRoot } from './pidfile.js';
 import { executePull, preparePull, type PreparedPull, type PullDeps, type PullResult } from './pull.js';
 import type { ProgressSink } from './progress.js';
+import { EventBus } from './events.js';
+import { publishContainerEvents } from './container-events.js';
 
 const log = logger('engine');
 
@@ -39,6 +41,7 @@ export class Engine {
   readonly execs: ExecManager;
   readonly health: HealthMonitor;
   readonly registry: RegistryClient;
+  readonly events = new EventBus();
   readonly startedAt = new Date();
   private pullsInFlight = 0;
   private gcPending = false;
@@ -82,12 +85,15 @@ export class Engine {
     });
     this.execs = new ExecManager(this.containers, { runc, conmonBinary });
     this.health = new HealthMonitor(this.containers, this.execs);
+    publishContainerEvents(this.containers, this.execs, this.events);
   }
 
   static async open(config: EngineConfig): Promise<Engine> {
     await mkdir(config.dataRoot, { recursive: true, mode: 0o711 });
     await mkdir(config.execRoot, { recursive: true, mode: 0o711 });
     const release = claimDataRoot(config.dataRoot);
+    // Staging of load/import/commit (engine/image-archive.ts): whatever a crash left there is garbage.
+    await rm(join(config.dataRoot, 'tmp'), { recursive: true, force: true });
     const engine = new Engine(config, release);
     await engine.content.init();
     await engine.snapshots.init();
@@ -142,11 +148,32 @@ export class Engine {
       const prepared = await preparePull(deps, ref);
       return {
         prepared,
-        run: (progress) => executePull(deps, prepared, progress).finally(finish),
+        run: (progress) =>
+          executePull(deps, prepared, progress)
+            .then((result) => {
+              this.imageEvent('pull', result.reference.familiar, familiarName(result.reference), result.image);
+              return result;
+            })
+            .finally(finish),
       };
     } catch (err) {
       finish();
       throw err;
+    }
+  }
+
+  /**
+   * Runs `fn` as garbage collection treats a pull: blobs and layers it stores before the
+   * image record exists are not swept meanwhile (load, import, commit use it).
+   */
+  async withContentLease<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.gcRunning) await this.gcRunning;
+    this.pullsInFlight++;
+    try {
+      return await fn();
+    } finally {
+      this.pullsInFlight--;
+      if (this.pullsInFlight === 0 && this.gcPending) void this.collectGarbage();
     }
   }
 
@@ -185,6 +212,20 @@ export class Engine {
     const target = parseReference(tag ? `${repo}:${tag}` : repo);
     if (target.digest) throw conflict('refusing to create a tag with a digest reference');
     this.images.tag(image.id, `${target.name}:${target.tag ?? 'latest'}`);
+    this.imageEvent('tag', image.id, target.familiar, image);
+  }
+
+  /** dockerd's LogImageEvent: the image's labels plus `name`. */
+  private imageEvent(action: string, actorId: string, name: string, image: ImageRecord): void {
+    this.events.publish('image', action, { ID: actorId, Attributes: { ...(image.config.config?.Labels ?? {}), name } });
+  }
+
+  /** Untag and delete events for the entries of an rmi or prune result (dockerd names the image by its ID). */
+  private removalEvents(image: ImageRecord, entries: Array<{ Untagged?: string; Deleted?: string }>): void {
+    for (const entry of entries) {
+      if (entry.Untagged !== undefined) this.imageEvent('untag', image.id, image.id, image);
+      if (entry.Deleted !== undefined) this.imageEvent('delete', image.id, image.id, image);
+    }
   }
 
   /**
@@ -203,7 +244,10 @@ export class Engine {
     if (byName && names.includes(byName) && (names.length > 1 || (users.length > 0 && force))) {
       this.images.untag(byName);
       result.push({ Untagged: parseReference(byName).familiar });
-      if (names.length > 1 || users.length > 0) return result;
+      if (names.length > 1 || users.length > 0) {
+        this.removalEvents(image, result);
+        return result;
+      }
     }
     if (users.length > 0) {
       const user = users[0] as ContainerRecord;
@@ -224,6 +268,7 @@ export class Engine {
     for (const d of image.repoDigests) result.push({ Untagged: parseReference(d).familiar });
     this.images.delete(image.id);
     result.push({ Deleted: image.id });
+    this.removalEvents(image, result);
     await this.collectGarbage();
     return result;
   }
@@ -268,10 +313,13 @@ export class Engine {
       if (used.has(image.id)) continue;
       const names = this.images.namesFor(image.id);
       if (!all && names.length > 0) continue;
-      for (const name of names) deleted.push({ Untagged: parseReference(name).familiar });
-      for (const d of image.repoDigests) deleted.push({ Untagged: parseReference(d).familiar });
+      const entries: Array<{ Untagged?: string; Deleted?: string }> = [];
+      for (const name of names) entries.push({ Untagged: parseReference(name).familiar });
+      for (const d of image.repoDigests) entries.push({ Untagged: parseReference(d).familiar });
       this.images.delete(image.id);
-      deleted.push({ Deleted: image.id });
+      entries.push({ Deleted: image.id });
+      this.removalEvents(image, entries);
+      deleted.push(...entries);
       reclaimed += image.size;
     }
     if (deleted.length > 0) await this.collectGarbage();

@@ -4,6 +4,8 @@ export interface JsonMessage {
   id?: string;
   progressDetail?: { current?: number; total?: number };
   progress?: string;
+  /** Plain text lines (load's "Loaded image: …"). */
+  stream?: string;
   error?: string;
   errorDetail?: { message: string };
   aux?: unknown;

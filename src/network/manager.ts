@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
-import { conflict, errorMessage, invalidArgument } from '../core/errors.js';
+import { conflict, errorMessage, forbidden, invalidArgument } from '../core/errors.js';
 import { writeFileAtomic } from '../core/fs-atomic.js';
 import { logger } from '../core/log.js';
 import { cniAdd, cniDel, CNI_VERSION, type CniConflist, type CniPluginConfig, type CniResult, type CniRuntime } from './cni.js';
@@ -125,6 +125,7 @@ export class NetworkManager implements DnsZone {
 
   async removeNetwork(nameOrId: string): Promise<NetworkRecord> {
     const record = this.store.get(nameOrId);
+    if (record.driver !== 'bridge' || record.isDefault) throw forbidden(`${record.name} is a pre-defined network and cannot be removed`);
     const active = this.activeContainers(record.id);
     if (active.length > 0) throw conflict(`error while removing network: network ${record.name} id ${record.id} has active endpoints`);
     this.dns.close(record.id);

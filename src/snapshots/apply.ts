@@ -64,6 +64,20 @@ export type LayerCompression = 'none' | 'gzip' | 'zstd';
 export interface ApplyOptions {
   /** Create char/block device entries (default true). Whiteout devices are always created. */
   allowDevices?: boolean;
+  /**
+   * Turn `.wh.*` entries into overlay whiteouts (default true, for layers). `docker cp` into a
+   * container extracts them as the ordinary files they are there.
+   */
+  convertWhiteouts?: boolean;
+  /** Own every entry by this uid/gid instead of the header's (docker cp without -a: root). */
+  owner?: { uid: number; gid: number };
+  /** Refuse to replace a directory with a non-directory or the reverse (docker cp's noOverwriteDirNonDir). */
+  noOverwriteDirNonDir?: boolean;
+  /**
+   * Paths (relative to dest) where something else is mounted in the consumer's view (a
+   * container's volumes): entries at or below them are refused instead of landing underneath.
+   */
+  mountPoints?: readonly string[];
 }
 
 export interface ApplyResult {
@@ -100,7 +114,8 @@ export async function applyLayer(
   const root = resolvePath(dest);
   let rootStat: fs.Stats;
   try {
-    rootStat = fs.lstatSync(root);
+    // The root itself may be reached through a symlink (docker cp passes /proc/self/fd/N).
+    rootStat = fs.statSync(root);
   } catch (err) {
     throw invalidArgument(`apply layer: destination ${root}: ${errorMessage(err)}`);
   }
@@ -139,7 +154,7 @@ export async function applyLayer(
   extract.on('error', noteFailure('parse'));
   // tar-stream's iterator subscribes to 'entry' when created: create it before any data flows.
   const entries = extract[Symbol.asyncIterator]() as unknown as AsyncIterator<Entry>;
-  const writer = new LayerWriter(root, rootStat, options.allowDevices ?? true, await readUmask());
+  const writer = new LayerWriter(root, rootStat, options, await readUmask());
 
   const streams: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = [input];
   if (decompressor) streams.push(decompressor);
@@ -401,7 +416,7 @@ class LayerWriter {
   constructor(
     private readonly root: string,
     rootStat: fs.Stats,
-    private readonly allowDevices: boolean,
+    private readonly options: ApplyOptions,
     private readonly umask: number,
   ) {
     this.nodes.set('', { kind: 'dir', setgid: (rootStat.mode & S_ISGID) !== 0 });
@@ -414,6 +429,14 @@ class LayerWriter {
   async apply(entry: Entry): Promise<void> {
     const header = entry.header as Header;
     const rawName = header.name;
+    if (this.options.owner) {
+      header.uid = this.options.owner.uid;
+      header.gid = this.options.owner.gid;
+      if (header.pax) {
+        delete header.pax['uid'];
+        delete header.pax['gid'];
+      }
+    }
     try {
       await this.applyEntry(header, entry);
     } catch (err) {
@@ -450,7 +473,8 @@ class LayerWriter {
       return;
     }
 
-    if (base.startsWith(WHITEOUT_PREFIX)) {
+    const convertWhiteouts = this.options.convertWhiteouts ?? true;
+    if (convertWhiteouts && base.startsWith(WHITEOUT_PREFIX)) {
       await drain(entry);
       if (base === WHITEOUT_OPAQUE) return this.opaque(dir, rawName);
       if (base.startsWith(WHITEOUT_META_PREFIX)) {
@@ -459,7 +483,7 @@ class LayerWriter {
       }
       return this.whiteout(dir, base.slice(WHITEOUT_PREFIX.length), header, rawName);
     }
-    if (dir.split('/').some((c) => c.startsWith(WHITEOUT_META_PREFIX))) {
+    if (convertWhiteouts && dir.split('/').some((c) => c.startsWith(WHITEOUT_META_PREFIX))) {
       await drain(entry);
       log.debug('ignoring entry inside aufs metadata directory', { name: rawName });
       return;
@@ -469,31 +493,36 @@ class LayerWriter {
       case 'file':
       case 'contiguous-file': {
         const parent = this.resolveDir(dir, true);
+        this.guardTarget(joinRel(parent, base), false, rawName);
         return this.writeFile(joinRel(parent, base), entryMeta(header, 0o644), entry, parent);
       }
       case 'directory': {
         await drain(entry);
         const parent = this.resolveDir(dir, true);
+        this.guardTarget(joinRel(parent, base), true, rawName);
         return this.makeDir(joinRel(parent, base), entryMeta(header, 0o755), parent);
       }
       case 'symlink': {
         await drain(entry);
         const parent = this.resolveDir(dir, true);
+        this.guardTarget(joinRel(parent, base), false, rawName);
         return this.makeSymlink(joinRel(parent, base), header.linkname ?? '', entryMeta(header, 0o777), parent, rawName);
       }
       case 'link': {
         await drain(entry);
         const parent = this.resolveDir(dir, true);
+        this.guardTarget(joinRel(parent, base), false, rawName);
         return this.makeHardlink(joinRel(parent, base), header.linkname ?? '', rawName);
       }
       case 'character-device':
       case 'block-device':
       case 'fifo': {
         await drain(entry);
-        if (type !== 'fifo' && !this.allowDevices) {
+        if (type !== 'fifo' && !(this.options.allowDevices ?? true)) {
           throw invalidArgument(`apply layer: entry "${rawName}" is a device node and device nodes are not allowed`);
         }
         const parent = this.resolveDir(dir, true);
+        this.guardTarget(joinRel(parent, base), false, rawName);
         const format = type === 'character-device' ? S_IFCHR : type === 'block-device' ? S_IFBLK : S_IFIFO;
         return this.makeNode(
           joinRel(parent, base),
@@ -507,6 +536,25 @@ class LayerWriter {
       default:
         throw invalidArgument(`apply layer: entry "${rawName}" has an unsupported tar type (${String(type)})`);
     }
+  }
+
+  /**
+   * Refuses entries at or below a mount point, and with noOverwriteDirNonDir a directory replacing
+   * a non-directory or the reverse.
+   */
+  private guardTarget(rel: string, entryIsDir: boolean, rawName: string): void {
+    const mountPoint = this.options.mountPoints?.find((m) => rel === m || rel.startsWith(`${m}/`));
+    if (mountPoint !== undefined) throw invalidArgument(`"${rawName}" is at or below the mount point "${mountPoint}": copy into the mount point itself`);
+    if (!this.options.noOverwriteDirNonDir) return;
+    let existing: fs.Stats;
+    try {
+      existing = fs.lstatSync(this.abs(rel));
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return;
+      throw err;
+    }
+    if (existing.isDirectory() && !entryIsDir) throw invalidArgument(`cannot overwrite directory "${rel}" with non-directory "${rawName}"`);
+    if (!existing.isDirectory() && entryIsDir) throw invalidArgument(`cannot overwrite non-directory "${rel}" with directory "${rawName}"`);
   }
 
   // --- path resolution ------------------------------------------------------------------------

@@ -241,7 +241,25 @@ describe('networking', () => {
     assert.equal(all.code, 0, all.stderr);
     const exposed = (await inspect('exposed')).NetworkSettings.Ports['7000/tcp'];
     assert.ok(exposed?.[0] && Number(exposed[0].HostPort) > 0, JSON.stringify(exposed));
-    assert.equal((await d.docker(['rm', '-f', 'httpd', 'exposed'])).code, 0);
+    // busybox has no UDP server: a Node one runs in the container's network namespace instead.
+    const udpPort = randomInt(30000, 40000);
+    const udp = await d.docker(['run', '-d', '--name', 'udp', '-p', `127.0.0.1:${udpPort}:5353/udp`, 'busybox', 'sleep', '300']);
+    assert.equal(udp.code, 0, udp.stderr);
+    const sandbox = (await inspect('udp')).NetworkSettings.SandboxKey;
+    const server = spawn('nsenter', [`--net=${sandbox}`, process.execPath, '-e', "const s = require('dgram').createSocket('udp4'); s.on('message', (m) => { console.log(m.toString()); process.exit(0); }); s.bind(5353, () => console.log('ready'));"]);
+    let received = '';
+    server.stdout.on('data', (b: Buffer) => (received += b.toString()));
+    await new Promise<void>((resolve) => server.stdout.once('data', () => resolve()));
+    const sender = createSocket('udp4');
+    for (let i = 0; i < 50 && !received.includes('datagram'); i++) {
+      sender.send('datagram', udpPort, '127.0.0.1');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    sender.close();
+    server.kill('SIGKILL');
+    assert.match(received, /datagram/);
+    assert.match((await d.docker(['port', 'udp'])).stdout, new RegExp(`5353/udp -> 127\\.0\\.0\\.1:${udpPort}`));
+    assert.equal((await d.docker(['rm', '-f', 'httpd', 'exposed', 'udp'])).code, 0);
     // Released with the container.
     const again = await d.docker(['run', '--rm', '-p', `${port}:80`, 'busybox', 'true']);
     assert.equal(again.code, 0, again.stderr);

@@ -36,6 +36,7 @@ export async function attachContainer(engine: Engine, ctx: RequestContext, waitF
   if (record.state.status === 'paused') throw conflict(`container ${ctx.params[0]} is paused, unpause the container before attach`);
   if (record.state.status === 'restarting') throw conflict(`container ${ctx.params[0]} is restarting, wait until the container is running`);
   const tty = record.request.tty;
+  containers.emit('attach', record.id);
   const out: Duplex | Writable = ctx.upgrade ? ctx.upgrade.socket : ctx.res;
   if (ctx.upgrade) {
     writeUpgradeHeaders(ctx.upgrade.socket, !tty);

@@ -176,6 +176,7 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
     if (record.request.tty) {
       resizeTerminalSpaced(containers.bundle(record.id), h, w);
     }
+    containers.emit('resize', record.id, h, w);
     sendEmpty(res, 200);
   });
 

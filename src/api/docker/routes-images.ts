@@ -5,6 +5,8 @@ import type { JsonMessage } from '../../engine/progress.js';
 import type { AuthConfig } from '../../registry/auth.js';
 import { commonHeaders, parseFilters, queryBool, sendJson, type Router } from './http.js';
 import { imageInspect, imageSummary } from './convert.js';
+import { imageFilter } from './image-filters.js';
+import { importFromRequest } from './routes-image-archive.js';
 
 /** X-Registry-Auth: base64url JSON of Docker's AuthConfig; `e30=` (`{}`) means anonymous. */
 export function parseRegistryAuth(header: string | string[] | undefined): AuthConfig | undefined {
@@ -28,18 +30,11 @@ export function parseRegistryAuth(header: string | string[] | undefined): AuthCo
   return Object.keys(auth).length ? auth : undefined;
 }
 
-/** `reference` filter: a glob (`*` within a path component) against `repo` or `repo:tag`. */
-function referenceMatches(pattern: string, tag: string): boolean {
-  const glob = (p: string): RegExp => new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`);
-  const repo = tag.slice(0, tag.lastIndexOf(':') > tag.lastIndexOf('/') ? tag.lastIndexOf(':') : tag.length);
-  return glob(pattern).test(tag) || glob(pattern).test(repo);
-}
-
 export function registerImageRoutes(router: Router, engine: Engine): void {
   router.add('POST', '/images/create', async ({ req, res, query }) => {
     const fromImage = query.get('fromImage');
     if (!fromImage) {
-      if (query.get('fromSrc')) throw invalidArgument('image import is not supported yet');
+      if (query.get('fromSrc')) return importFromRequest(engine, req, res, query);
       throw invalidArgument('fromImage is required');
     }
     const tag = query.get('tag') ?? '';
@@ -64,22 +59,11 @@ export function registerImageRoutes(router: Router, engine: Engine): void {
   });
 
   router.add('GET', '/images/json', ({ res, query }) => {
-    const filters = parseFilters(query.get('filters'));
-    for (const key of Object.keys(filters)) {
-      if (key !== 'reference' && key !== 'dangling') throw invalidArgument(`invalid filter '${key}'`);
-    }
-    const references = filters.reference ?? [];
-    const dangling = filters.dangling?.[0];
-    if (dangling !== undefined && dangling !== 'true' && dangling !== 'false') throw invalidArgument(`invalid filter 'dangling=${dangling}'`);
+    const matches = imageFilter(engine, parseFilters(query.get('filters')));
     const images = engine.images
       .list()
       .sort((a, b) => b.addedAt - a.addedAt)
-      .filter((image) => {
-        const tags = engine.repoTags(image);
-        if (dangling !== undefined && (tags.length === 0) !== (dangling === 'true')) return false;
-        if (references.length === 0) return true;
-        return tags.some((tag) => references.some((pattern) => referenceMatches(pattern, tag)));
-      });
+      .filter(matches);
     sendJson(res, 200, images.map((i) => imageSummary(engine, i)));
   });
 

@@ -13,6 +13,11 @@ import { registerContainerRoutes } from './routes-containers.js';
 import { registerExecRoutes } from './routes-exec.js';
 import { registerNetworkRoutes } from './routes-networks.js';
 import { registerVolumeRoutes } from './routes-volumes.js';
+import { registerEventRoutes } from './routes-events.js';
+import { registerStatsRoutes } from './routes-stats.js';
+import { registerArchiveRoutes } from './routes-archive.js';
+import { registerImageArchiveRoutes } from './routes-image-archive.js';
+import { registerDiskUsageRoutes } from './routes-disk-usage.js';
 
 const log = logger('api');
 
@@ -29,6 +34,11 @@ export class DockerApiServer {
     registerExecRoutes(this.router, engine);
     registerNetworkRoutes(this.router, engine);
     registerVolumeRoutes(this.router, engine);
+    registerEventRoutes(this.router, engine);
+    registerStatsRoutes(this.router, engine);
+    registerArchiveRoutes(this.router, engine);
+    registerImageArchiveRoutes(this.router, engine);
+    registerDiskUsageRoutes(this.router, engine);
   }
 
   async listen(hosts: string[]): Promise<void> {

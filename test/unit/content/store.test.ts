@@ -337,7 +337,12 @@ describe('ContentStore', () => {
     const digest = sha256(data);
     const ac = new AbortController();
     const src = source(data, { chunk: 1000, delayMs: 2 });
-    setTimeout(() => ac.abort(new Error('cancelled by test')), 30);
+    // Aborted once the download is under way (a fixed delay could fire before it starts on a busy machine).
+    const timer = setInterval(() => {
+      if (src.opens.length === 0) return;
+      clearInterval(timer);
+      setTimeout(() => ac.abort(new Error('cancelled by test')), 10);
+    }, 2);
     await assert.rejects(store.ingest('abort', { digest, size: data.length }, src.open, { signal: ac.signal, attempts: 5 }), /cancelled by test/);
     assert.deepEqual(src.opens, [0]);
     assert.equal(await store.has(digest), false);

@@ -360,3 +360,29 @@ async function listAll(dir: string, prefix = ''): Promise<string[]> {
   }
   return out;
 }
+
+test('docker cp options: literal .wh. files, one owner for everything, noOverwriteDirNonDir', async (t) => {
+  const { dest } = await sandbox(t);
+  await mkdir(join(dest, 'existing-dir'));
+  const tarBuf = await makeTar([
+    { name: '.wh.hidden', data: 'not a whiteout' },
+    { name: 'sub/', type: 'directory', mode: 0o755, uid: 1234, gid: 5678 },
+    { name: 'sub/file', data: 'x', uid: 1234, gid: 5678, pax: { uid: '1234', gid: '5678' } },
+  ]);
+  await applyLayer(dest, streamOf(tarBuf), 'none', { convertWhiteouts: false, owner: { uid: 0, gid: 0 }, noOverwriteDirNonDir: true });
+  assert.equal(await readFile(join(dest, '.wh.hidden'), 'utf8'), 'not a whiteout');
+  for (const path of ['sub', 'sub/file']) {
+    const st = await lstat(join(dest, path));
+    assert.deepEqual([st.uid, st.gid], [0, 0], path);
+  }
+  await expectInvalid(
+    applyLayer(dest, streamOf(await makeTar([{ name: 'existing-dir', data: 'file over a dir' }])), 'none', { noOverwriteDirNonDir: true }),
+    /cannot overwrite directory/,
+  );
+  await expectInvalid(
+    applyLayer(dest, streamOf(await makeTar([{ name: 'sub/file/', type: 'directory' }])), 'none', { noOverwriteDirNonDir: true }),
+    /cannot overwrite non-directory/,
+  );
+  assert.equal((await stat(join(dest, 'existing-dir'))).isDirectory(), true);
+  assert.equal(await readFile(join(dest, 'sub/file'), 'utf8'), 'x');
+});
