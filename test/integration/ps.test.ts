@@ -114,7 +114,8 @@ describe('completion', () => {
 
   it('completes commands, subcommands, flags and container names in bash', async () => {
     assert.deepEqual(await complete('bash', ['berth', 'att']), ['attach']);
-    assert.deepEqual(await complete('bash', ['berth', 'image', 'l']), ['ls', 'list']);
+    const imageL = await complete('bash', ['berth', 'image', 'l']);
+    assert.ok(imageL.includes('ls') && imageL.includes('list') && imageL.every((w) => w.startsWith('l')), imageL.join(' '));
     assert.deepEqual(await complete('bash', ['berth', 'ps', '--no-t']), ['--no-trunc']);
     assert.deepEqual(await complete('bash', ['berth', 'attach', '--d']), ['--detach-keys']);
     assert.deepEqual(await complete('bash', ['berth', 'start', '-a', 'complete']), ['complete-me']);
