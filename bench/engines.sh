@@ -135,7 +135,9 @@ berth_start() {
 berth_stop() {
   local d="$1"
   if alive "${BERTH_PID:-0}"; then
-    "$DOCKER" -H "$BERTH_HOST" ps -aq 2>/dev/null | xargs -r "$DOCKER" -H "$BERTH_HOST" rm -f >/dev/null 2>&1
+    # Bounded: a daemon stuck removing (seen with 1000 containers) must not hang the bench;
+    # whatever is left is reaped below.
+    "$DOCKER" -H "$BERTH_HOST" ps -aq 2>/dev/null | timeout 300 xargs -r "$DOCKER" -H "$BERTH_HOST" rm -f >/dev/null 2>&1
     stop_pid "$BERTH_PID"
   fi
   reap_under "$d"
@@ -223,7 +225,7 @@ dockerd_start() {
 dockerd_stop() {
   local d="$1"
   if alive "${DOCKERD_PID:-0}"; then
-    "$DOCKER" -H "$DOCKERD_HOST" ps -aq 2>/dev/null | xargs -r "$DOCKER" -H "$DOCKERD_HOST" rm -f >/dev/null 2>&1
+    "$DOCKER" -H "$DOCKERD_HOST" ps -aq 2>/dev/null | timeout 300 xargs -r "$DOCKER" -H "$DOCKERD_HOST" rm -f >/dev/null 2>&1
     stop_pid "$DOCKERD_PID"
   fi
   alive "${DOCKERD_CTD_PID:-0}" && stop_pid "$DOCKERD_CTD_PID"

@@ -45,29 +45,40 @@ const status = (row) => row.skipped ?? (row.error ? `NOT MEASURED: ${row.error.j
 const tables = []; // { title, head, rows, notes }
 const problems = [];
 
-if (data.has('run')) {
+/** Medians etc. of a hyperfine section: one export per round, the individual runs pooled. */
+const timingStats = (sec) => {
   const stats = new Map();
-  for (const [key, row] of section('run')) {
+  for (const [key, row] of section(sec)) {
     if (!row.json) continue;
-    // one hyperfine export per round: pool the individual runs
     const ms = row.json.flatMap((path) => JSON.parse(readFileSync(path, 'utf8')).results[0].times.map((t) => t * 1000));
     const mean = ms.reduce((a, b) => a + b, 0) / ms.length;
     const sd = Math.sqrt(ms.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, ms.length - 1));
     stats.set(key, { median: median(ms), p90: quantile(ms, 0.9), min: Math.min(...ms), max: Math.max(...ms), mean, sd, n: ms.length });
   }
-  const floor = stats.get('floor')?.median;
-  const dockerd = stats.get('dockerd')?.median;
+  return stats;
+};
+
+/** Rows of a hyperfine section; `extra(key, stats)` adds the ratio columns. */
+const timingRows = (sec, stats, extra) => {
   const rows = [];
-  for (const [key, row] of section('run')) {
+  for (const [key, row] of section(sec)) {
     const s = stats.get(key);
-    if (s && row.error) problems.push(`run / ${row.label}: partly measured: ${row.error.join('; ')}`);
+    if (s && row.error) problems.push(`${sec} / ${row.label}: partly measured: ${row.error.join('; ')}`);
     if (!s) {
       rows.push([row.label, status(row)]);
-      if (!row.skipped) problems.push(`run / ${row.label}: ${status(row)}`);
+      if (!row.skipped) problems.push(`${sec} / ${row.label}: ${status(row)}`);
       continue;
     }
-    rows.push([row.label, fmt(s.median), fmt(s.p90), fmt(s.min), fmt(s.max), `${fmt(s.mean)} ± ${fmt(s.sd)}`, String(s.n), ratio(s.median, floor), ratio(s.median, dockerd)]);
+    rows.push([row.label, fmt(s.median), fmt(s.p90), fmt(s.min), fmt(s.max), `${fmt(s.mean)} ± ${fmt(s.sd)}`, String(s.n), ...extra(key, s)]);
   }
+  return rows;
+};
+
+if (data.has('run')) {
+  const stats = timingStats('run');
+  const floor = stats.get('floor')?.median;
+  const dockerd = stats.get('dockerd')?.median;
+  const rows = timingRows('run', stats, (_key, s) => [ratio(s.median, floor), ratio(s.median, dockerd)]);
   const bridged = stats.get('berth-defnet')?.median;
   const none = stats.get('berth')?.median;
   tables.push({
@@ -130,6 +141,30 @@ if (data.has('memory')) {
   if (kb('berth-monitor') && kb('dockerd-monitor')) summary.push(`berth's conmon / dockerd's containerd-shim RSS = ${ratio(kb('berth-monitor'), kb('dockerd-monitor'))}`);
   if (kb('berth-monitor') && kb('podman-monitor')) summary.push(`berth's conmon / podman's conmon RSS = ${ratio(kb('berth-monitor'), kb('podman-monitor'))}`);
   tables.push({ title: '3. Memory (MiB; RSS from /proc/PID/status VmRSS, PSS from smaps_rollup)', head: ['process', 'RSS', 'PSS'], rows, summary });
+}
+
+for (const [sec, title, target] of [
+  ['exec', '4. `exec CTR true` round trip into a running container (ms, wall clock of the client command)', 'docker CLI → berthd / docker CLI → dockerd'],
+  ['ps', `5. \`ps -a\` with ${fact('ps_containers') || 'N'} containers, half of them running (ms)`, 'docker CLI → berthd / docker CLI → dockerd'],
+]) {
+  if (!data.has(sec)) continue;
+  const stats = timingStats(sec);
+  // Each row is compared with the row named by its `vs` record (default: the docker CLI → dockerd row).
+  const rows = timingRows(sec, stats, (key, s) => [ratio(s.median, stats.get(section(sec).get(key).vs ?? 'dockerd')?.median)]);
+  const summary = [];
+  const b = stats.get('berth')?.median;
+  const dd = stats.get('dockerd')?.median;
+  if (b && dd) summary.push(`${target} = ${ratio(b, dd)} (target ≤ 0.50×)`);
+  const ba = stats.get('berth-api')?.median;
+  const da = stats.get('dockerd-api')?.median;
+  if (ba && da) summary.push(`daemon alone (curl): berthd / dockerd = ${ratio(ba, da)}`);
+  tables.push({
+    title,
+    head: ['client → engine', 'median', 'p90', 'min', 'max', 'mean ± sd', 'n', '× dockerd'],
+    rows,
+    summary,
+    commands: [...section(sec)].filter(([, r]) => r.cmd).map(([, r]) => [r.label, r.cmd]),
+  });
 }
 
 // --- plain text (stdout) ----------------------------------------------------------------
@@ -197,6 +232,8 @@ md.push(
   '- Every engine runs in its own throwaway directory (data/exec roots, sockets, its own containerd for dockerd and another for ctr) and is stopped by PID afterwards; all images come from one loopback `docker-registry` filled by `scripts/fixtures/up.sh` (built with umoci from Debian packages), so every engine runs the same image bytes.',
   '- `run`: hyperfine with `-N` (no shell); the engines take turns in BENCH_ROUNDS rounds (warm-ups before each), so a burst of load from elsewhere hits all of them; each engine runs the same `busybox` image from the registry with no network (`--network none`; dockerd runs with `--bridge=none --iptables=false`; ctr and the runc floor get a fresh netns with only lo). ctr gets `--seccomp` so that it, like berth, docker and podman, applies a default seccomp profile. The floor is `runc run` of the same image rootfs (umoci unpack) with `runc spec`\'s config and `/bin/true`. The extra "default bridge network" row is berth without `--network none`: a CNI bridge attachment per container (bridge + host-local + firewall plugins, DEL after the exit).',
   '- `pull`: each round starts every engine with an empty data root; time = `pull` + the first `run --rm IMG true` (ctr: `ctr images pull --plain-http`, which also unpacks, + `ctr run --rm`). skopeo only downloads (`skopeo copy docker://… dir:`), the floor for transfer + digest verification. Rounds interleave the engines. The registry\'s blobs are in the page cache (not dropped), so this measures the engines, not the disk.',
+  '- `exec`: hyperfine `-N` of `exec bench-exec true` against a `sleep 3600` container started with `--network none` in each engine, in rounds like `run`.',
+  '- `ps`: each daemon gets BENCH_PS_CONTAINERS `docker create --network none busybox sleep 3600` containers, every other one started; then hyperfine `-N` of `ps -a` (the CLI formats all rows) and of a bare `curl` of GET /containers/json?all=1 (the daemon alone).',
   '- `memory`: a `sleep 600` container per engine; its monitor process is found by container ID on its command line. Idle daemon RSS is taken a few seconds after start + `pull busybox`.',
   '- Other work on this machine (other sessions\' tests) shows up as noise: compare the load averages above.',
 );

@@ -2,7 +2,7 @@
 # berth performance anchors: berth against dockerd, podman, containerd (ctr) and bare runc on
 # this machine, in one run. Prints a table and writes bench/results.md (overwritten).
 #
-# Usage: sudo bench/run.sh [run] [pull] [memory]      (no argument: all three)
+# Usage: sudo bench/run.sh [run] [pull] [memory] [exec] [ps]      (no argument: all five)
 #   run     `run --rm busybox true` latency: docker CLI → berthd, berth CLI → berthd,
 #           docker CLI → dockerd, podman, ctr run, and bare `runc run` (the floor)
 #   pull    cold pull of debian-python until runnable (pull + run --rm IMG true) into a fresh
@@ -10,6 +10,11 @@
 #   memory  RSS of the per-container monitor for a running sleep container (conmon under
 #           berth and podman, containerd-shim under dockerd and ctr); berthd and
 #           dockerd+containerd idle RSS
+#   exec    `exec CTR true` round trip into a running sleep container: docker CLI → berthd,
+#           berth CLI → berthd, docker CLI → dockerd, podman
+#   ps      `ps -a` with BENCH_PS_CONTAINERS containers (created with --network none, half of
+#           them running `sleep`): docker CLI → berthd and → dockerd, berth CLI → berthd, and
+#           the bare GET /containers/json?all=1 (curl) against each daemon
 #
 # Environment:
 #   BENCH_ITERATIONS=30        measured runs per engine in `run`
@@ -17,6 +22,7 @@
 #                              BENCH_ITERATIONS/BENCH_ROUNDS runs each (spreads load bursts)
 #   BENCH_WARMUP=3             warm-up runs per engine before each round of `run`
 #   BENCH_PULL_ITERATIONS=3    cold pulls per engine in `pull` (each into a fresh data root)
+#   BENCH_PS_CONTAINERS=1000   containers per daemon in `ps` (half of them running)
 #   BENCH_DOCKER_CLI=PATH      docker CLI used for berthd and dockerd (default: docker in PATH)
 #   BERTH_FIXTURES_DIR         fixture image cache (see scripts/fixtures/lib.sh)
 #
@@ -39,6 +45,7 @@ ITERATIONS="${BENCH_ITERATIONS:-30}"
 WARMUP="${BENCH_WARMUP:-3}"
 ROUNDS="${BENCH_ROUNDS:-3}"
 PULL_ITERATIONS="${BENCH_PULL_ITERATIONS:-3}"
+PS_CONTAINERS="${BENCH_PS_CONTAINERS:-1000}"
 FIXTURES_DIR="${BERTH_FIXTURES_DIR:-$REPO/.cache/fixtures}"
 CTR_NS=berth-bench
 RESULTS_MD="$BENCH_DIR/results.md"
@@ -48,15 +55,15 @@ usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' 
 SECTIONS=()
 for arg in "$@"; do
   case "$arg" in
-    run | pull | memory) SECTIONS+=("$arg") ;;
-    all) SECTIONS+=(run pull memory) ;;
+    run | pull | memory | exec | ps) SECTIONS+=("$arg") ;;
+    all) SECTIONS+=(run pull memory exec ps) ;;
     -h | --help) usage; exit 0 ;;
     *) usage; exit 2 ;;
   esac
 done
-[ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(run pull memory)
+[ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(run pull memory exec ps)
 want() { [[ " ${SECTIONS[*]} " == *" $1 "* ]]; }
-for n in "$ITERATIONS" "$WARMUP" "$ROUNDS" "$PULL_ITERATIONS"; do
+for n in "$ITERATIONS" "$WARMUP" "$ROUNDS" "$PULL_ITERATIONS" "$PS_CONTAINERS"; do
   [[ "$n" =~ ^[0-9]+$ ]] || { echo "BENCH_ITERATIONS/BENCH_ROUNDS/BENCH_WARMUP/BENCH_PULL_ITERATIONS must be integers" >&2; exit 2; }
 done
 [ "$ITERATIONS" -ge 2 ] && [ "$PULL_ITERATIONS" -ge 1 ] && [ "$ROUNDS" -ge 1 ] || { echo "need BENCH_ITERATIONS >= 2, BENCH_ROUNDS >= 1, BENCH_PULL_ITERATIONS >= 1" >&2; exit 2; }
@@ -204,17 +211,18 @@ start_registry() {
 # --- section: run ------------------------------------------------------------------------
 
 # add_row KEY LABEL CMD...: run CMD once (recording its error if it fails); if it works it
-# becomes a row that measure_rows times.
+# becomes a row that measure_rows times. Rows belong to the section named by ROW_SEC.
 ROWS=()
+ROW_SEC=run
 declare -A ROW_CMD=()
 add_row() {
-  local key="$1" label="$2" out="$WORK/run-$1.out" rc=0
+  local key="$1" label="$2" out="$WORK/$ROW_SEC-$1.out" rc=0
   shift 2
-  rec run "$key" label "$label"
-  rec run "$key" cmd "$*"
+  rec "$ROW_SEC" "$key" label "$label"
+  rec "$ROW_SEC" "$key" cmd "$*"
   timeout 120 "$@" >"$out" 2>&1 || rc=$?
   if [ $rc -ne 0 ]; then
-    fail run "$key" "\`$*\` failed (exit $rc)" "$out"
+    fail "$ROW_SEC" "$key" "\`$*\` failed (exit $rc)" "$out"
     return 1
   fi
   ROWS+=("$key")
@@ -229,14 +237,14 @@ measure_rows() {
     runs=$((ITERATIONS / ROUNDS + (r <= ITERATIONS % ROUNDS ? 1 : 0)))
     next=()
     for key in "${live[@]}"; do
-      log "run: round $r/$ROUNDS: $key ($WARMUP warm-ups + $runs runs)"
-      out="$WORK/run-$key-$r.out"
-      if timeout 1800 hyperfine -N --warmup "$WARMUP" --runs "$runs" --export-json "$WORK/run-$key-$r.json" \
+      log "$ROW_SEC: round $r/$ROUNDS: $key ($WARMUP warm-ups + $runs runs)"
+      out="$WORK/$ROW_SEC-$key-$r.out"
+      if timeout 1800 hyperfine -N --warmup "$WARMUP" --runs "$runs" --export-json "$WORK/$ROW_SEC-$key-$r.json" \
         "${ROW_CMD[$key]}" >"$out" 2>&1; then
-        rec run "$key" json "$WORK/run-$key-$r.json"
+        rec "$ROW_SEC" "$key" json "$WORK/$ROW_SEC-$key-$r.json"
         next+=("$key")
       else
-        fail run "$key" "hyperfine failed in round $r" "$out"
+        fail "$ROW_SEC" "$key" "hyperfine failed in round $r" "$out"
       fi
     done
     live=("${next[@]}")
@@ -544,6 +552,95 @@ section_memory() {
   rm -rf "$d"
 }
 
+# --- section: exec -----------------------------------------------------------------------
+
+section_exec() {
+  local d="$WORK/exec"
+  mkdir -p "$d"
+  ROW_SEC=exec
+  ROWS=()
+  log "exec: a sleep container in berthd, dockerd and podman"
+  if berth_start "$d/berth"; then
+    if "$DOCKER" -H "$BERTH_HOST" run -d --network none --name bench-exec "$BUSYBOX" sleep 3600 >"$d/berth-ctr.out" 2>&1; then
+      add_row berth "docker CLI → berthd" "$DOCKER" -H "$BERTH_HOST" exec bench-exec true
+      add_row berth-cli "berth CLI → berthd" node "$REPO/bin/berth" -H "$BERTH_HOST" exec bench-exec true
+    else
+      rec exec berth label "docker CLI → berthd"
+      fail exec berth "could not start the sleep container in berthd" "$d/berth-ctr.out"
+    fi
+  else
+    rec exec berth label "docker CLI → berthd"
+    fail exec berth "berthd did not start" "$d/berth/berthd.log"
+  fi
+  if dockerd_start "$d/dockerd"; then
+    if "$DOCKER" -H "$DOCKERD_HOST" run -d --network none --name bench-exec "$BUSYBOX" sleep 3600 >"$d/dockerd-ctr.out" 2>&1; then
+      add_row dockerd "docker CLI → dockerd" "$DOCKER" -H "$DOCKERD_HOST" exec bench-exec true
+    else
+      rec exec dockerd label "docker CLI → dockerd"
+      fail exec dockerd "could not start the sleep container in dockerd" "$d/dockerd-ctr.out"
+    fi
+  else
+    rec exec dockerd label "docker CLI → dockerd"
+    fail exec dockerd "dockerd did not start" "$d/dockerd/dockerd.log"
+  fi
+  podman_setup "$d/podman"
+  if "${PODMAN[@]}" run -d "${PODMAN_RUN_OPTS[@]}" --tls-verify=false --name bench-exec "$BUSYBOX" sleep 3600 >"$d/podman-ctr.out" 2>&1; then
+    add_row podman "podman" "${PODMAN[@]}" exec bench-exec true
+  else
+    rec exec podman label "podman"
+    fail exec podman "could not start the sleep container in podman" "$d/podman-ctr.out"
+  fi
+  measure_rows
+  podman_stop "$d/podman"
+  dockerd_stop "$d/dockerd"
+  berth_stop "$d/berth"
+  umount_under "$d"
+  rm -rf "$d"
+}
+
+# --- section: ps -------------------------------------------------------------------------
+
+# fill_containers HOST OUT: PS_CONTAINERS `sleep` containers, every other one started.
+fill_containers() {
+  local host="$1" out="$2" ids
+  "$DOCKER" -H "$host" pull -q "$BUSYBOX" >>"$out" 2>&1 || return 1
+  seq "$PS_CONTAINERS" | xargs -P 4 -I{} "$DOCKER" -H "$host" create --network none "$BUSYBOX" sleep 3600 >"$out.ids" 2>>"$out" || return 1
+  [ "$(wc -l <"$out.ids")" -eq "$PS_CONTAINERS" ] || { echo "created $(wc -l <"$out.ids") of $PS_CONTAINERS" >>"$out"; return 1; }
+  ids="$(awk 'NR % 2 == 0' "$out.ids")"
+  [ -z "$ids" ] || xargs -n 25 -P 4 "$DOCKER" -H "$host" start <<<"$ids" >/dev/null 2>>"$out" || return 1
+}
+
+section_ps() {
+  local d="$WORK/ps"
+  mkdir -p "$d"
+  ROW_SEC=ps
+  ROWS=()
+  log "ps: $PS_CONTAINERS containers (half running) in berthd and in dockerd"
+  if berth_start "$d/berth" && fill_containers "$BERTH_HOST" "$d/berth-fill.out"; then
+    add_row berth "docker CLI → berthd: ps -a" "$DOCKER" -H "$BERTH_HOST" ps -a
+    add_row berth-cli "berth CLI → berthd: ps -a" node "$REPO/bin/berth" -H "$BERTH_HOST" ps -a
+    add_row berth-api "GET /containers/json?all=1 → berthd (curl)" curl -sSf -o /dev/null --unix-socket "${BERTH_HOST#unix://}" "http://berth/containers/json?all=1"
+    rec ps berth-api vs dockerd-api
+  else
+    rec ps berth label "docker CLI → berthd: ps -a"
+    fail ps berth "berthd did not start or could not create the containers" "$d/berth-fill.out"
+  fi
+  if dockerd_start "$d/dockerd" && fill_containers "$DOCKERD_HOST" "$d/dockerd-fill.out"; then
+    add_row dockerd "docker CLI → dockerd: ps -a" "$DOCKER" -H "$DOCKERD_HOST" ps -a
+    add_row dockerd-api "GET /containers/json?all=1 → dockerd (curl)" curl -sSf -o /dev/null --unix-socket "${DOCKERD_HOST#unix://}" "http://dockerd/containers/json?all=1"
+    rec ps dockerd-api vs dockerd-api
+  else
+    rec ps dockerd label "docker CLI → dockerd: ps -a"
+    fail ps dockerd "dockerd did not start or could not create the containers" "$d/dockerd-fill.out"
+  fi
+  rec fact ps_containers value "$PS_CONTAINERS"
+  measure_rows
+  dockerd_stop "$d/dockerd"
+  berth_stop "$d/berth"
+  umount_under "$d"
+  rm -rf "$d"
+}
+
 # --- main --------------------------------------------------------------------------------
 
 START=$EPOCHREALTIME
@@ -560,6 +657,8 @@ start_registry
 want run && section_run
 want pull && section_pull
 want memory && section_memory
+want exec && section_exec
+want ps && section_ps
 
 rec fact load_after value "$(cut -d' ' -f1-3 /proc/loadavg)"
 rec fact duration value "$(secs_since "$START") s"

@@ -29,7 +29,7 @@ export interface ContainerSummary {
   Labels?: Record<string, string> | null;
   State?: string;
   Status?: string;
-  Mounts?: Array<{ Name?: string; Source?: string }> | null;
+  Mounts?: Array<{ Name?: string; Source?: string; Driver?: string }> | null;
   NetworkSettings?: { Networks?: Record<string, unknown> | null } | null;
 }
 
@@ -170,7 +170,7 @@ export function containerFields(c: ContainerSummary, trunc: boolean, now: number
   const created = c.Created ?? 0;
   const srw = humanSizeWithPrecision(c.SizeRw ?? 0, 3);
   const size = (c.SizeRootFs ?? 0) > 0 ? `${srw} (virtual ${humanSizeWithPrecision(c.SizeRootFs ?? 0, 3)})` : srw;
-  return {
+  const fields: Record<string, unknown> = {
     ID: trunc ? truncateId(c.Id) : c.Id,
     Image: image,
     Command: goQuote(command),
@@ -185,6 +185,10 @@ export function containerFields(c: ContainerSummary, trunc: boolean, now: number
     Mounts: (c.Mounts ?? []).map((m) => (trunc ? ellipsis(m.Name || m.Source || '', 15) : m.Name || m.Source || '')).join(','),
     Networks: Object.keys(c.NetworkSettings?.Networks ?? {}).sort().join(','),
   };
+  // docker's containerContext.Label(name) method: non-enumerable, so `{{json .}}` and the
+  // table header row do not see it.
+  Object.defineProperty(fields, 'Label', { value: (name: unknown) => c.Labels?.[String(name)] ?? '', enumerable: false });
+  return fields;
 }
 
 const CONTAINER_HEADERS: Record<string, string> = {

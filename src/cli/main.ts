@@ -12,7 +12,7 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   if (e.code === 'EPIPE') process.exit(0);
 });
 
-const NO_DAEMON = new Set(['help', 'logout']);
+const NO_DAEMON = new Set(['help', 'logout', 'completion']);
 
 /** -H/--host from argv (the same value commander will parse), and whether to ping early. */
 function early(argv: readonly string[]): { host?: string; ping: boolean } {

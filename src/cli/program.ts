@@ -158,6 +158,18 @@ function defineStart(parent: Command): void {
     );
 }
 
+function defineAttach(parent: Command): void {
+  parent
+    .command('attach')
+    .description('Attach local standard input, output, and error streams to a running container')
+    .usage('[OPTIONS] CONTAINER')
+    .argument('<container>')
+    .option('--detach-keys <string>', 'Override the key sequence for detaching a container')
+    .option('--no-stdin', 'Do not attach STDIN')
+    .option('--sig-proxy [bool]', 'Proxy all received signals to the process')
+    .action(act(async (name: string, o: { detachKeys?: string; stdin?: boolean; sigProxy?: string | boolean }) => (await import('./commands/attach.js')).attachCmd(name, o)));
+}
+
 function defineStopOrRestart(parent: Command, name: 'stop' | 'restart'): void {
   const desc = name === 'stop' ? 'Stop one or more running containers' : 'Restart one or more containers';
   parent
@@ -553,6 +565,24 @@ function defineLogout(program: Command): void {
     .action(act(async (server: string | undefined) => (await import('./commands/system.js')).logoutCmd(server)));
 }
 
+function defineCompletion(program: Command): void {
+  program
+    .command('completion')
+    .description('Output shell completion code for bash or zsh')
+    .usage('bash|zsh')
+    .argument('<shell>')
+    .action(
+      act(async (shell: string) => {
+        const { bashCompletion, zshCompletion } = await import('./completion.js');
+        if (shell !== 'bash' && shell !== 'zsh') throw new CliError(`unsupported shell "${shell}": expected bash or zsh`, 1);
+        // The script describes every command, not just the one being run.
+        const full = buildProgram();
+        process.stdout.write(shell === 'bash' ? bashCompletion(full) : zshCompletion(full));
+        return 0;
+      }),
+    );
+}
+
 function defineImageGroup(program: Command): void {
   const image = program.command('image').description('Manage images').usage('COMMAND');
   defineImages(image, 'ls', ['list']);
@@ -624,6 +654,7 @@ function defineVolumeGroup(program: Command): void {
 
 const CONTAINER_COMMANDS: Array<(p: Command) => void> = [
   defineStart,
+  defineAttach,
   (p) => defineStopOrRestart(p, 'stop'),
   (p) => defineStopOrRestart(p, 'restart'),
   defineKill,
@@ -641,8 +672,9 @@ const TOP_LEVEL: Record<string, (p: Command) => void> = {
   run: (p) => defineRun(p),
   create: (p) => defineCreate(p),
   start: defineStart,
-  stop: CONTAINER_COMMANDS[1] as (p: Command) => void,
-  restart: CONTAINER_COMMANDS[2] as (p: Command) => void,
+  attach: defineAttach,
+  stop: CONTAINER_COMMANDS[2] as (p: Command) => void,
+  restart: CONTAINER_COMMANDS[3] as (p: Command) => void,
   kill: defineKill,
   rm: defineRm,
   wait: defineWait,
@@ -670,6 +702,7 @@ const TOP_LEVEL: Record<string, (p: Command) => void> = {
   import: defineImport,
   commit: defineCommit,
   system: defineSystemGroup,
+  completion: defineCompletion,
 };
 
 /** The first non-option word of argv (the command), skipping global options and their values. */
@@ -751,6 +784,7 @@ const ARG_SPECS: Record<string, ArgSpec> = {
   run: ['min', 1],
   create: ['min', 1],
   start: ['min', 1],
+  attach: ['exact', 1],
   stop: ['min', 1],
   restart: ['min', 1],
   kill: ['min', 1],
@@ -779,6 +813,7 @@ const ARG_SPECS: Record<string, ArgSpec> = {
   commit: ['min', 1],
   df: ['none', 0],
   ...LIFECYCLE_ARG_SPECS,
+  completion: ['exact', 1],
 };
 
 /** Where a command's rule differs from another command of the same name. */

@@ -4,7 +4,7 @@
  * can die and come back (recover()) without the containers noticing.
  */
 import { EventEmitter } from 'node:events';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { lstat, mkdir, readFile, rm, stat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -91,6 +91,13 @@ export class ContainerManager extends EventEmitter {
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly restarts = new RestartScheduler();
   private readonly mounts: ContainerMounts;
+  /**
+   * Names of containers being created: the row is inserted only after the snapshot is
+   * prepared, and concurrent creates must not both pick (or both be given) the same name.
+   */
+  private readonly creatingNames = new Set<string>();
+  /** list()'s copy of the containers table, by ID (loaded on first use). */
+  private cache: Map<string, ContainerRecord> | undefined;
 
   constructor(private readonly options: ContainerManagerOptions) {
     super();
@@ -134,8 +141,22 @@ export class ContainerManager extends EventEmitter {
 
   // ---- records -------------------------------------------------------------
 
+  /**
+   * Every record, from an in-memory copy of the table: `ps` with 1000 containers must not
+   * parse 1000 JSON documents per call. The copy is loaded once and kept in step by the only
+   * three writes to the table (INSERT in create, save(), DELETE in removeLocked); a new write
+   * must update it too. The returned objects are shared: callers read them and never mutate
+   * them (find()/get() hand out private copies for read-modify-save).
+   */
   list(): ContainerRecord[] {
-    return (this.db.prepare('SELECT record FROM containers').all() as { record: string }[]).map((r) => JSON.parse(r.record) as ContainerRecord);
+    if (!this.cache) {
+      this.cache = new Map();
+      for (const r of this.db.prepare('SELECT record FROM containers').all() as { record: string }[]) {
+        const record = JSON.parse(r.record) as ContainerRecord;
+        this.cache.set(record.id, record);
+      }
+    }
+    return [...this.cache.values()];
   }
 
   find(idOrName: string): ContainerRecord | undefined {
@@ -156,7 +177,9 @@ export class ContainerManager extends EventEmitter {
   }
 
   private save(record: ContainerRecord): void {
-    this.db.prepare('UPDATE containers SET record = ?, name = ? WHERE id = ?').run(JSON.stringify(record), record.name, record.id);
+    const json = JSON.stringify(record);
+    this.db.prepare('UPDATE containers SET record = ?, name = ? WHERE id = ?').run(json, record.name, record.id);
+    this.cache?.set(record.id, JSON.parse(json) as ContainerRecord);
   }
 
   private setNetworkState(id: string, state: ContainerNetworkState | undefined): void {
@@ -194,13 +217,26 @@ export class ContainerManager extends EventEmitter {
       if (!namePattern.test(name)) throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
       name = name.replace(/^\//, '');
     } else {
-      do name = randomName();
-      while (this.find(name));
+      // moby's generateAndReserveName: random names (a digit appended after the first try),
+      // then a random hex name, so a crowded name space cannot make create loop forever.
+      const taken = (n: string): boolean => n === '' || this.find(n) !== undefined || this.creatingNames.has(n);
+      for (let retry = 0; retry < 6 && taken(name); retry++) name = randomName() + (retry > 0 ? String(randomInt(10)) : '');
+      if (taken(name)) name = randomBytes(6).toString('hex');
     }
     const existing = this.db.prepare('SELECT id FROM containers WHERE name = ?').get(name) as { id: string } | undefined;
     if (existing) {
       throw conflict(`Conflict. The container name "/${name}" is already in use by container "${existing.id}". You have to remove (or rename) that container to be able to reuse that name.`);
     }
+    if (this.creatingNames.has(name)) throw conflict(`Conflict. The container name "/${name}" is already in use.`);
+    this.creatingNames.add(name);
+    try {
+      return await this.createNamed(name, input);
+    } finally {
+      this.creatingNames.delete(name);
+    }
+  }
+
+  private async createNamed(name: string, input: CreateInput): Promise<ContainerRecord> {
     const id = randomBytes(32).toString('hex');
     const args = resolveArgs(input.imageConfig, input.request.cmd, input.request.entrypoint);
     const record: ContainerRecord = {
@@ -224,6 +260,7 @@ export class ContainerManager extends EventEmitter {
       await this.options.snapshots.prepareActive(id, input.chainIds);
       if (mounts.copies.length > 0) await this.copyUp(id, mounts);
       this.db.prepare('INSERT INTO containers (id, name, record) VALUES (?, ?, ?)').run(id, name, JSON.stringify(record));
+      this.cache?.set(id, structuredClone(record));
       this.mounts.release(id, mounts);
     } catch (err) {
       await this.mounts.discard(id, mounts);
@@ -352,7 +389,9 @@ export class ContainerManager extends EventEmitter {
         logPath: this.logPath(id),
         tty: req.tty,
         openStdin: req.openStdin,
-        leaveStdinOpen: !req.stdinOnce,
+        // dockerd closes a StdinOnce container's stdin after the first attach only without a
+        // TTY: `run -it` then detach must leave the shell's terminal open for `attach`.
+        leaveStdinOpen: req.tty || !req.stdinOnce,
         paths: { exitDir: this.exitDir, socketDir: this.socketDir },
         runc: this.options.runc,
         conmonBinary: this.options.conmonBinary,
@@ -770,6 +809,7 @@ export class ContainerManager extends EventEmitter {
       rm(join(this.exitDir, id), { force: true }),
     ]);
     this.db.prepare('DELETE FROM containers WHERE id = ?').run(id);
+    this.cache?.delete(id);
     this.restarts.forget(id);
     if (removeVolumes) await this.mounts.removeAnonymous(record);
     this.emit('remove', id, record.state.exitCode, record);

@@ -1,28 +1,70 @@
 /** The two directions of an attach or exec stream: log entries out, client input to conmon. */
 import type { Writable } from 'node:stream';
 import type { AttachWriter } from '../../runtime/attach-socket.js';
+import type { DetachScanner } from './detach-keys.js';
 import type { LogEntry } from '../../runtime/logs.js';
 import type { RequestContext } from './http.js';
 import { frame, STDERR, STDOUT, writeWithBackpressure } from './streams.js';
+
+export interface ClientInputOptions {
+  /** Looks for the detach sequence (TTY attaches): the input stops there and `onDetach` runs. */
+  detach?: DetachScanner;
+  onDetach?: () => void;
+  /** The client half-closed its side. */
+  onEnd?: () => void;
+}
 
 /**
  * The client's side of a hijacked attach: bytes typed before the container's attach socket
  * exists are buffered, and the client's half-close closes the container's stdin.
  */
-export function clientInput(ctx: RequestContext): { connect(open: () => AttachWriter): void } | undefined {
+export function clientInput(ctx: RequestContext, options: ClientInputOptions = {}): { connect(open: () => AttachWriter): void } | undefined {
   const socket = ctx.upgrade?.socket ?? ctx.req;
-  const buffered: Buffer[] = ctx.upgrade?.head.length ? [ctx.upgrade.head] : [];
   let writer: AttachWriter | undefined;
   let ended = false;
-  socket.on('data', (chunk: Buffer) => {
+  const buffered: Buffer[] = [];
+  const receive = (raw: Buffer): void => {
+    if (ended) return;
+    let chunk = raw;
+    if (options.detach) {
+      const { forward, detach } = options.detach.scan(raw);
+      chunk = forward;
+      if (detach) {
+        // The bytes before the sequence still go in; then the input ends without an EOF
+        // for the container (its stdin is kept open for the next attach).
+        ended = true;
+        if (chunk.length > 0) buffered.push(chunk);
+        flush();
+        writer?.close();
+        options.onDetach?.();
+        return;
+      }
+    }
+    if (chunk.length === 0) return;
     if (writer) void writer.write(chunk).catch(() => undefined);
     else buffered.push(chunk);
-  });
+  };
+  const flush = (): void => {
+    if (!writer) return;
+    for (const chunk of buffered.splice(0)) void writer.write(chunk).catch(() => undefined);
+  };
+  if (ctx.upgrade?.head.length) receive(ctx.upgrade.head);
+  socket.on('data', receive);
   socket.on('end', () => {
+    if (ended) return;
+    ended = true;
+    writer?.close();
+    options.onEnd?.();
+  });
+  // A client that vanishes without a FIN must not leave berthd holding conmon's socket.
+  socket.on('close', () => {
     ended = true;
     writer?.close();
   });
-  if (socket.readableEnded) ended = true;
+  if (socket.readableEnded) {
+    ended = true;
+    options.onEnd?.();
+  }
   // readUpgradeBody leaves the socket paused once the request body is split off.
   socket.resume();
   return {
@@ -38,7 +80,7 @@ export function clientInput(ctx: RequestContext): { connect(open: () => AttachWr
           if (Date.now() < deadline) setTimeout(attempt, 10);
           return;
         }
-        for (const chunk of buffered.splice(0)) void writer.write(chunk).catch(() => undefined);
+        flush();
         if (ended) writer.close();
       };
       attempt();

@@ -143,8 +143,23 @@ export function hostConfigNetworkFields(record: ContainerRecord): Json {
   };
 }
 
-function endpointDoc(engine: Engine, record: ContainerRecord, networkName: string, endpoint: Endpoint | undefined, request: EndpointRequest | undefined): Json {
-  const network = engine.network.store.find(endpoint?.networkId ?? networkName);
+/** Finds a network by name or ID; a listing passes a memoised one (see networkLookup). */
+export type NetworkLookup = (nameOrId: string) => NetworkRecord | undefined;
+
+/**
+ * A lookup that remembers its answers, for one listing of many containers: without it, each
+ * container's summary reads and parses the same network rows from SQLite again.
+ */
+export function networkLookup(engine: Engine): NetworkLookup {
+  const seen = new Map<string, NetworkRecord | undefined>();
+  return (ref) => {
+    if (!seen.has(ref)) seen.set(ref, engine.network.store.find(ref));
+    return seen.get(ref);
+  };
+}
+
+function endpointDoc(find: NetworkLookup, record: ContainerRecord, networkName: string, endpoint: Endpoint | undefined, request: EndpointRequest | undefined): Json {
+  const network = find(endpoint?.networkId ?? networkName);
   const [ip, prefix] = (endpoint?.ipv4 ?? '').split('/');
   const [ip6, prefix6] = (endpoint?.ipv6 ?? '').split('/');
   const ipamConfig = request && (request.ipv4Address || request.ipv6Address) ? { IPv4Address: request.ipv4Address, IPv6Address: request.ipv6Address } : null;
@@ -169,22 +184,22 @@ function endpointDoc(engine: Engine, record: ContainerRecord, networkName: strin
 }
 
 /** NetworkSettings.Networks: live endpoints while running, the requested networks (empty addresses) otherwise. */
-export function containerNetworks(engine: Engine, record: ContainerRecord): Json {
+export function containerNetworks(engine: Engine, record: ContainerRecord, find: NetworkLookup = (ref) => engine.network.store.find(ref)): Json {
   const n = record.request.network;
   const networks: Json = {};
   if (n.mode === 'host' || n.mode === 'none') {
-    networks[n.mode] = endpointDoc(engine, record, n.mode, undefined, undefined);
+    networks[n.mode] = endpointDoc(find, record, n.mode, undefined, undefined);
     return networks;
   }
   if (n.mode.startsWith('container:')) return networks;
   const live = record.network?.endpoints ?? [];
   for (const request of n.endpoints) {
-    const network = engine.network.store.find(request.network);
+    const network = find(request.network);
     const name = network?.name ?? request.network;
-    networks[name] = endpointDoc(engine, record, name, live.find((e) => e.networkId === network?.id), request);
+    networks[name] = endpointDoc(find, record, name, live.find((e) => e.networkId === network?.id), request);
   }
   for (const endpoint of live) {
-    if (!(endpoint.networkName in networks)) networks[endpoint.networkName] = endpointDoc(engine, record, endpoint.networkName, endpoint, undefined);
+    if (!(endpoint.networkName in networks)) networks[endpoint.networkName] = endpointDoc(find, record, endpoint.networkName, endpoint, undefined);
   }
   return networks;
 }

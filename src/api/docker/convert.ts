@@ -1,7 +1,7 @@
 /** Docker API documents ↔ berth records: the create body in, inspect/list documents out. */
 import { BerthError, invalidArgument } from '../../core/errors.js';
 import type { ContainerRecord, ContainerSpecRequest } from '../../containers/types.js';
-import { containerNetworks, hostConfigNetworkFields, networkRequestFromBody, networkSettings, parsePortKey, portList } from './convert-network.js';
+import { containerNetworks, hostConfigNetworkFields, networkRequestFromBody, networkSettings, parsePortKey, portList, type NetworkLookup } from './convert-network.js';
 import type { ImageRecord } from '../../images/store.js';
 import type { Engine } from '../../engine/engine.js';
 import { parseSignal } from '../../runtime/signals.js';
@@ -195,7 +195,7 @@ function command(record: ContainerRecord): string {
   return [record.path, ...record.args].join(' ');
 }
 
-export function containerSummary(engine: Engine, record: ContainerRecord): Json {
+export function containerSummary(engine: Engine, record: ContainerRecord, findNetwork?: NetworkLookup): Json {
   return {
     Id: record.id,
     Names: [`/${record.name}`],
@@ -208,7 +208,7 @@ export function containerSummary(engine: Engine, record: ContainerRecord): Json 
     State: stateString(record),
     Status: statusText(record, Date.now(), engine.health.get(record.id)),
     HostConfig: { NetworkMode: record.request.network.mode },
-    NetworkSettings: { Networks: containerNetworks(engine, record) },
+    NetworkSettings: { Networks: containerNetworks(engine, record, findNetwork) },
     Mounts: (record.mounts ?? []).map(mountPointDoc),
   };
 }

@@ -1,18 +1,18 @@
 /** /containers/*: create, list, inspect, start, stop, kill, wait, remove, logs, attach, resize. */
-import { stat } from 'node:fs/promises';
-import type { Duplex, Writable } from 'node:stream';
 import { BerthError, conflict, invalidArgument } from '../../core/errors.js';
 
 import type { WaitCondition } from '../../containers/manager.js';
+import { ContainerSizes } from '../../containers/sizes.js';
 import type { Engine } from '../../engine/engine.js';
 import { readLogs } from '../../runtime/logs.js';
-import { resizeTerminal } from '../../runtime/conmon.js';
-import { commonHeaders, parseFilters, queryBool, queryInt, readJsonBody, sendEmpty, sendJson, type RequestContext, type Router } from './http.js';
+import { resizeTerminalSpaced } from '../../runtime/resize.js';
+import { commonHeaders, parseFilters, queryBool, queryInt, readJsonBody, sendEmpty, sendJson, type Router } from './http.js';
 import { containerInspect, containerSummary, createBodyToRequest } from './convert.js';
 import { updateBodyToChange } from './convert-limits.js';
 import { containerFilter } from './container-filters.js';
-import { writeUpgradeHeaders } from './streams.js';
-import { clientInput, drainClient, writeEntry } from './attach-io.js';
+import { networkLookup } from './convert-network.js';
+import { writeEntry } from './attach-io.js';
+import { attachContainer } from './attach-container.js';
 
 /** Docker's `since`/`until`: unix seconds with optional fraction, or RFC3339. */
 function parseTimeParam(value: string | null, name: string): number | undefined {
@@ -25,6 +25,7 @@ function parseTimeParam(value: string | null, name: string): number | undefined 
 
 export function registerContainerRoutes(router: Router, engine: Engine): void {
   const containers = engine.containers;
+  const sizeCache = new ContainerSizes(containers, engine.snapshots);
   /** Attach requests that arrived before start: they begin reading at start, so no output is missed. */
   const pendingAttaches = new Map<string, Array<(offset: number | undefined) => void>>();
   /** Releases attach requests waiting for a start; undefined offset = the start failed. */
@@ -48,21 +49,31 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
     sendJson(res, 200, { Warnings: warnings });
   });
 
-  router.add('GET', '/containers/json', ({ res, query }) => {
+  router.add('GET', '/containers/json', async ({ res, query }) => {
     const filter = containerFilter(engine, parseFilters(query.get('filters')));
-    const all = queryBool(query, 'all') || filter.impliesAll;
     const limit = queryInt(query, 'limit');
+    // dockerd (daemon/list.go): a limit lists the last N created in any state.
+    const all = queryBool(query, 'all') || filter.impliesAll || (limit !== undefined && limit > 0);
     let list = containers
       .list()
       .filter((c) => all || c.state.status === 'running' || c.state.status === 'paused' || c.state.status === 'restarting')
       .filter((c) => filter.matches(c));
-    list.sort((a, b) => Date.parse(b.created) - Date.parse(a.created));
+    const created = new Map(list.map((c) => [c.id, Date.parse(c.created)]));
+    list.sort((a, b) => (created.get(b.id) ?? 0) - (created.get(a.id) ?? 0));
     if (limit !== undefined && limit > 0) list = list.slice(0, limit);
-    sendJson(res, 200, list.map((c) => containerSummary(engine, c)));
+    const findNetwork = networkLookup(engine);
+    const summaries = list.map((c) => containerSummary(engine, c, findNetwork));
+    if (!queryBool(query, 'size')) return sendJson(res, 200, summaries);
+    const sizes = await sizeCache.sizesOf(list);
+    sendJson(res, 200, summaries.map((s, i) => ({ ...s, SizeRw: sizes.get(list[i]?.id ?? '')?.sizeRw ?? 0, SizeRootFs: sizes.get(list[i]?.id ?? '')?.sizeRootFs ?? 0 })));
   });
 
-  router.add('GET', '/containers/{id}/json', ({ res, params }) => {
-    sendJson(res, 200, containerInspect(engine, containers.get(params[0] as string)));
+  router.add('GET', '/containers/{id}/json', async ({ res, params, query }) => {
+    const record = containers.get(params[0] as string);
+    const doc = containerInspect(engine, record);
+    if (!queryBool(query, 'size')) return sendJson(res, 200, doc);
+    const { sizeRw, sizeRootFs } = await sizeCache.sizeOf(record);
+    sendJson(res, 200, { ...doc, SizeRw: sizeRw, SizeRootFs: sizeRootFs });
   });
 
   router.add('POST', '/containers/{id}/start', async ({ res, params }) => {
@@ -146,7 +157,8 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
     const t = queryInt(query, 't') ?? queryInt(query, 'timeout');
     const record = containers.get(params[0] as string);
     await containers.stop(record.id, t, query.get('signal') || undefined);
-    await containers.start(record.id);
+    // Attaches parked on the stopped container follow the new run, as with POST /start.
+    await containers.start(record.id, (_r, offset) => releaseAttaches(record.id, offset));
     sendEmpty(res, 204);
   });
 
@@ -162,7 +174,7 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
     if (h === undefined || w === undefined || h < 0 || w < 0) throw invalidArgument('resize requires non-negative h and w');
     if (record.state.status !== 'running') throw conflict(`Container ${record.id} is not running`);
     if (record.request.tty) {
-      resizeTerminal(containers.bundle(record.id), h, w);
+      resizeTerminalSpaced(containers.bundle(record.id), h, w);
     }
     containers.emit('resize', record.id, h, w);
     sendEmpty(res, 200);
@@ -201,67 +213,19 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
     res.end();
   });
 
-  const attach = async (ctx: RequestContext): Promise<void> => {
-    const record = containers.get(ctx.params[0] as string);
-    const { query } = ctx;
-    const stream = queryBool(query, 'stream');
-    const logs = queryBool(query, 'logs');
-    const stdout = queryBool(query, 'stdout');
-    const stderr = queryBool(query, 'stderr');
-    const tty = record.request.tty;
-    containers.emit('attach', record.id);
-    const out: Duplex | Writable = ctx.upgrade ? ctx.upgrade.socket : ctx.res;
-    if (ctx.upgrade) {
-      writeUpgradeHeaders(ctx.upgrade.socket, !tty);
-    } else {
-      ctx.res.writeHead(200, { ...commonHeaders(), 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
-      ctx.res.flushHeaders();
-    }
-    const abort = new AbortController();
-    out.on('close', () => abort.abort());
-    out.on('error', () => abort.abort());
-    const stdin = queryBool(query, 'stdin') && record.request.openStdin ? clientInput(ctx) : undefined;
-    if (!stdin) drainClient(ctx);
-    const follow = (offset: number): Promise<void> => {
-      stdin?.connect(() => containers.connectStdin(record.id));
-      return followLogs(offset);
-    };
-    const followLogs = (offset: number): Promise<void> =>
-      readLogs(containers.logPath(record.id), {
-        follow: true,
-        fromOffset: offset,
-        exited: containers.wait(record.id, 'next-exit', abort.signal).catch(() => undefined),
-        signal: abort.signal,
-        onEntry: (entry) => writeEntry(out, entry, { stdout, stderr, tty, timestamps: false }),
+  /** Parks an attach until the container's next start through POST /start (which releases it with the log offset). */
+  const waitForStart = (id: string, signal: AbortSignal): Promise<number | undefined> =>
+    new Promise<number | undefined>((resolve) => {
+      const list = pendingAttaches.get(id) ?? [];
+      const begin = (o: number | undefined): void => resolve(o);
+      list.push(begin);
+      pendingAttaches.set(id, list);
+      signal.addEventListener('abort', () => {
+        const remaining = (pendingAttaches.get(id) ?? []).filter((b) => b !== begin);
+        if (remaining.length) pendingAttaches.set(id, remaining);
+        else pendingAttaches.delete(id);
+        resolve(undefined);
       });
-    try {
-      if (logs) {
-        await readLogs(containers.logPath(record.id), { follow: false, onEntry: (entry) => writeEntry(out, entry, { stdout, stderr, tty, timestamps: false }) });
-      }
-      if (stream && (stdout || stderr)) {
-        const current = containers.get(record.id);
-        if (current.state.status === 'running' || current.state.status === 'paused') {
-          const { size } = await stat(containers.logPath(record.id)).catch(() => ({ size: 0 }));
-          await follow(size);
-        } else if (current.state.status === 'created') {
-          const offset = await new Promise<number | undefined>((resolve) => {
-            const list = pendingAttaches.get(record.id) ?? [];
-            const begin = (o: number | undefined): void => resolve(o);
-            list.push(begin);
-            pendingAttaches.set(record.id, list);
-            abort.signal.addEventListener('abort', () => {
-              const remaining = (pendingAttaches.get(record.id) ?? []).filter((b) => b !== begin);
-              if (remaining.length) pendingAttaches.set(record.id, remaining);
-              else pendingAttaches.delete(record.id);
-              resolve(undefined);
-            });
-          });
-          if (offset !== undefined) await follow(offset);
-        }
-      }
-    } finally {
-      out.end();
-    }
-  };
-  router.add('POST', '/containers/{id}/attach', attach);
+    });
+  router.add('POST', '/containers/{id}/attach', (ctx) => attachContainer(engine, ctx, waitForStart));
 }

@@ -4,7 +4,7 @@ import { conflict, errorMessage, invalidArgument } from '../../core/errors.js';
 import type { ExecConfig } from '../../containers/exec.js';
 import type { Engine } from '../../engine/engine.js';
 import { readLogs } from '../../runtime/logs.js';
-import { resizeTerminal } from '../../runtime/conmon.js';
+import { resizeTerminalSpaced } from '../../runtime/resize.js';
 import { clientInput, drainClient, writeEntry } from './attach-io.js';
 import { commonHeaders, queryInt, readJsonBody, sendEmpty, sendJson, type Router } from './http.js';
 import { frame, STDOUT, writeUpgradeHeaders } from './streams.js';
@@ -123,7 +123,7 @@ export function registerExecRoutes(router: Router, engine: Engine): void {
     if (h === undefined || w === undefined || h < 0 || w < 0) throw invalidArgument('resize requires non-negative h and w');
     if (!s.running) throw conflict(`Exec ${s.id} is not running`);
     if (s.config.tty) {
-      resizeTerminal(s.dir, h, w);
+      resizeTerminalSpaced(s.dir, h, w);
     }
     sendEmpty(res, 200);
   });

@@ -219,7 +219,16 @@ export async function psCmd(opts: {
   let format = opts.format;
   if (opts.quiet) format = '{{.ID}}';
   else if (format === undefined || format === '' || format === 'table') format = opts.size ? PS_TABLE_SIZE : PS_TABLE;
-  if (format === 'json') format = '{{json .}}';
+  if (format === 'json') {
+    // docker marshals its row type: every field, keys sorted, plus LocalVolumes and Platform.
+    (list ?? []).forEach((ctr, i) => {
+      const row = rows[i] ?? {};
+      row['LocalVolumes'] = String((ctr.Mounts ?? []).filter((m) => m.Driver === 'local').length);
+      row['Platform'] = null;
+      rows[i] = Object.fromEntries(Object.keys(row).sort().map((k) => [k, row[k]]));
+    });
+    format = '{{json .}}';
+  }
   try {
     out(renderRows(format, rows, HEADERS.container));
   } catch (e) {

@@ -219,7 +219,8 @@ async function attachAndStart(
   const attachAny = o.stdin || o.stdout || o.stderr;
   const stdin = o.stdin ? stdinStream() : undefined;
   if (o.tty && o.stdin && stdin && !stdin.isTTY) throw new CliError('the input device is not a TTY', 1);
-  const detachKeys = parseDetachKeys(o.detachKeys ?? DEFAULT_DETACH_KEYS);
+  const configuredKeys = await (await import('./attach.js')).resolveDetachKeys(o.detachKeys);
+  const detachKeys = parseDetachKeys(configuredKeys ?? DEFAULT_DETACH_KEYS);
   const hijackP: Promise<HijackedStream | undefined> = attachAny
     ? client.hijack({
         method: 'POST',
@@ -229,7 +230,7 @@ async function attachAndStart(
           stdin: o.stdin ? '1' : undefined,
           stdout: o.stdout ? '1' : undefined,
           stderr: o.stderr ? '1' : undefined,
-          detachKeys: o.detachKeys,
+          detachKeys: configuredKeys,
         },
       })
     : Promise.resolve(undefined);
