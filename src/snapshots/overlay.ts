@@ -179,17 +179,22 @@ export class OverlaySnapshotter {
         input.destroy();
         return checkExpected(chainId, result, expectedDiffId);
       }
-      const existing = await this.layerInfo(chainId);
-      if (existing) {
-        input.destroy();
-        return checkExpected(chainId, existing, expectedDiffId);
-      }
-      if (this.inflight.has(dir)) continue; // someone started while we looked
-      const job: Promise<ApplyResult> = this.doUnpack(chainId, input, compression, expectedDiffId).finally(() => {
-        if (this.inflight.get(dir) === job) this.inflight.delete(dir);
-      });
+      // The existence check is part of the job, registered synchronously: a caller arriving
+      // while it runs waits for it, and none can act on a stale "not there yet".
+      let unpacked = false;
+      const job: Promise<ApplyResult> = this.layerInfo(chainId)
+        .then((existing) => {
+          if (existing) return existing;
+          unpacked = true;
+          return this.doUnpack(chainId, input, compression, expectedDiffId);
+        })
+        .finally(() => {
+          if (this.inflight.get(dir) === job) this.inflight.delete(dir);
+        });
       this.inflight.set(dir, job);
-      return await job;
+      const result = await job;
+      if (!unpacked) input.destroy();
+      return checkExpected(chainId, result, expectedDiffId);
     }
   }
 
