@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes, randomInt } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { lstat, mkdir, readFile, rm, stat, readdir } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Digest } from '../core/digest.js';
@@ -34,6 +34,7 @@ import { changes, type Change } from './diff.js';
 import { hostCpuCount, limitsSpecInput, resourceHost } from './limits.js';
 import { policyWantsRestart, RestartScheduler, validateRestartPolicy, type RestartPolicy } from './restart.js';
 import { ContainerMounts, usesVolume, type ResolvedMounts } from './mounts.js';
+import { directorySize } from '../core/du.js';
 
 const log = logger('containers');
 
@@ -939,17 +940,6 @@ function classifyStartError(err: unknown): BerthError & { exitCode: number } {
     exitCode = 126;
   }
   return Object.assign(new BerthError(code, message), { exitCode });
-}
-
-async function directorySize(dir: string): Promise<number> {
-  let total = 0;
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  for (const entry of entries) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) total += await directorySize(path);
-    else total += await lstat(path).then((s) => s.size, () => 0);
-  }
-  return total;
 }
 
 function processAlive(pid: number): boolean {

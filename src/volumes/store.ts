@@ -6,12 +6,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { conflict, invalidArgument, notFound } from '../core/errors.js';
 import { MNT_DETACH, mount, MS_BIND, MS_REC, MS_REMOUNT, umount2 } from '../core/libc.js';
 import { localMount, needsMount, validateLocalOptions } from './local-options.js';
+import { directorySize } from '../core/du.js';
 
 export const LOCAL_DRIVER = 'local';
 /** Docker (API ≥ 1.42) labels the volumes it creates for a container; prune removes only these unless asked for all. */
@@ -247,13 +248,3 @@ function isMountPoint(path: string): boolean {
   return false;
 }
 
-async function directorySize(dir: string): Promise<number> {
-  let total = 0;
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  for (const entry of entries) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) total += await directorySize(path);
-    else total += await lstat(path).then((s) => s.size, () => 0);
-  }
-  return total;
-}

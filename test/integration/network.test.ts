@@ -10,11 +10,11 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import dnsPacket from 'dns-packet';
 import { startBerthd, type Berthd } from '../helpers/berthd.js';
+import { httpGet } from '../helpers/http.js';
 
 const execFileAsync = promisify(execFile);
 const sh = async (cmd: string, args: string[]): Promise<string> => (await execFileAsync(cmd, args)).stdout;
@@ -29,19 +29,6 @@ interface Inspect {
     Ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null>;
     Networks: Record<string, { IPAddress: string; Gateway: string; NetworkID: string; Aliases: string[] | null; DNSNames: string[] | null; MacAddress: string }>;
   };
-}
-
-function httpGet(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { timeout: 5000 }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve(body));
-    });
-    req.on('timeout', () => req.destroy(new Error(`timeout: ${url}`)));
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 /** A stand-in for "the outside world": a namespace routed through the host, with a TCP server that tells who called. */

@@ -1,33 +1,10 @@
 /** GET /system/df (docker system df) and POST /build/prune (part of docker system prune). */
-import { lstat, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { invalidArgument } from '../../core/errors.js';
 import type { Engine } from '../../engine/engine.js';
 import { containerSummary, imageSummary } from './convert.js';
 import { sendJson, type Router } from './http.js';
 import { volumeDoc } from './routes-volumes.js';
-
-/** Bytes of the files below `dir` (hard links counted once), as dockerd's directory.Size does. */
-async function directorySize(dir: string, seen = new Set<string>()): Promise<number> {
-  let total = 0;
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  for (const entry of entries) {
-    const path = join(dir, entry.name);
-    const st = await lstat(path).catch(() => undefined);
-    if (!st) continue;
-    if (st.isDirectory()) {
-      total += await directorySize(path, seen);
-      continue;
-    }
-    const key = `${st.dev}:${st.ino}`;
-    if (st.nlink > 1) {
-      if (seen.has(key)) continue;
-      seen.add(key);
-    }
-    total += st.size;
-  }
-  return total;
-}
+import { directorySize } from '../../core/du.js';
 
 const dfTypes = new Set(['container', 'image', 'volume', 'build-cache']);
 
