@@ -13,7 +13,7 @@ import type { Process } from '../oci/runtime-spec.js';
 import { connectAttachSocket, type AttachWriter } from '../runtime/attach-socket.js';
 import { conmonExec } from '../runtime/conmon.js';
 import type { Runc } from '../runtime/runc.js';
-import { mergeEnv, toRuntimeJson } from '../runtime/spec.js';
+import { detectHostFacts, mergeEnv, toRuntimeJson } from '../runtime/spec.js';
 import { resolveUser } from '../runtime/user.js';
 import type { ContainerManager } from './manager.js';
 
@@ -115,6 +115,12 @@ export class ExecManager extends EventEmitter {
       ...(c.tty && c.consoleSize ? { consoleSize: c.consoleSize } : {}),
     };
     if (!c.tty) delete process.consoleSize;
+    if (c.privileged) {
+      // moby's exec --privileged: every capability berthd itself holds; the container's
+      // seccomp profile, namespaces and cgroup still apply.
+      const all = detectHostFacts().capabilities;
+      process.capabilities = { bounding: [...all], effective: [...all], permitted: [...all] };
+    }
     await mkdir(session.dir, { recursive: true });
     const specPath = join(session.dir, 'process.json');
     await writeFileAtomic(specPath, toRuntimeJson(process), 0o600, { durable: false });

@@ -2,6 +2,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { startBerthd, type Berthd } from '../helpers/berthd.js';
 
 describe('exec', () => {
@@ -37,6 +38,19 @@ describe('exec', () => {
     }
     const berth = await d.berth(['exec', '-i', 'target', 'sh', '-c', 'cat; echo done'], { input: 'from berth\n', timeoutMs: 15_000 });
     assert.equal(berth.stdout, 'from berth\ndone\n', berth.stderr);
+  });
+
+  it('gives --privileged every capability berthd has, and nothing extra otherwise', async () => {
+    const capEff = async (args: string[]): Promise<bigint> => {
+      const r = await d.docker(['exec', ...args, 'target', 'sh', '-c', 'grep CapEff /proc/self/status']);
+      assert.equal(r.code, 0, r.stderr);
+      return BigInt(`0x${r.stdout.trim().split(/\s+/)[1] ?? '0'}`);
+    };
+    const plain = await capEff([]);
+    const privileged = await capEff(['--privileged']);
+    const berthd = BigInt(`0x${(/^CapBnd:\s*([0-9a-f]+)$/m.exec(await readFile('/proc/self/status', 'utf8'))?.[1]) ?? '0'}`);
+    assert.equal(privileged, berthd);
+    assert.ok(plain < privileged && (plain & privileged) === plain, `${plain.toString(16)} vs ${privileged.toString(16)}`);
   });
 
   it('applies -u, -w and -e', async () => {
