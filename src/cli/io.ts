@@ -2,6 +2,7 @@
  * Process-level plumbing shared by the commands: the API client for this invocation, output
  * helpers, terminal restoration and a clean exit that lets pending output drain first.
  */
+import { createInterface } from 'node:readline';
 import { ApiClient } from './client.js';
 import { parseHost, resolveHostSetting } from './host.js';
 
@@ -65,4 +66,16 @@ export async function exit(code: number): Promise<never> {
   client?.close();
   await Promise.all([drained(process.stdout), drained(process.stderr)]);
   process.exit(code);
+}
+
+/** A [y/N] question on stdout; anything but y/yes (or no stdin at all) is no. */
+export async function confirm(question: string): Promise<boolean> {
+  process.stdout.write(question);
+  const rl = createInterface({ input: process.stdin });
+  const answer = await new Promise<string>((resolve) => {
+    rl.once('line', resolve);
+    rl.once('close', () => resolve(''));
+  });
+  rl.close();
+  return /^y(es)?$/i.test(answer.trim());
 }

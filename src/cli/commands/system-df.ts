@@ -4,10 +4,9 @@
  *   df     GET /system/df → docker's summary table (or -v: one table per kind)
  *   prune  POST /containers/prune, /networks/prune, [/volumes/prune], /images/prune, /build/prune
  */
-import { createInterface } from 'node:readline';
 import { humanSize } from '../../core/units.js';
 import { CliError } from '../errors.js';
-import { api, out, println } from '../io.js';
+import { api, confirm, out, println } from '../io.js';
 import { tabwrite } from '../tabwriter.js';
 import { buildFilters } from './filters.js';
 
@@ -97,16 +96,6 @@ export async function systemDfCmd(opts: { verbose?: boolean }): Promise<number> 
   return 0;
 }
 
-async function confirm(question: string): Promise<boolean> {
-  process.stdout.write(question);
-  const rl = createInterface({ input: process.stdin });
-  const answer = await new Promise<string>((resolve) => {
-    rl.once('line', resolve);
-    rl.once('close', () => resolve(''));
-  });
-  rl.close();
-  return /^y(es)?$/i.test(answer.trim());
-}
 
 export async function systemPruneCmd(opts: { all?: boolean; volumes?: boolean; force?: boolean; filter?: string[] }): Promise<number> {
   const filters = buildFilters(opts.filter ?? []);

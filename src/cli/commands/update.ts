@@ -3,25 +3,17 @@
  * fields, zero meaning "unchanged", and RestartPolicy when --restart is given). Prints each
  * container updated, as docker does.
  */
-import { FlagError, intFlag, parseRestartPolicy, sizeFlag } from '../create-config.js';
+import { FlagError, intFlag, parseRestartPolicy, sizeFlag, type ContainerFlags } from '../create-config.js';
 import { CliError } from '../errors.js';
 import { api, eprintln } from '../io.js';
 import { forEachContainer } from './containers.js';
 import { c } from './run.js';
 
-export interface UpdateFlags {
-  memory?: string;
-  memorySwap?: string;
-  memoryReservation?: string;
-  cpus?: string;
-  cpuShares?: string;
-  cpuQuota?: string;
-  cpuPeriod?: string;
-  cpusetCpus?: string;
-  cpusetMems?: string;
-  pidsLimit?: string;
-  restart?: string;
-}
+/** The run flags `update` takes again, with the same parsing. */
+export type UpdateFlags = Pick<
+  ContainerFlags,
+  'memory' | 'memorySwap' | 'memoryReservation' | 'cpus' | 'cpuShares' | 'cpuQuota' | 'cpuPeriod' | 'cpusetCpus' | 'cpusetMems' | 'pidsLimit' | 'restart'
+>;
 
 /** The UpdateConfig body for the flags (exported for the unit tests). */
 export function updateBody(f: UpdateFlags): Record<string, unknown> {

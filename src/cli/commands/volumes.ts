@@ -7,12 +7,11 @@
  *   volume rm      DELETE /volumes/{name}[?force=1]
  *   volume prune   POST /volumes/prune[?filters=] (`-a` is the filter all=true)
  */
-import { createInterface } from 'node:readline';
 import { humanSize } from '../../core/units.js';
 import { pathSegment } from '../client.js';
 import { ApiError, CliError } from '../errors.js';
 import { renderRows } from '../format.js';
-import { api, out, println } from '../io.js';
+import { api, confirm, out, println } from '../io.js';
 import { TemplateError } from '../template.js';
 import { buildFilters } from './filters.js';
 import { inspectObjects } from './images.js';
@@ -127,16 +126,6 @@ export async function volumeRmCmd(names: string[], opts: { force?: boolean }): P
   return 0;
 }
 
-async function confirm(question: string): Promise<boolean> {
-  process.stdout.write(question);
-  const rl = createInterface({ input: process.stdin });
-  const answer = await new Promise<string>((resolve) => {
-    rl.once('line', resolve);
-    rl.once('close', () => resolve(''));
-  });
-  rl.close();
-  return /^y(es)?$/i.test(answer.trim());
-}
 
 export async function volumePruneCmd(opts: { all?: boolean; force?: boolean; filter?: string[] }): Promise<number> {
   const filters = buildFilters(opts.filter ?? []);
