@@ -97,6 +97,16 @@ export class ContainerManager extends EventEmitter {
    * prepared, and concurrent creates must not both pick (or both be given) the same name.
    */
   private readonly creatingNames = new Set<string>();
+  /**
+   * Work that follows an exit or a removal, off the path of the client waiting for it: the
+   * runtime teardown of an exited container (runc delete, rootfs unmount; ≈ 20 ms of every
+   * `run --rm`), and the files of a removed one. Whatever needs the container quiet again
+   * (start, removal, a rootfs mount for cp/export) awaits its entry first; image garbage
+   * collection and shutdown await all of them. A crash meanwhile leaves leftovers that
+   * recover() clears: runc state, mounts and directories of containers without a record.
+   */
+  private readonly pendingTeardowns = new Map<string, Promise<void>>();
+  private readonly pendingRemovals = new Set<Promise<void>>();
   /** list()'s copy of the containers table, by ID (loaded on first use). */
   private cache: Map<string, ContainerRecord> | undefined;
 
@@ -122,9 +132,16 @@ export class ContainerManager extends EventEmitter {
     await this.recover();
   }
 
-  close(): void {
+  /** Stops watching; resolves once the teardowns and removals under way have finished. */
+  async close(): Promise<void> {
     this.exitWatcher?.close();
     this.restarts.close();
+    await this.settled();
+  }
+
+  /** Resolves when every teardown and removal started so far has finished. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.pendingTeardowns.values(), ...this.pendingRemovals]);
   }
 
   bundle(id: string): string {
@@ -333,6 +350,7 @@ export class ContainerManager extends EventEmitter {
     const bundle = this.bundle(id);
     const rootfs = join(bundle, 'rootfs');
     const req = record.request;
+    await this.pendingTeardowns.get(id);
     await mkdir(rootfs, { recursive: true });
     await rm(join(this.exitDir, id), { force: true });
     await rm(join(conmonFiles(bundle).persistDir, 'exit'), { force: true });
@@ -445,7 +463,7 @@ export class ContainerManager extends EventEmitter {
     const oomKilled =
       (await stat(join(persist, 'oom')).then(() => true, () => false)) || (await oomKillCount(this.cgroupsPath(id), detectHostFacts().cgroupV2)) > 0;
     const finishedAt = await stat(join(this.exitDir, id)).then((s) => s.mtime.toISOString(), () => new Date().toISOString());
-    await this.cleanupAfterStop(id);
+    void this.beginTeardown(id);
     const code = Number.isFinite(exitCode) ? exitCode : 255;
     const restartDelay = this.restarts.afterExit(
       id,
@@ -511,6 +529,22 @@ export class ContainerManager extends EventEmitter {
     if (!custom || signalNumber === 9 || parseSignal(custom).number === signalNumber) this.restarts.markExitOnNext(record.id);
     record.manuallyStopped = true;
     this.save(record);
+  }
+
+  /**
+   * cleanupAfterStop in the background (see pendingTeardowns). Its synchronous part, the record
+   * updates, has run when this returns; a teardown still under way for the container runs first.
+   */
+  private beginTeardown(id: string): Promise<void> {
+    const previous = this.pendingTeardowns.get(id);
+    const cleanup = previous ? previous.then(() => this.cleanupAfterStop(id)) : this.cleanupAfterStop(id);
+    const job = cleanup
+      .catch((err: unknown) => log.warn('teardown after exit failed', { id, error: errorMessage(err) }))
+      .finally(() => {
+        if (this.pendingTeardowns.get(id) === job) this.pendingTeardowns.delete(id);
+      });
+    this.pendingTeardowns.set(id, job);
+    return job;
   }
 
   /** Everything a stopped container must not keep: runc state, exit file, rootfs mount. */
@@ -636,6 +670,7 @@ export class ContainerManager extends EventEmitter {
     return this.serialize(record.id, async () => {
       const startedMeanwhile = live();
       if (startedMeanwhile) return useLive(startedMeanwhile);
+      await this.pendingTeardowns.get(record.id);
       await mkdir(rootfs, { recursive: true });
       await this.options.snapshots.mountActive(record.id, rootfs);
       try {
@@ -795,25 +830,39 @@ export class ContainerManager extends EventEmitter {
     await this.serialize(record.id, () => this.removeLocked(record.id, removeVolumes));
   }
 
+  /**
+   * The record goes first, so the name is free and `wait --condition removed` (the end of every
+   * `run --rm`) returns at once; the promise resolves when the files are gone too.
+   */
   private async removeLocked(id: string, removeVolumes = false): Promise<void> {
     const record = this.find(id);
     if (!record) return;
-    if (record.state.status === 'running' || record.state.status === 'paused') {
-      // The exit has not been processed yet (forced removal racing the exit file).
-      await this.cleanupAfterStop(id);
-    } else {
-      await this.options.snapshots.unmountActive(id, join(this.bundle(id), 'rootfs')).catch(() => undefined);
+    // A forced removal racing the exit file: the exit has not been processed yet.
+    if (record.state.status === 'running' || record.state.status === 'paused') void this.beginTeardown(id);
+    this.db.prepare('DELETE FROM containers WHERE id = ?').run(id);
+    this.cache?.delete(id);
+    this.restarts.forget(id);
+    // Anonymous volumes go before the event, as in moby: once `run --rm` returns they are gone.
+    if (removeVolumes) await this.mounts.removeAnonymous(record);
+    this.emit('remove', id, record.state.exitCode, record);
+    const removal = this.removeFiles(id);
+    this.pendingRemovals.add(removal);
+    try {
+      await removal;
+    } finally {
+      this.pendingRemovals.delete(removal);
     }
+  }
+
+  /** A removed container's rootfs mount, snapshot, bundle and exit file. */
+  private async removeFiles(id: string): Promise<void> {
+    await this.pendingTeardowns.get(id);
+    await this.options.snapshots.unmountActive(id, join(this.bundle(id), 'rootfs')).catch(() => undefined);
     await Promise.all([
       this.options.snapshots.removeActive(id),
       rm(this.bundle(id), { recursive: true, force: true }),
       rm(join(this.exitDir, id), { force: true }),
     ]);
-    this.db.prepare('DELETE FROM containers WHERE id = ?').run(id);
-    this.cache?.delete(id);
-    this.restarts.forget(id);
-    if (removeVolumes) await this.mounts.removeAnonymous(record);
-    this.emit('remove', id, record.state.exitCode, record);
   }
 
   // ---- update -------------------------------------------------------------------
@@ -916,6 +965,28 @@ export class ContainerManager extends EventEmitter {
     }
     const running = this.list().filter((r) => r.state.status === 'running' || r.state.status === 'paused').map((r) => r.id);
     await this.options.network.sweep(new Set(running));
+    await this.collectOrphans();
+  }
+
+  /**
+   * What a container removed just before a crash may have left (its record goes before its
+   * files): runc state, the rootfs mount, the snapshot and the bundle of IDs without a record.
+   */
+  private async collectOrphans(): Promise<void> {
+    await this.settled();
+    const known = new Set(this.list().map((r) => r.id));
+    const orphan = (name: string): boolean => /^[a-f0-9]{64}$/.test(name) && !known.has(name);
+    const [runtimeStates, bundles, snapshots] = await Promise.all([
+      readdir(this.options.runc.root).catch(() => [] as string[]),
+      readdir(this.options.containersDir).catch(() => [] as string[]),
+      this.options.snapshots.listActive(),
+    ]);
+    const ids = new Set([...runtimeStates, ...bundles, ...snapshots].filter(orphan));
+    for (const id of ids) {
+      log.info('removing leftovers of a removed container', { id });
+      await this.options.runc.delete(id).catch((err: unknown) => log.warn('runc delete of a leftover failed', { id, error: errorMessage(err) }));
+      await this.removeFiles(id).catch((err: unknown) => log.warn('removing a leftover failed', { id, error: errorMessage(err) }));
+    }
   }
 
   /** For `rmi`: is any container (in any state) using this image? */

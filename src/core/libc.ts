@@ -17,6 +17,7 @@ const setnsFn = libc.func('int setns(int fd, int nstype)');
 const socketFn = libc.func('int socket(int domain, int type, int protocol)');
 const ioctlFn = libc.func('int ioctl(int fd, unsigned long request, _Inout_ uint8_t *arg)');
 const closeFn = libc.func('int close(int fd)');
+const syscallFn = libc.func('long syscall(long number, ...)');
 
 export const MS_RDONLY = 0x1;
 export const MS_NOSUID = 0x2;
@@ -125,4 +126,16 @@ export function interfaceUp(name: string): void {
   } finally {
     closeFn(fd);
   }
+}
+
+/** getpid's number in the x32 ABI: __X32_SYSCALL_BIT | 39. */
+const X32_GETPID = 0x40000000 + 39;
+
+/**
+ * Whether this x86_64 kernel runs x32-ABI programs (CONFIG_X86_X32_ABI, not disabled at boot):
+ * getpid through the x32 syscall number answers with our PID, or ENOSYS without the ABI.
+ * Harmless everywhere: the call has no arguments and no effect. Only meaningful on x86_64.
+ */
+export function x32AbiAvailable(): boolean {
+  return syscallFn(X32_GETPID) === process.pid;
 }

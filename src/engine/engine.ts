@@ -113,7 +113,7 @@ export class Engine {
   /** Stops watching; waits (briefly) for network teardowns in flight. Containers keep running. */
   async close(): Promise<void> {
     this.health.close();
-    this.containers.close();
+    await this.containers.close();
     await this.network.close();
     this.registry.close();
     this.db.close();
@@ -347,6 +347,8 @@ export class Engine {
   }
 
   private async sweep(): Promise<void> {
+    // A container removed a moment ago may still hold its snapshot on its layers.
+    await this.containers.settled();
     const keepChains = this.images.referencedChainIds();
     for (const c of this.containers.list()) for (const chain of c.chainIds) keepChains.add(chain);
     for (const chain of await this.snapshots.listLayers()) {

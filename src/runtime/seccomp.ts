@@ -64,6 +64,12 @@ export interface SeccompHost {
   arch?: string;
   /** `uname -r`, e.g. `6.1.0-13-amd64`. */
   kernelRelease?: string;
+  /**
+   * The kernel runs x32-ABI programs (default true). Without the ABI an x32 syscall fails with
+   * ENOSYS whatever the filter says, so SCMP_ARCH_X32 is left out of archMap's sub-architectures:
+   * it only made runc compile (on every create and exec) a third copy of the filter.
+   */
+  x32Abi?: boolean;
 }
 
 /** What to do about seccomp for a container: Docker's default, none, or a custom profile. */
@@ -324,7 +330,8 @@ export function buildSeccomp(
   const scmpArch = nativeToSeccomp[arch];
   if (scmpArch !== undefined) {
     const entry = (profile.archMap ?? []).find((a) => a.architecture === scmpArch);
-    if (entry) architectures.push(entry.architecture, ...(entry.subArchitectures ?? []));
+    const runnable = (sub: string): boolean => sub !== 'SCMP_ARCH_X32' || host.x32Abi !== false;
+    if (entry) architectures.push(entry.architecture, ...(entry.subArchitectures ?? []).filter(runnable));
   }
   if (architectures.length > 0) out.architectures = architectures;
   if (profile.flags && profile.flags.length > 0) out.flags = [...profile.flags];
@@ -402,7 +409,7 @@ const MAX_CACHED = 256;
 export function defaultSeccomp(capabilities: readonly string[], host: SeccompHost = {}): LinuxSeccomp {
   const arch = nativeArch(host.arch);
   const kv = parseKernelRelease(host.kernelRelease ?? release());
-  const key = `${arch}|${kv.kernel}.${kv.major}|${[...new Set(capabilities)].sort().join(',')}`;
+  const key = `${arch}|${host.x32Abi !== false}|${kv.kernel}.${kv.major}|${[...new Set(capabilities)].sort().join(',')}`;
   const hit = convertedDefaults.get(key);
   if (hit) return hit;
   const built = buildSeccomp(defaultSeccompProfile(), capabilities, host);

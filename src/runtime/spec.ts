@@ -12,6 +12,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { release } from 'node:os';
 import { posix } from 'node:path';
 import { invalidArgument } from '../core/errors.js';
+import { x32AbiAvailable } from '../core/libc.js';
 import type { ImageRuntimeConfig } from '../oci/image.js';
 import type {
   LinuxDevice,
@@ -165,6 +166,8 @@ export interface HostFacts {
   inUserNamespace: boolean;
   /** The kernel supports seccomp filters. */
   seccomp: boolean;
+  /** The kernel runs x32-ABI programs (x86_64 only; most distributions build or boot without). */
+  x32Abi: boolean;
 }
 
 export interface SpecInput {
@@ -531,7 +534,7 @@ export function generateSpec(input: SpecInput): Spec {
     if (input.host?.seccomp === false && choice !== 'unconfined') {
       if (choice !== 'default') throw invalidArgument('seccomp is not enabled in your kernel, cannot run a custom seccomp profile');
     } else {
-      const seccomp = seccompFor(choice, caps, { arch: input.host?.arch ?? process.arch, kernelRelease });
+      const seccomp = seccompFor(choice, caps, { arch: input.host?.arch ?? process.arch, kernelRelease, x32Abi: input.host?.x32Abi ?? true });
       if (seccomp) spec.linux.seccomp = seccomp;
     }
   }
@@ -610,6 +613,7 @@ export function detectHostFacts(): HostFacts {
     arch: process.arch,
     inUserNamespace: !(uidMap.length === 3 && uidMap[0] === '0' && uidMap[1] === '0' && uidMap[2] === '4294967295'),
     seccomp: /^Seccomp:/m.test(status),
+    x32Abi: process.arch === 'x64' && x32AbiAvailable(),
   };
   return hostFactsCache;
 }

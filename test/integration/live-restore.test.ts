@@ -1,8 +1,9 @@
 /** Containers outlive berthd: kill -9 the daemon, start it again, and everything still works. */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { startBerthd, mountsUnder, type Berthd } from '../helpers/berthd.js';
 
 describe('containers outlive berthd', () => {
@@ -56,5 +57,26 @@ describe('containers outlive berthd', () => {
     const ps = await d.docker(['ps', '-a', '--format', '{{.Names}}']);
     assert.doesNotMatch(ps.stdout, /ephemeral/);
     assert.deepEqual(await mountsUnder(join(d.root, 'data')), []);
+  });
+
+  it('clears what a container removed just before a crash left behind (its record goes before its files)', async () => {
+    const r = await d.docker(['run', '-d', '--name', 'orphan', 'busybox', 'sleep', '600']);
+    assert.equal(r.code, 0, r.stderr);
+    const id = r.stdout.trim();
+    const pid = Number((await d.docker(['inspect', '-f', '{{.State.Pid}}', id])).stdout.trim());
+    await d.kill9();
+    // The crash came between the record's deletion and the removal of the files.
+    const db = new Database(join(d.root, 'data', 'berth.db'));
+    assert.equal(db.prepare('DELETE FROM containers WHERE id = ?').run(id).changes, 1);
+    db.close();
+    await d.start();
+    const gone = async (path: string): Promise<boolean> => access(path).then(() => false, () => true);
+    assert.ok(await gone(join(d.root, 'data', 'containers', id)), 'bundle removed');
+    assert.ok(await gone(join(d.root, 'data', 'snapshots', 'active', id)), 'snapshot removed');
+    assert.ok(await gone(join(d.root, 'run', 'runc', id)), 'runc state removed');
+    // runc delete --force killed it; its monitor reaps it a moment later.
+    for (let i = 0; i < 50 && !(await gone(`/proc/${pid}`)); i++) await new Promise((res) => setTimeout(res, 100));
+    assert.ok(await gone(`/proc/${pid}`), 'the orphaned process was killed');
+    assert.deepEqual((await mountsUnder(d.root)).filter((m) => m.includes(id)), []);
   });
 });

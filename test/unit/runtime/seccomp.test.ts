@@ -30,6 +30,13 @@ describe('Docker default profile', () => {
     assert.deepEqual(def.architectures, ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32']);
   });
 
+  test('x32 is left out when the kernel has no x32 ABI; the rules are the same', () => {
+    const withoutX32 = defaultSeccomp(DEFAULT_CAPABILITIES, { ...x64, x32Abi: false });
+    assert.deepEqual(withoutX32.architectures, ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86']);
+    assert.deepEqual(withoutX32.syscalls, def.syscalls);
+    assert.deepEqual(defaultSeccomp(DEFAULT_CAPABILITIES, x64).architectures, def.architectures, 'the cache keeps the two apart');
+  });
+
   test('ordinary syscalls are allowed', () => {
     for (const name of ['read', 'write', 'openat', 'execve', 'exit_group', 'futex', 'chroot']) {
       assert.ok(allowed(def, name), name);
