@@ -354,7 +354,7 @@ export class ContainerManager extends EventEmitter {
     await mkdir(rootfs, { recursive: true });
     await rm(join(this.exitDir, id), { force: true });
     await rm(join(conmonFiles(bundle).persistDir, 'exit'), { force: true });
-    await this.options.snapshots.mountActive(id, rootfs);
+    await this.options.snapshots.mountActive(id, rootfs, { volatile: req.autoRemove });
 
     const sandbox = await prepareSandbox({
       record,

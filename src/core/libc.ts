@@ -65,6 +65,21 @@ export function umount2(target: string, flags = 0): void {
   check(umount2Fn(target, flags), 'umount2', target);
 }
 
+/**
+ * umount2 on a thread-pool thread: unmounting an overlay syncs its upper filesystem (the whole
+ * host filesystem's dirty data: tens of milliseconds, more on a busy disk) and must not stall
+ * the event loop meanwhile. Resolves true when it unmounted. koffi does not carry errno back
+ * from its worker thread, so a caller that needs the reason of a failure asks umount2() again.
+ */
+export function umount2Async(target: string, flags = 0): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    umount2Fn.async(target, flags, (err: unknown, result: number) => {
+      if (err) reject(err instanceof Error ? err : new Error(String(err)));
+      else resolve(result === 0);
+    });
+  });
+}
+
 /** makedev as glibc encodes it for 64-bit dev_t. */
 export function makedev(major: number, minor: number): bigint {
   const ma = BigInt(major);

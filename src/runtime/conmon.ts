@@ -5,12 +5,12 @@
  * with "message" on failure). berthd runs `runc start` itself afterwards. On exit conmon
  * writes the decimal exit status to <exit-dir>/<id>; output goes to a k8s-file log.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { openSync, closeSync, readFileSync, writeSync, constants as fsConstants } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError } from '../core/errors.js';
+import { spawnProcess } from '../core/spawn.js';
 import { runcMessage, type Runc } from './runc.js';
 
 export interface ConmonPaths {
@@ -95,15 +95,18 @@ function commonArgs(o: CommonArgs): string[] {
  * pipe: it outlives berthd, and a pipe whose reader died would hand it EPIPE. It runs in
  * `cwd` (the bundle): on an OOM kill conmon also writes an "oom" file into its working directory.
  */
-function spawnConmon(binary: string, args: string[], conmonLog: string, cwd: string): { child: ChildProcess; sync: Readable } {
+function spawnConmon(binary: string, args: string[], conmonLog: string, cwd: string): { sync: Readable } {
   const stderrFd = openSync(conmonLog, 'a');
   const env: NodeJS.ProcessEnv = { ...process.env, _OCI_SYNCPIPE: '3' };
   delete env.NOTIFY_SOCKET;
-  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', stderrFd, 'pipe'], env, detached: true, cwd });
-  closeSync(stderrFd);
-  const sync = child.stdio[3];
-  if (!sync || !('read' in sync)) throw new BerthError('internal', 'conmon: no sync pipe');
-  return { child, sync: sync as Readable };
+  try {
+    const child = spawnProcess(binary, args, { fds: ['ignore', 'ignore', stderrFd, 'pipe'], env, newSession: true, cwd });
+    const sync = child.pipes.get(3);
+    if (!sync) throw new BerthError('internal', 'conmon: no sync pipe');
+    return { sync };
+  } finally {
+    closeSync(stderrFd);
+  }
 }
 
 /** Runs conmon (which runs `runc create`) and resolves with the container's init PID. */
@@ -134,7 +137,7 @@ export async function conmonCreate(options: ConmonCreateOptions): Promise<Conmon
   if (options.openStdin && options.leaveStdinOpen) args.push('--leave-stdin-open');
   if (options.timeoutSeconds) args.push('-T', String(options.timeoutSeconds));
 
-  const { child, sync } = spawnConmon(options.conmonBinary, args, files.conmonLog, options.bundle);
+  const { sync } = spawnConmon(options.conmonBinary, args, files.conmonLog, options.bundle);
 
   const reply = await new Promise<string>((resolve, reject) => {
     let buffered = '';
@@ -148,10 +151,8 @@ export async function conmonCreate(options: ConmonCreateOptions): Promise<Conmon
     sync.on('data', onData);
     sync.on('end', () => resolve(buffered));
     sync.on('error', reject);
-    child.on('error', reject);
   });
   sync.destroy();
-  child.unref();
 
   const parsed = parseSyncReply(reply);
   if (parsed === undefined || parsed.data < 0) {
@@ -244,8 +245,7 @@ export async function conmonExec(options: ConmonExecOptions): Promise<ConmonExec
     '--exec',
     '--exec-process-spec', options.processSpecPath,
   ];
-  const { child, sync } = spawnConmon(options.conmonBinary, args, join(options.dir, 'conmon.log'), options.dir);
-  child.unref();
+  const { sync } = spawnConmon(options.conmonBinary, args, join(options.dir, 'conmon.log'), options.dir);
 
   const replies: Array<{ data: number; message?: string }> = [];
   const waiters: Array<() => void> = [];

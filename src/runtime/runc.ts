@@ -1,6 +1,6 @@
 /** The OCI runtime driver: runc's CLI, with its state kept under berth's exec-root. */
-import { execFile } from 'node:child_process';
 import { BerthError, notFound } from '../core/errors.js';
+import { runProcess } from '../core/spawn.js';
 
 export interface RuntimeState {
   id: string;
@@ -9,17 +9,11 @@ export interface RuntimeState {
   bundle: string;
 }
 
-function run(binary: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(binary, args, { maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) {
-        const text = (stderr || stdout || err.message).trim();
-        reject(new BerthError(/does not exist|not found/i.test(text) ? 'not-found' : 'internal', `${binary} ${args[2] ?? ''}: ${runcMessage(text)}`));
-        return;
-      }
-      resolve(stdout);
-    });
-  });
+async function run(binary: string, args: string[]): Promise<string> {
+  const { exit, stdout, stderr } = await runProcess(binary, args);
+  if (exit.code === 0) return stdout;
+  const text = (stderr || stdout || `exit ${exit.signal ?? exit.code}`).trim();
+  throw new BerthError(/does not exist|not found/i.test(text) ? 'not-found' : 'internal', `${binary} ${args[2] ?? ''}: ${runcMessage(text)}`);
 }
 
 /** runc prints logrus lines (`time=… level=error msg="…"`); users want the msg. */

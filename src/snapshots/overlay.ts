@@ -39,6 +39,7 @@ import { spawn } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
 import { chmod, chown, lstat, mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
+import { release } from 'node:os';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Digest } from '../core/digest.js';
@@ -53,7 +54,7 @@ import {
   notFound,
 } from '../core/errors.js';
 import { fsyncDir, writeFileAtomic } from '../core/fs-atomic.js';
-import { MNT_DETACH, mount, umount2 } from '../core/libc.js';
+import { MNT_DETACH, mount, umount2, umount2Async } from '../core/libc.js';
 import { applyLayer, type ApplyResult, type LayerCompression } from './apply.js';
 
 export interface OverlaySnapshotterOptions {
@@ -304,8 +305,13 @@ export class OverlaySnapshotter {
     });
   }
 
-  /** Mount the overlay for active snapshot `key` on `target` (an existing directory). */
-  async mountActive(key: string, target: string): Promise<void> {
+  /**
+   * Mount the overlay for active snapshot `key` on `target` (an existing directory). `volatile`
+   * (kernel ≥ 5.10) is for a snapshot that is thrown away after this mount (a `run --rm`
+   * container, as Podman does): overlay then never syncs the upper filesystem, which its
+   * unmount otherwise does, flushing every dirty page of the host filesystem.
+   */
+  async mountActive(key: string, target: string, options: { volatile?: boolean } = {}): Promise<void> {
     const dir = this.activePath(key);
     const lowers = await this.readLowers(key);
     const lowerDirs = lowers.length === 0 ? [this.emptyDir] : lowers.map((id) => this.layerPath(id)).reverse();
@@ -316,6 +322,12 @@ export class OverlaySnapshotter {
     }
     let tail = `,upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`;
     if (await this.supportsIndexOption()) tail += ',index=off';
+    if (options.volatile && supportsVolatile()) {
+      // A volatile mount leaves work/work/incompat/volatile behind and overlay refuses the
+      // next mount while it exists; a snapshot mounted volatile again is thrown away too.
+      await rm(join(dir, 'work', 'work', 'incompat'), { recursive: true, force: true });
+      tail += ',volatile';
+    }
     const handles: FileHandle[] = [];
     try {
       let data = `lowerdir=${lowerDirs.join(':')}${tail}`;
@@ -352,6 +364,7 @@ export class OverlaySnapshotter {
       if (!top || !isOurOverlay(top, upper)) {
         throw failedPrecondition(`unmount "${key}": another filesystem is mounted over ${mountPoint}`);
       }
+      if (await umount2Async(mountPoint, 0)) continue;
       try {
         umount2(mountPoint, 0);
       } catch (err) {
@@ -464,6 +477,12 @@ export class OverlaySnapshotter {
     this.indexOption ??= await exists('/sys/module/overlay/parameters/index');
     return this.indexOption;
   }
+}
+
+/** overlay's `volatile` option arrived in Linux 5.10. */
+function supportsVolatile(): boolean {
+  const [major = 0, minor = 0] = release().split('.').map((part) => Number.parseInt(part, 10));
+  return major > 5 || (major === 5 && minor >= 10);
 }
 
 function checkExpected(chainId: Digest, result: ApplyResult, expectedDiffId: Digest | undefined): ApplyResult {
