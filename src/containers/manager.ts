@@ -661,12 +661,13 @@ export class ContainerManager extends EventEmitter {
     return changes(this.options.snapshots.activeUpperPath(record.id), lowers);
   }
 
-  /** Removes every container that is not running; returns their IDs and the bytes their upper dirs held. */
-  async prune(): Promise<{ ids: string[]; reclaimed: number }> {
+  /** Removes every container that is not running and that `selects` picks; returns their IDs and the bytes their upper dirs held. */
+  async prune(selects: (record: ContainerRecord) => boolean): Promise<{ ids: string[]; reclaimed: number }> {
     const ids: string[] = [];
     let reclaimed = 0;
     for (const record of this.list()) {
       if (record.state.status !== 'exited' && record.state.status !== 'created' && record.state.status !== 'dead') continue;
+      if (!selects(record)) continue;
       const size = await directorySize(this.options.snapshots.activeUpperPath(record.id));
       await this.serialize(record.id, () => this.removeLocked(record.id));
       ids.push(record.id);

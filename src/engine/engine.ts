@@ -304,8 +304,8 @@ export class Engine {
     return entries;
   }
 
-  /** Removes dangling images (no name), or with `all` every image no container uses. */
-  async pruneImages(all: boolean): Promise<{ deleted: Array<{ Untagged?: string; Deleted?: string }>; reclaimed: number }> {
+  /** Removes dangling images (no name), or with `all` every image no container uses; of those, the ones `selects` picks. */
+  async pruneImages(all: boolean, selects: (image: ImageRecord) => boolean): Promise<{ deleted: Array<{ Untagged?: string; Deleted?: string }>; reclaimed: number }> {
     const used = new Set(this.containers.list().map((c) => c.imageId));
     const deleted: Array<{ Untagged?: string; Deleted?: string }> = [];
     let reclaimed = 0;
@@ -313,6 +313,7 @@ export class Engine {
       if (used.has(image.id)) continue;
       const names = this.images.namesFor(image.id);
       if (!all && names.length > 0) continue;
+      if (!selects(image)) continue;
       const entries: Array<{ Untagged?: string; Deleted?: string }> = [];
       for (const name of names) entries.push({ Untagged: parseReference(name).familiar });
       for (const d of image.repoDigests) entries.push({ Untagged: parseReference(d).familiar });
