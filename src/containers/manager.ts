@@ -79,7 +79,7 @@ const emptyState = (): ContainerState => ({
 
 /**
  * Emits `create` (id), `start` (id), `exit` (id, code), `kill` (id, signal number), `stop` (id),
- * `pause` (id), `unpause` (id), `rename` (id, old name), `remove` (id, code, record); the API
+ * `pause` (id), `unpause` (id), `restart` (id), `rename` (id, old name), `remove` (id, code, record); the API
  * adds `attach` (id) and `resize` (id, height, width), the health monitor `health_status`
  * (id, status). engine/container-events.ts turns them into Docker events.
  */
@@ -605,6 +605,17 @@ export class ContainerManager extends EventEmitter {
     }
     this.emit('stop', record.id);
     return true;
+  }
+
+  /**
+   * docker restart (moby containerRestart): a running container is stopped (kill, die, stop),
+   * then started (start), then `restart` is emitted. Restarts by policy emit no `restart`.
+   */
+  async restart(idOrName: string, timeoutSeconds: number | undefined, signal: string | undefined, beforeStart?: (record: ContainerRecord, logOffset: number) => Promise<void> | void): Promise<void> {
+    const record = this.get(idOrName);
+    await this.stop(record.id, timeoutSeconds, signal);
+    await this.start(record.id, beforeStart);
+    this.emit('restart', record.id);
   }
 
   // ---- root filesystem access (cp, export) ----------------------------------------------

@@ -27,6 +27,7 @@ const CONTAINER_EVENTS: Record<string, Translate> = {
   stop: (id: string) => ({ id, action: 'stop' }),
   pause: (id: string) => ({ id, action: 'pause' }),
   unpause: (id: string) => ({ id, action: 'unpause' }),
+  restart: (id: string) => ({ id, action: 'restart' }),
   rename: (id: string, oldName: string) => ({ id, action: 'rename', attributes: { oldName: `/${oldName}` } }),
   attach: (id: string) => ({ id, action: 'attach' }),
   resize: (id: string, height: number, width: number) => ({ id, action: 'resize', attributes: { height: String(height), width: String(width) } }),

@@ -156,9 +156,8 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
   router.add('POST', '/containers/{id}/restart', async ({ res, params, query }) => {
     const t = queryInt(query, 't') ?? queryInt(query, 'timeout');
     const record = containers.get(params[0] as string);
-    await containers.stop(record.id, t, query.get('signal') || undefined);
     // Attaches parked on the stopped container follow the new run, as with POST /start.
-    await containers.start(record.id, (_r, offset) => releaseAttaches(record.id, offset));
+    await containers.restart(record.id, t, query.get('signal') || undefined, (_r, offset) => releaseAttaches(record.id, offset));
     sendEmpty(res, 204);
   });
 
