@@ -6,7 +6,7 @@ import { labelMatches } from './label-filter.js';
 import { parsePortKey } from './convert-network.js';
 
 const statuses = new Set(['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead']);
-const keys = new Set(['id', 'name', 'label', 'status', 'exited', 'ancestor', 'before', 'since', 'network', 'publish', 'expose', 'is-task', 'health']);
+const keys = new Set(['id', 'name', 'label', 'status', 'exited', 'ancestor', 'before', 'since', 'network', 'publish', 'expose', 'is-task', 'health', 'volume']);
 
 export interface ContainerFilter {
   /** Filters that select stopped containers imply `all`, as in dockerd. */
@@ -20,6 +20,11 @@ function nameMatches(name: string, pattern: string): boolean {
   } catch {
     return name.includes(pattern);
   }
+}
+
+/** moby daemon/list.go: a volume's name (a bind's source) or any mount's destination. */
+function mountMatches(record: ContainerRecord, value: string): boolean {
+  return (record.mounts ?? []).some((m) => (m.name || m.source) === value || m.destination === value);
 }
 
 function portMatches(spec: string, ports: Array<{ port: number; protocol: string }>): boolean {
@@ -77,7 +82,8 @@ export function containerFilter(engine: Engine, filters: Record<string, string[]
         any('publish', (v) => portMatches(v, published)) &&
         any('expose', (v) => portMatches(v, exposed)) &&
         any('is-task', (v) => v === 'false') &&
-        any('health', (v) => v === (engine.health.get(record.id)?.Status ?? 'none'))
+        any('health', (v) => v === (engine.health.get(record.id)?.Status ?? 'none')) &&
+        any('volume', (v) => mountMatches(record, v))
       );
     },
   };
