@@ -26,6 +26,7 @@ import type { OverlaySnapshotter } from '../snapshots/overlay.js';
 import type { VolumeStore } from '../volumes/store.js';
 import type { NetworkManager } from '../network/manager.js';
 import type { ContainerNetworkState, EndpointRequest } from '../network/types.js';
+import type { MountPoint } from '../volumes/mount-spec.js';
 import { prepareSandbox } from './sandbox.js';
 import type { ContainerRecord, ContainerSpecRequest, ContainerState } from './types.js';
 import { randomName } from './names.js';
@@ -65,6 +66,12 @@ export interface CreateInput {
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
+/** What a container that stopped running let go of. */
+interface Released {
+  networkIds: string[];
+  volumes: MountPoint[];
+}
+
 const namePattern = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 const emptyState = (): ContainerState => ({
   status: 'created',
@@ -81,7 +88,8 @@ const emptyState = (): ContainerState => ({
  * Emits `create` (id), `start` (id), `exit` (id, code), `kill` (id, signal number), `stop` (id),
  * `pause` (id), `unpause` (id), `restart` (id), `rename` (id, old name), `remove` (id, code, record); the API
  * adds `attach` (id) and `resize` (id, height, width), the health monitor `health_status`
- * (id, status). engine/container-events.ts turns them into Docker events.
+ * (id, status). engine/container-events.ts turns them into Docker events. For the network
+ * and volume events: `connect` / `disconnect` (id, network ID), `mount` / `unmount` (id, MountPoint).
  */
 export class ContainerManager extends EventEmitter {
   private readonly db: Database.Database;
@@ -318,10 +326,11 @@ export class ContainerManager extends EventEmitter {
         return await this.startLocked(record, beforeStart);
       } catch (err) {
         const failure = classifyStartError(err);
-        await this.cleanupAfterStop(record.id);
+        const released = await this.cleanupAfterStop(record.id);
         this.updateState(record.id, { status: record.state.status === 'created' ? 'created' : 'exited', error: failure.message, exitCode: failure.exitCode, pid: 0, conmonPid: 0 });
         // Attached clients and waiters learn the outcome as if the process had exited.
         this.emit('exit', record.id, failure.exitCode);
+        this.announceRelease(record.id, released);
         if (record.request.autoRemove) await this.removeLocked(record.id, true).catch(() => undefined);
         throw failure;
       }
@@ -412,6 +421,9 @@ export class ContainerManager extends EventEmitter {
       finishedAt: '0001-01-01T00:00:00Z',
     });
     if (!running) throw notFound(`No such container: ${id}`);
+    // dockerd's order: network connect, volume mount, then (after runc start) container start.
+    for (const endpoint of networkState?.endpoints ?? []) this.emit('connect', id, endpoint.networkId);
+    for (const point of running.mounts ?? []) if (point.type === 'volume') this.emit('mount', id, point);
     if (beforeStart) await beforeStart(running, logOffset);
     await this.options.runc.start(id);
     this.emit('start', id);
@@ -445,7 +457,7 @@ export class ContainerManager extends EventEmitter {
     const oomKilled =
       (await stat(join(persist, 'oom')).then(() => true, () => false)) || (await oomKillCount(this.cgroupsPath(id), detectHostFacts().cgroupV2)) > 0;
     const finishedAt = await stat(join(this.exitDir, id)).then((s) => s.mtime.toISOString(), () => new Date().toISOString());
-    await this.cleanupAfterStop(id);
+    const released = await this.cleanupAfterStop(id);
     const code = Number.isFinite(exitCode) ? exitCode : 255;
     const restartDelay = this.restarts.afterExit(
       id,
@@ -456,6 +468,7 @@ export class ContainerManager extends EventEmitter {
     const exited = this.updateState(id, { status: restartDelay === undefined ? 'exited' : 'restarting', pid: 0, conmonPid: 0, exitCode: code, finishedAt, oomKilled });
     log.debug('container exited', { id, exitCode });
     this.emit('exit', id, exitCode);
+    this.announceRelease(id, released);
     if (restartDelay !== undefined && exited) {
       exited.restartCount++;
       this.save(exited);
@@ -481,7 +494,7 @@ export class ContainerManager extends EventEmitter {
       } catch (err) {
         const failure = classifyStartError(err);
         log.warn('restart by policy failed', { id, error: failure.message });
-        await this.cleanupAfterStop(id);
+        this.announceRelease(id, await this.cleanupAfterStop(id));
         this.updateState(id, { status: 'exited', error: failure.message, exitCode: failure.exitCode, pid: 0, conmonPid: 0 });
       }
     });
@@ -513,10 +526,18 @@ export class ContainerManager extends EventEmitter {
     this.save(record);
   }
 
-  /** Everything a stopped container must not keep: runc state, exit file, rootfs mount. */
-  private async cleanupAfterStop(id: string): Promise<void> {
+  /**
+   * Everything a stopped container must not keep: runc state, exit file, rootfs mount. Returns
+   * the networks and volumes a running container let go of, for announceRelease().
+   */
+  private async cleanupAfterStop(id: string): Promise<Released> {
     const record = this.find(id);
     if (record) this.mounts.afterStop(record, () => this.running());
+    const wasRunning = record?.state.status === 'running' || record?.state.status === 'paused';
+    const released: Released = {
+      networkIds: wasRunning ? (record.network?.endpoints ?? []).map((e) => e.networkId) : [],
+      volumes: wasRunning ? (record.mounts ?? []).filter((p) => p.type === 'volume') : [],
+    };
     // The CNI DELs run in the background (crash-safe, and the next start of this container waits for them).
     void this.options.network.teardown(id);
     this.setNetworkState(id, undefined);
@@ -527,6 +548,13 @@ export class ContainerManager extends EventEmitter {
       rm(join(this.socketDir, id), { force: true }),
       this.options.snapshots.unmountActive(id, join(this.bundle(id), 'rootfs')),
     ]);
+    return released;
+  }
+
+  /** After the container's `exit` (dockerd: die, then network disconnect and volume unmount). */
+  private announceRelease(id: string, released: Released): void {
+    for (const networkId of released.networkIds) this.emit('disconnect', id, networkId);
+    for (const point of released.volumes) this.emit('unmount', id, point);
   }
 
   /** Resolves with the exit code when the condition holds (Docker's wait conditions). */
@@ -762,6 +790,8 @@ export class ContainerManager extends EventEmitter {
       }
       record.request.network.endpoints.push(wanted);
       this.save(record);
+      // dockerd announces a connect only when the container runs; a stopped one connects at its start.
+      if (state && (record.state.status === 'running' || record.state.status === 'paused')) this.emit('connect', record.id, network.id);
     });
   }
 
@@ -780,6 +810,8 @@ export class ContainerManager extends EventEmitter {
       }
       record.request.network.endpoints.splice(index, 1);
       this.save(record);
+      // dockerd announces a disconnect whether the container runs or not.
+      this.emit('disconnect', record.id, network.id);
     });
   }
 
@@ -812,7 +844,7 @@ export class ContainerManager extends EventEmitter {
     if (!record) return;
     if (record.state.status === 'running' || record.state.status === 'paused') {
       // The exit has not been processed yet (forced removal racing the exit file).
-      await this.cleanupAfterStop(id);
+      this.announceRelease(id, await this.cleanupAfterStop(id));
     } else {
       await this.options.snapshots.unmountActive(id, join(this.bundle(id), 'rootfs')).catch(() => undefined);
     }
@@ -889,7 +921,7 @@ export class ContainerManager extends EventEmitter {
         } catch (err) {
           const failure = classifyStartError(err);
           log.warn('start by restart policy failed', { id: record.id, error: failure.message });
-          await this.cleanupAfterStop(record.id);
+          this.announceRelease(record.id, await this.cleanupAfterStop(record.id));
           this.updateState(record.id, { status: 'exited', error: failure.message, exitCode: failure.exitCode, pid: 0, conmonPid: 0 });
         }
       });
@@ -919,11 +951,13 @@ export class ContainerManager extends EventEmitter {
       // Monitor gone and no exit file: read conmon's persisted copy, if any.
       const persisted = await readFile(join(conmonFiles(this.bundle(id)).persistDir, 'exit'), 'utf8').catch(() => '');
       const code = persisted.trim() ? Number.parseInt(persisted.trim(), 10) : 255;
-      await this.serialize(id, async () => {
-        await this.cleanupAfterStop(id);
+      const released = await this.serialize(id, async () => {
+        const what = await this.cleanupAfterStop(id);
         this.updateState(id, { status: 'exited', pid: 0, conmonPid: 0, exitCode: code, finishedAt: new Date().toISOString() });
+        return what;
       });
       this.emit('exit', id, code);
+      this.announceRelease(id, released);
       if (record.request.autoRemove) await this.serialize(id, () => this.removeLocked(id, true));
     }
     const running = this.list().filter((r) => r.state.status === 'running' || r.state.status === 'paused').map((r) => r.id);

@@ -27,6 +27,8 @@ import { executePull, preparePull, type PreparedPull, type PullDeps, type PullRe
 import type { ProgressSink } from './progress.js';
 import { EventBus } from './events.js';
 import { publishContainerEvents } from './container-events.js';
+import { publishNetworkEvents } from './network-events.js';
+import { publishVolumeEvents } from './volume-events.js';
 
 const log = logger('engine');
 
@@ -86,6 +88,8 @@ export class Engine {
     this.execs = new ExecManager(this.containers, { runc, conmonBinary });
     this.health = new HealthMonitor(this.containers, this.execs);
     publishContainerEvents(this.containers, this.execs, this.events);
+    publishVolumeEvents(this.volumes, this.containers, this.events);
+    publishNetworkEvents(this.network, this.containers, this.events);
   }
 
   static async open(config: EngineConfig): Promise<Engine> {
