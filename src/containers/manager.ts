@@ -28,7 +28,7 @@ import type { NetworkManager } from '../network/manager.js';
 import type { ContainerNetworkState, EndpointRequest } from '../network/types.js';
 import type { MountPoint } from '../volumes/mount-spec.js';
 import { prepareSandbox } from './sandbox.js';
-import type { ContainerRecord, ContainerSpecRequest, ContainerState } from './types.js';
+import type { ContainerRecord, ContainerSpecRequest, ContainerState, HealthState } from './types.js';
 import { randomName } from './names.js';
 import { top, type TopResult } from './top.js';
 import { changes, type Change } from './diff.js';
@@ -191,7 +191,15 @@ export class ContainerManager extends EventEmitter {
     this.cache?.set(record.id, JSON.parse(json) as ContainerRecord);
   }
 
-  private setNetworkState(id: string, state: ContainerNetworkState | undefined): void {
+  /** Keeps the health monitor's state with the record (read back after a berthd restart). */
+  saveHealth(id: string, health: HealthState): void {
+    const record = this.find(id);
+    if (!record) return;
+    record.health = health;
+    this.save(record);
+  }
+
+    private setNetworkState(id: string, state: ContainerNetworkState | undefined): void {
     const record = this.find(id);
     if (!record) return;
     if (state) record.network = state;
