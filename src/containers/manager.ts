@@ -954,6 +954,7 @@ export class ContainerManager extends EventEmitter {
       }
       if (state.conmonPid > 0 && processAlive(state.conmonPid)) {
         if (record.network) await this.options.network.restore(id, record.network, record.request.network.dns);
+        if (state.status === 'running') await this.thawLeftFrozen(id);
         continue;
       }
       // Monitor gone and no exit file: read conmon's persisted copy, if any.
@@ -970,6 +971,18 @@ export class ContainerManager extends EventEmitter {
     }
     const running = this.list().filter((r) => r.state.status === 'running' || r.state.status === 'paused').map((r) => r.id);
     await this.options.network.sweep(new Set(running));
+  }
+
+  /**
+   * A copy into a running container (withRootfs with `freeze`) freezes it for the copy; a
+   * berthd that died meanwhile left it frozen. The record says running, not paused, so the
+   * user did not pause it: thaw it.
+   */
+  private async thawLeftFrozen(id: string): Promise<void> {
+    const live = await this.options.runc.state(id).catch(() => undefined);
+    if (live?.status !== 'paused') return;
+    log.warn('thawing a container a copy left frozen', { id });
+    await this.options.runc.resume(id).catch((err: unknown) => log.warn('thaw failed', { id, error: errorMessage(err) }));
   }
 
   /** For `rmi`: is any container (in any state) using this image? */
