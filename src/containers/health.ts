@@ -118,8 +118,7 @@ export class HealthMonitor {
    */
   init(): void {
     for (const record of this.containers.list()) {
-      if (!record.health) continue;
-      this.states.set(record.id, record.health);
+      if (record.health) this.states.set(record.id, record.health);
       if (record.state.status === 'running' || record.state.status === 'paused') this.begin(record.id, record.health);
     }
   }

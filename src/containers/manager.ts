@@ -199,7 +199,7 @@ export class ContainerManager extends EventEmitter {
     this.save(record);
   }
 
-    private setNetworkState(id: string, state: ContainerNetworkState | undefined): void {
+  private setNetworkState(id: string, state: ContainerNetworkState | undefined): void {
     const record = this.find(id);
     if (!record) return;
     if (state) record.network = state;
