@@ -124,7 +124,11 @@ export class VolumeStore extends EventEmitter {
       throw invalidArgument(`create ${name}: ${err instanceof Error ? err.message : String(err)}`);
     }
     const existing = this.find(name);
-    if (existing) return existing;
+    // dockerd's volume service announces every create, also one that finds the volume there.
+    if (existing) {
+      this.emit('create', existing);
+      return existing;
+    }
     const record: VolumeRecord = {
       name,
       driver,
