@@ -86,7 +86,8 @@ const emptyState = (): ContainerState => ({
 
 /**
  * Emits `create` (id), `start` (id), `exit` (id, code), `kill` (id, signal number), `stop` (id),
- * `pause` (id), `unpause` (id), `restart` (id), `rename` (id, old name), `remove` (id, code, record); the API
+ * `pause` (id), `unpause` (id), `restart` (id), `rename` (id, old name), `remove` (id, code, record),
+ * `prune` (bytes reclaimed); the API
  * adds `attach` (id) and `resize` (id, height, width), the health monitor `health_status`
  * (id, status). engine/container-events.ts turns them into Docker events. For the network
  * and volume events: `connect` / `disconnect` (id, network ID), `mount` / `unmount` (id, MountPoint).
@@ -720,6 +721,7 @@ export class ContainerManager extends EventEmitter {
       ids.push(record.id);
       reclaimed += size;
     }
+    this.emit('prune', reclaimed);
     return { ids, reclaimed };
   }
 

@@ -56,6 +56,9 @@ export function publishContainerEvents(containers: ContainerManager, execs: Exec
     containers.on(name, (...args: unknown[]) => publish((translate as (...a: unknown[]) => ContainerEventSpec)(...args)));
   }
 
+  // dockerd's prune event has no actor, only what the prune reclaimed.
+  containers.on('prune', (reclaimed: number) => bus.publish('container', 'prune', { ID: '', Attributes: { reclaimed: String(reclaimed) } }));
+
   const sessions = new Map<string, ExecSession>();
   const execEvent = (session: ExecSession, action: string, attributes: Record<string, string> = {}): void =>
     publish({ id: session.containerId, action, attributes: { execID: session.id, ...attributes } });

@@ -328,6 +328,7 @@ export class Engine {
       reclaimed += image.size;
     }
     if (deleted.length > 0) await this.collectGarbage();
+    this.events.publish('image', 'prune', { ID: '', Attributes: { reclaimed: String(reclaimed) } });
     return { deleted, reclaimed };
   }
 

@@ -14,6 +14,8 @@ export function publishNetworkEvents(network: NetworkManager, containers: Contai
   };
   network.on('create', (record: NetworkRecord) => publish('create', record));
   network.on('remove', (record: NetworkRecord) => publish('destroy', record));
+  // Networks hold no disk space: dockerd always reports 0.
+  network.on('prune', () => bus.publish('network', 'prune', { ID: '', Attributes: { reclaimed: '0' } }));
   const membership = (action: string) => (containerId: string, networkId: string): void => {
     const record = network.store.find(networkId);
     if (record) publish(action, record, { container: containerId });

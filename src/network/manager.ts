@@ -66,7 +66,7 @@ interface ZoneEntry {
 
 const macPattern = /^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/;
 
-/** Emits `create` (record) and `remove` (record); engine/network-events.ts turns them into Docker events. */
+/** Emits `create` (record), `remove` (record) and `prune`; engine/network-events.ts turns them into Docker events. */
 export class NetworkManager extends EventEmitter implements DnsZone {
   readonly store: NetworkStore;
   private readonly ports = new PortReservations();
@@ -141,6 +141,18 @@ export class NetworkManager extends EventEmitter implements DnsZone {
     }
     this.emit('remove', record);
     return record;
+  }
+
+  /** Removes the user-defined bridge networks `selects` picks (the caller knows which are in use); their names. */
+  async prune(selects: (network: NetworkRecord) => boolean): Promise<string[]> {
+    const deleted: string[] = [];
+    for (const network of this.store.list()) {
+      if (network.driver !== 'bridge' || network.isDefault || !selects(network)) continue;
+      await this.removeNetwork(network.id);
+      deleted.push(network.name);
+    }
+    this.emit('prune');
+    return deleted;
   }
 
   // ---- containers ------------------------------------------------------------------

@@ -122,4 +122,24 @@ describe('prune filters', () => {
     await ok(['rm', 'sp-kept']);
     await ok(['network', 'rm', 'sp-net-kept']);
   });
+  it('every prune announces itself with what it reclaimed, as dockerd does (docker CLI prunes, dockerode reads the events)', async () => {
+    await ok(['create', '--name', 'pe-gone', 'busybox', 'sh', '-c', 'head -c 3000 /dev/zero > /f']);
+    await ok(['start', '-a', 'pe-gone']);
+    const since = Date.now() / 1000;
+    await ok(['system', 'prune', '-f', '--volumes']);
+    const until = Math.ceil(Date.now() / 1000) + 1;
+    await sleep(until * 1000 - Date.now() + 50);
+    const docker = new Docker({ socketPath: d.socket });
+    const stream = (await docker.getEvents({ since, until, filters: { event: ['prune'] } })) as unknown as NodeJS.ReadableStream;
+    let text = '';
+    for await (const chunk of stream) text += String(chunk);
+    const events = text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { Type: string; Action: string; Actor: { ID: string; Attributes: Record<string, string> } });
+    assert.deepEqual(events.map((e) => e.Type), ['container', 'network', 'volume', 'image']);
+    assert.ok(events.every((e) => e.Action === 'prune' && e.Actor.ID === '' && /^\d+$/.test(e.Actor.Attributes['reclaimed'] ?? '')), JSON.stringify(events));
+    assert.ok(Number(events[0]?.Actor.Attributes['reclaimed']) >= 3000, JSON.stringify(events[0]));
+    assert.equal(events[1]?.Actor.Attributes['reclaimed'], '0');
+  });
 });

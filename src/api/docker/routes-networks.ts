@@ -100,13 +100,7 @@ export function registerNetworkRoutes(router: Router, engine: Engine): void {
 
   router.add('POST', '/networks/prune', async ({ res, query }) => {
     const filter = pruneFilter(parseFilters(query.get('filters')), ['until', 'label', 'label!']);
-    const deleted: string[] = [];
-    for (const network of networks.store.list()) {
-      if (network.driver !== 'bridge' || network.isDefault || usedByAnyContainer(engine, network)) continue;
-      if (!filter.selects(Date.parse(network.created), network.labels)) continue;
-      await networks.removeNetwork(network.id);
-      deleted.push(network.name);
-    }
+    const deleted = await networks.prune((network) => !usedByAnyContainer(engine, network) && filter.selects(Date.parse(network.created), network.labels));
     sendJson(res, 200, { NetworksDeleted: deleted.length ? deleted : null });
   });
 }
