@@ -431,7 +431,7 @@ export class ContainerManager extends EventEmitter {
     });
     if (!running) throw notFound(`No such container: ${id}`);
     // dockerd's order: network connect, volume mount, then (after runc start) container start.
-    for (const endpoint of networkState?.endpoints ?? []) this.emit('connect', id, endpoint.networkId);
+    for (const networkId of this.joinedNetworkIds(running, networkState)) this.emit('connect', id, networkId);
     for (const point of running.mounts ?? []) if (point.type === 'volume') this.emit('mount', id, point);
     if (beforeStart) await beforeStart(running, logOffset);
     await this.options.runc.start(id);
@@ -544,7 +544,7 @@ export class ContainerManager extends EventEmitter {
     if (record) this.mounts.afterStop(record, () => this.running());
     const wasRunning = record?.state.status === 'running' || record?.state.status === 'paused';
     const released: Released = {
-      networkIds: wasRunning ? (record.network?.endpoints ?? []).map((e) => e.networkId) : [],
+      networkIds: wasRunning ? this.joinedNetworkIds(record, record.network) : [],
       volumes: wasRunning ? (record.mounts ?? []).filter((p) => p.type === 'volume') : [],
     };
     // The CNI DELs run in the background (crash-safe, and the next start of this container waits for them).
@@ -558,6 +558,20 @@ export class ContainerManager extends EventEmitter {
       this.options.snapshots.unmountActive(id, join(this.bundle(id), 'rootfs')),
     ]);
     return released;
+  }
+
+  /**
+   * The networks a running container is on, for its connect and disconnect events: its
+   * endpoints, or the predefined host or none network whose mode it has (dockerd announces
+   * those too; a container: mode joins no network).
+   */
+  private joinedNetworkIds(record: ContainerRecord, state: ContainerNetworkState | undefined): string[] {
+    const mode = record.request.network.mode;
+    if (mode === 'host' || mode === 'none') {
+      const predefined = this.options.network.store.find(mode);
+      return predefined ? [predefined.id] : [];
+    }
+    return (state?.endpoints ?? []).map((e) => e.networkId);
   }
 
   /** After the container's `exit` (dockerd: die, then network disconnect and volume unmount). */

@@ -42,7 +42,7 @@ describe('volume and network events', () => {
     return { events: out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Event), since, until };
   };
 
-  it('a named volume: create, mount, unmount, destroy with dockerd\'s attributes; volume= selects them (docker CLI)', async () => {
+  it('a named volume: create (at volume create and again at the container\'s create), mount, unmount, destroy with dockerd\'s attributes; volume= selects them (docker CLI)', async () => {
     let id = '';
     const { events } = await windowOf(async () => {
       await ok(['volume', 'create', 'vev']);
@@ -85,6 +85,21 @@ describe('volume and network events', () => {
     const containerId = events.find((e) => e.Type === 'container')?.Actor.ID;
     assert.deepEqual(connect?.Actor.Attributes, { container: containerId, name: 'bridge', type: 'bridge' });
     assert.match(events[0]?.Actor.ID ?? '', /^[a-f0-9]{64}$/);
+  });
+
+  it('host and none mode containers connect to and disconnect from the predefined network (docker-py, docker CLI)', async () => {
+    const { events } = await windowOf(async () => {
+      await execFileAsync('python3', ['-c', "import docker\ndocker.from_env().containers.run('busybox', 'true', network_mode='host', remove=True)"], {
+        env: { ...process.env, DOCKER_HOST: d.host },
+      });
+      await ok(['run', '--rm', '--network', 'none', 'busybox', 'true']);
+    }, ['type=network']);
+    assert.deepEqual(
+      events.map((e) => `${e.Action} ${e.Actor.Attributes['name']} ${e.Actor.Attributes['type']}`),
+      ['connect host host', 'disconnect host host', 'connect none null', 'disconnect none null'],
+    );
+    const host = await ok(['network', 'inspect', '-f', '{{.Id}}', 'host']);
+    assert.equal(events[0]?.Actor.ID, host);
   });
 
   it('a user network: create, connect, disconnect, destroy (dockerode connects and disconnects); berth events prints them', async () => {
