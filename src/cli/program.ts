@@ -593,6 +593,14 @@ function defineImageGroup(program: Command): void {
   defineSave(image);
   defineLoad(image);
   defineImport(image);
+  image
+    .command('prune')
+    .description('Remove unused images')
+    .usage('[OPTIONS]')
+    .option('-a, --all', 'Remove all unused images, not just dangling ones')
+    .option('--filter <filter>', 'Provide filter values (e.g. "until=<timestamp>")', collect)
+    .option('-f, --force', 'Do not prompt for confirmation')
+    .action(act(async (o: { all?: boolean; force?: boolean; filter?: string[] }) => (await import('./commands/prune.js')).imagePruneCmd(o)));
 }
 
 function defineContainerGroup(program: Command): void {
@@ -603,6 +611,13 @@ function defineContainerGroup(program: Command): void {
   definePs(container, 'ls', ['ps', 'list']);
   defineInspect(container, 'container');
   defineCommit(container);
+  container
+    .command('prune')
+    .description('Remove all stopped containers')
+    .usage('[OPTIONS]')
+    .option('--filter <filter>', 'Provide filter values (e.g. "until=<timestamp>")', collect)
+    .option('-f, --force', 'Do not prompt for confirmation')
+    .action(act(async (o: { force?: boolean; filter?: string[] }) => (await import('./commands/prune.js')).containerPruneCmd(o)));
 }
 
 function defineVolumeGroup(program: Command): void {

@@ -2,8 +2,9 @@
  * Health checks (moby daemon/health.go): the container's HEALTHCHECK command runs as an exec
  * session every interval while the container runs (not while paused); a zero exit is
  * healthy, `retries` failures in a row are unhealthy, failures during the start period do
- * not count. The last 5 results are kept for inspect. State lives in memory, as dockerd
- * keeps it between checkpoints; it starts over ("starting") whenever the container starts.
+ * not count. The last 5 results are kept for inspect. The state lives in memory and is saved
+ * with the container record after every change (as dockerd checkpoints it), so a berthd
+ * restart finds it again; it starts over ("starting", log kept) whenever the container starts.
  */
 import { invalidArgument, errorMessage } from '../core/errors.js';
 import { goDurationSeconds } from '../core/units.js';
@@ -12,24 +13,11 @@ import type { HealthConfig } from '../oci/image.js';
 import { readLogs } from '../runtime/logs.js';
 import type { ExecManager } from './exec.js';
 import type { ContainerManager } from './manager.js';
-import type { ContainerRecord } from './types.js';
+import type { ContainerRecord, HealthLogEntry, HealthState, HealthStatus } from './types.js';
 
 const log = logger('health');
 
-export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
-
-export interface HealthLogEntry {
-  Start: string;
-  End: string;
-  ExitCode: number;
-  Output: string;
-}
-
-export interface HealthState {
-  Status: HealthStatus;
-  FailingStreak: number;
-  Log: HealthLogEntry[];
-}
+export type { HealthLogEntry, HealthState, HealthStatus } from './types.js';
 
 const NS_PER_MS = 1e6;
 const DEFAULT_INTERVAL_MS = 30_000;
@@ -124,10 +112,14 @@ export class HealthMonitor {
     });
   }
 
-  /** Starts monitoring containers that were already running when berthd started. */
+  /**
+   * Loads the saved states, and monitors containers that were already running when berthd
+   * started: they did not restart, so their status, streak and log carry on.
+   */
   init(): void {
     for (const record of this.containers.list()) {
-      if (record.state.status === 'running' || record.state.status === 'paused') this.begin(record.id);
+      if (record.health) this.states.set(record.id, record.health);
+      if (record.state.status === 'running' || record.state.status === 'paused') this.begin(record.id, record.health);
     }
   }
 
@@ -140,16 +132,22 @@ export class HealthMonitor {
     for (const id of [...this.monitors.keys()]) this.end(id);
   }
 
-  private begin(id: string): void {
+  /** `restored`: the state to carry on with; without it the check starts over, keeping the log. */
+  private begin(id: string, restored?: HealthState): void {
     const record = this.containers.find(id);
     const config = record?.request.healthcheck;
     if (!record || !probeCommand(config)) return;
     this.end(id);
-    const previous = this.states.get(id);
-    this.states.set(id, { Status: 'starting', FailingStreak: 0, Log: previous?.Log ?? [] });
+    const previousLog = this.states.get(id)?.Log ?? record.health?.Log ?? [];
+    this.setState(id, restored ?? { Status: 'starting', FailingStreak: 0, Log: previousLog });
     const monitor: Monitor = { timer: undefined, stopped: false };
     this.monitors.set(id, monitor);
     this.scheduleNext(id, monitor);
+  }
+
+  private setState(id: string, state: HealthState): void {
+    this.states.set(id, state);
+    this.containers.saveHealth(id, state);
   }
 
   private end(id: string): void {
@@ -183,7 +181,7 @@ export class HealthMonitor {
     const state = this.states.get(id);
     if (monitor.stopped || !state) return;
     const next = applyProbeResult(state, { Start: start.toISOString(), End: new Date().toISOString(), ...result }, config, Date.parse(record.state.startedAt));
-    this.states.set(id, next);
+    this.setState(id, next);
     if (next.Status !== state.Status) {
       log.debug('health status', { id, status: next.Status });
       this.containers.emit('health_status', id, next.Status);

@@ -26,8 +26,9 @@ import type { OverlaySnapshotter } from '../snapshots/overlay.js';
 import type { VolumeStore } from '../volumes/store.js';
 import type { NetworkManager } from '../network/manager.js';
 import type { ContainerNetworkState, EndpointRequest } from '../network/types.js';
+import type { MountPoint } from '../volumes/mount-spec.js';
 import { prepareSandbox } from './sandbox.js';
-import type { ContainerRecord, ContainerSpecRequest, ContainerState } from './types.js';
+import type { ContainerRecord, ContainerSpecRequest, ContainerState, HealthState } from './types.js';
 import { randomName } from './names.js';
 import { top, type TopResult } from './top.js';
 import { changes, type Change } from './diff.js';
@@ -65,6 +66,12 @@ export interface CreateInput {
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
+/** What a container that stopped running let go of. */
+interface Released {
+  networkIds: string[];
+  volumes: MountPoint[];
+}
+
 const namePattern = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 const emptyState = (): ContainerState => ({
   status: 'created',
@@ -79,9 +86,11 @@ const emptyState = (): ContainerState => ({
 
 /**
  * Emits `create` (id), `start` (id), `exit` (id, code), `kill` (id, signal number), `stop` (id),
- * `pause` (id), `unpause` (id), `rename` (id, old name), `remove` (id, code, record); the API
+ * `pause` (id), `unpause` (id), `restart` (id), `rename` (id, old name), `remove` (id, code, record),
+ * `prune` (bytes reclaimed); the API
  * adds `attach` (id) and `resize` (id, height, width), the health monitor `health_status`
- * (id, status). engine/container-events.ts turns them into Docker events.
+ * (id, status). engine/container-events.ts turns them into Docker events. For the network
+ * and volume events: `connect` / `disconnect` (id, network ID), `mount` / `unmount` (id, MountPoint).
  */
 export class ContainerManager extends EventEmitter {
   private readonly db: Database.Database;
@@ -198,6 +207,14 @@ export class ContainerManager extends EventEmitter {
     const json = JSON.stringify(record);
     this.db.prepare('UPDATE containers SET record = ?, name = ? WHERE id = ?').run(json, record.name, record.id);
     this.cache?.set(record.id, JSON.parse(json) as ContainerRecord);
+  }
+
+  /** Keeps the health monitor's state with the record (read back after a berthd restart). */
+  saveHealth(id: string, health: HealthState): void {
+    const record = this.find(id);
+    if (!record) return;
+    record.health = health;
+    this.save(record);
   }
 
   private setNetworkState(id: string, state: ContainerNetworkState | undefined): void {
@@ -335,10 +352,11 @@ export class ContainerManager extends EventEmitter {
         return await this.startLocked(record, beforeStart);
       } catch (err) {
         const failure = classifyStartError(err);
-        await this.cleanupAfterStop(record.id);
+        const released = await this.cleanupAfterStop(record.id);
         this.updateState(record.id, { status: record.state.status === 'created' ? 'created' : 'exited', error: failure.message, exitCode: failure.exitCode, pid: 0, conmonPid: 0 });
         // Attached clients and waiters learn the outcome as if the process had exited.
         this.emit('exit', record.id, failure.exitCode);
+        this.announceRelease(record.id, released);
         if (record.request.autoRemove) await this.removeLocked(record.id, true).catch(() => undefined);
         throw failure;
       }
@@ -430,6 +448,9 @@ export class ContainerManager extends EventEmitter {
       finishedAt: '0001-01-01T00:00:00Z',
     });
     if (!running) throw notFound(`No such container: ${id}`);
+    // dockerd's order: network connect, volume mount, then (after runc start) container start.
+    for (const networkId of this.joinedNetworkIds(running, networkState)) this.emit('connect', id, networkId);
+    for (const point of running.mounts ?? []) if (point.type === 'volume') this.emit('mount', id, point);
     if (beforeStart) await beforeStart(running, logOffset);
     await this.options.runc.start(id);
     this.emit('start', id);
@@ -463,7 +484,7 @@ export class ContainerManager extends EventEmitter {
     const oomKilled =
       (await stat(join(persist, 'oom')).then(() => true, () => false)) || (await oomKillCount(this.cgroupsPath(id), detectHostFacts().cgroupV2)) > 0;
     const finishedAt = await stat(join(this.exitDir, id)).then((s) => s.mtime.toISOString(), () => new Date().toISOString());
-    void this.beginTeardown(id);
+    const released = this.beginTeardown(id);
     const code = Number.isFinite(exitCode) ? exitCode : 255;
     const restartDelay = this.restarts.afterExit(
       id,
@@ -474,6 +495,7 @@ export class ContainerManager extends EventEmitter {
     const exited = this.updateState(id, { status: restartDelay === undefined ? 'exited' : 'restarting', pid: 0, conmonPid: 0, exitCode: code, finishedAt, oomKilled });
     log.debug('container exited', { id, exitCode });
     this.emit('exit', id, exitCode);
+    this.announceRelease(id, released);
     if (restartDelay !== undefined && exited) {
       exited.restartCount++;
       this.save(exited);
@@ -499,7 +521,7 @@ export class ContainerManager extends EventEmitter {
       } catch (err) {
         const failure = classifyStartError(err);
         log.warn('restart by policy failed', { id, error: failure.message });
-        await this.cleanupAfterStop(id);
+        this.announceRelease(id, await this.cleanupAfterStop(id));
         this.updateState(id, { status: 'exited', error: failure.message, exitCode: failure.exitCode, pid: 0, conmonPid: 0 });
       }
     });
@@ -532,35 +554,75 @@ export class ContainerManager extends EventEmitter {
   }
 
   /**
-   * cleanupAfterStop in the background (see pendingTeardowns). Its synchronous part, the record
-   * updates, has run when this returns; a teardown still under way for the container runs first.
+   * The stopped container's record updates now (see releaseAfterStop), its runtime teardown in
+   * the background (see pendingTeardowns), after one still under way for it.
    */
-  private beginTeardown(id: string): Promise<void> {
+  private beginTeardown(id: string): Released {
+    const released = this.releaseAfterStop(id);
     const previous = this.pendingTeardowns.get(id);
-    const cleanup = previous ? previous.then(() => this.cleanupAfterStop(id)) : this.cleanupAfterStop(id);
-    const job = cleanup
+    const job = (previous ?? Promise.resolve())
+      .then(() => this.teardownRuntime(id))
       .catch((err: unknown) => log.warn('teardown after exit failed', { id, error: errorMessage(err) }))
       .finally(() => {
         if (this.pendingTeardowns.get(id) === job) this.pendingTeardowns.delete(id);
       });
     this.pendingTeardowns.set(id, job);
-    return job;
+    return released;
   }
 
-  /** Everything a stopped container must not keep: runc state, exit file, rootfs mount. */
-  private async cleanupAfterStop(id: string): Promise<void> {
+  /**
+   * Everything a stopped container must not keep: runc state, exit file, rootfs mount. Returns
+   * the networks and volumes a running container let go of, for announceRelease().
+   */
+  private async cleanupAfterStop(id: string): Promise<Released> {
+    const released = this.releaseAfterStop(id);
+    await this.teardownRuntime(id);
+    return released;
+  }
+
+  /** The record's side of a stop: mounts and networks let go of (the CNI DELs run in the background). */
+  private releaseAfterStop(id: string): Released {
     const record = this.find(id);
     if (record) this.mounts.afterStop(record, () => this.running());
+    const wasRunning = record?.state.status === 'running' || record?.state.status === 'paused';
+    const released: Released = {
+      networkIds: wasRunning ? this.joinedNetworkIds(record, record.network) : [],
+      volumes: wasRunning ? (record.mounts ?? []).filter((p) => p.type === 'volume') : [],
+    };
     // The CNI DELs run in the background (crash-safe, and the next start of this container waits for them).
     void this.options.network.teardown(id);
     this.setNetworkState(id, undefined);
-    // Independent steps, run together: this is on the path of every `run --rm`.
+    return released;
+  }
+
+  /** The runtime's side of a stop: runc state, exit file, attach socket link, rootfs mount. */
+  private async teardownRuntime(id: string): Promise<void> {
     await Promise.all([
       this.options.runc.delete(id).catch((err: unknown) => log.warn('runc delete failed', { id, error: errorMessage(err) })),
       rm(join(this.exitDir, id), { force: true }),
       rm(join(this.socketDir, id), { force: true }),
       this.options.snapshots.unmountActive(id, join(this.bundle(id), 'rootfs')),
     ]);
+  }
+
+  /**
+   * The networks a running container is on, for its connect and disconnect events: its
+   * endpoints, or the predefined host or none network whose mode it has (dockerd announces
+   * those too; a container: mode joins no network).
+   */
+  private joinedNetworkIds(record: ContainerRecord, state: ContainerNetworkState | undefined): string[] {
+    const mode = record.request.network.mode;
+    if (mode === 'host' || mode === 'none') {
+      const predefined = this.options.network.store.find(mode);
+      return predefined ? [predefined.id] : [];
+    }
+    return (state?.endpoints ?? []).map((e) => e.networkId);
+  }
+
+  /** After the container's `exit` (dockerd: die, then network disconnect and volume unmount). */
+  private announceRelease(id: string, released: Released): void {
+    for (const networkId of released.networkIds) this.emit('disconnect', id, networkId);
+    for (const point of released.volumes) this.emit('unmount', id, point);
   }
 
   /** Resolves with the exit code when the condition holds (Docker's wait conditions). */
@@ -641,6 +703,17 @@ export class ContainerManager extends EventEmitter {
     return true;
   }
 
+  /**
+   * docker restart (moby containerRestart): a running container is stopped (kill, die, stop),
+   * then started (start), then `restart` is emitted. Restarts by policy emit no `restart`.
+   */
+  async restart(idOrName: string, timeoutSeconds: number | undefined, signal: string | undefined, beforeStart?: (record: ContainerRecord, logOffset: number) => Promise<void> | void): Promise<void> {
+    const record = this.get(idOrName);
+    await this.stop(record.id, timeoutSeconds, signal);
+    await this.start(record.id, beforeStart);
+    this.emit('restart', record.id);
+  }
+
   // ---- root filesystem access (cp, export) ----------------------------------------------
 
   /**
@@ -696,17 +769,19 @@ export class ContainerManager extends EventEmitter {
     return changes(this.options.snapshots.activeUpperPath(record.id), lowers);
   }
 
-  /** Removes every container that is not running; returns their IDs and the bytes their upper dirs held. */
-  async prune(): Promise<{ ids: string[]; reclaimed: number }> {
+  /** Removes every container that is not running and that `selects` picks; returns their IDs and the bytes their upper dirs held. */
+  async prune(selects: (record: ContainerRecord) => boolean): Promise<{ ids: string[]; reclaimed: number }> {
     const ids: string[] = [];
     let reclaimed = 0;
     for (const record of this.list()) {
       if (record.state.status !== 'exited' && record.state.status !== 'created' && record.state.status !== 'dead') continue;
+      if (!selects(record)) continue;
       const size = await directorySize(this.options.snapshots.activeUpperPath(record.id));
       await this.serialize(record.id, () => this.removeLocked(record.id));
       ids.push(record.id);
       reclaimed += size;
     }
+    this.emit('prune', reclaimed);
     return { ids, reclaimed };
   }
 
@@ -785,6 +860,8 @@ export class ContainerManager extends EventEmitter {
       }
       record.request.network.endpoints.push(wanted);
       this.save(record);
+      // dockerd announces a connect only when the container runs; a stopped one connects at its start.
+      if (state && (record.state.status === 'running' || record.state.status === 'paused')) this.emit('connect', record.id, network.id);
     });
   }
 
@@ -803,6 +880,8 @@ export class ContainerManager extends EventEmitter {
       }
       record.request.network.endpoints.splice(index, 1);
       this.save(record);
+      // dockerd announces a disconnect whether the container runs or not.
+      this.emit('disconnect', record.id, network.id);
     });
   }
 
@@ -838,7 +917,7 @@ export class ContainerManager extends EventEmitter {
     const record = this.find(id);
     if (!record) return;
     // A forced removal racing the exit file: the exit has not been processed yet.
-    if (record.state.status === 'running' || record.state.status === 'paused') void this.beginTeardown(id);
+    if (record.state.status === 'running' || record.state.status === 'paused') this.announceRelease(id, this.beginTeardown(id));
     this.db.prepare('DELETE FROM containers WHERE id = ?').run(id);
     this.cache?.delete(id);
     this.restarts.forget(id);
@@ -926,7 +1005,7 @@ export class ContainerManager extends EventEmitter {
         } catch (err) {
           const failure = classifyStartError(err);
           log.warn('start by restart policy failed', { id: record.id, error: failure.message });
-          await this.cleanupAfterStop(record.id);
+          this.announceRelease(record.id, await this.cleanupAfterStop(record.id));
           this.updateState(record.id, { status: 'exited', error: failure.message, exitCode: failure.exitCode, pid: 0, conmonPid: 0 });
         }
       });
@@ -951,16 +1030,19 @@ export class ContainerManager extends EventEmitter {
       }
       if (state.conmonPid > 0 && processAlive(state.conmonPid)) {
         if (record.network) await this.options.network.restore(id, record.network, record.request.network.dns);
+        if (state.status === 'running') await this.thawLeftFrozen(id);
         continue;
       }
       // Monitor gone and no exit file: read conmon's persisted copy, if any.
       const persisted = await readFile(join(conmonFiles(this.bundle(id)).persistDir, 'exit'), 'utf8').catch(() => '');
       const code = persisted.trim() ? Number.parseInt(persisted.trim(), 10) : 255;
-      await this.serialize(id, async () => {
-        await this.cleanupAfterStop(id);
+      const released = await this.serialize(id, async () => {
+        const what = await this.cleanupAfterStop(id);
         this.updateState(id, { status: 'exited', pid: 0, conmonPid: 0, exitCode: code, finishedAt: new Date().toISOString() });
+        return what;
       });
       this.emit('exit', id, code);
+      this.announceRelease(id, released);
       if (record.request.autoRemove) await this.serialize(id, () => this.removeLocked(id, true));
     }
     const running = this.list().filter((r) => r.state.status === 'running' || r.state.status === 'paused').map((r) => r.id);
@@ -987,6 +1069,18 @@ export class ContainerManager extends EventEmitter {
       await this.options.runc.delete(id).catch((err: unknown) => log.warn('runc delete of a leftover failed', { id, error: errorMessage(err) }));
       await this.removeFiles(id).catch((err: unknown) => log.warn('removing a leftover failed', { id, error: errorMessage(err) }));
     }
+  }
+
+  /**
+   * A copy into a running container (withRootfs with `freeze`) freezes it for the copy; a
+   * berthd that died meanwhile left it frozen. The record says running, not paused, so the
+   * user did not pause it: thaw it.
+   */
+  private async thawLeftFrozen(id: string): Promise<void> {
+    const live = await this.options.runc.state(id).catch(() => undefined);
+    if (live?.status !== 'paused') return;
+    log.warn('thawing a container a copy left frozen', { id });
+    await this.options.runc.resume(id).catch((err: unknown) => log.warn('thaw failed', { id, error: errorMessage(err) }));
   }
 
   /** For `rmi`: is any container (in any state) using this image? */

@@ -76,14 +76,15 @@ export class ContainerMounts {
             resolved.held.push(point.name);
           }
           const existing = point.name ? this.volumes.find(point.name) : undefined;
-          const volume =
-            existing ??
-            (await this.volumes.create({
-              name: point.name,
-              driver: volumeOptions?.driver ?? '',
-              options: volumeOptions?.driverOptions ?? {},
-              labels: point.anonymous ? { ...(volumeOptions?.labels ?? {}), [ANONYMOUS_LABEL]: '' } : (volumeOptions?.labels ?? {}),
-            }));
+          // An existing volume goes through create too: dockerd's does, and announces it (a `create` event).
+          const volume = existing
+            ? await this.volumes.create({ name: existing.name, driver: existing.driver })
+            : await this.volumes.create({
+                name: point.name,
+                driver: volumeOptions?.driver ?? '',
+                options: volumeOptions?.driverOptions ?? {},
+                labels: point.anonymous ? { ...(volumeOptions?.labels ?? {}), [ANONYMOUS_LABEL]: '' } : (volumeOptions?.labels ?? {}),
+              });
           if (!existing) resolved.created.push(volume.name);
           if (!point.name) {
             this.volumes.hold(volume.name, containerId);

@@ -65,6 +65,22 @@ export interface ContainerSpecRequest {
   healthcheck?: HealthConfig;
 }
 
+export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
+
+export interface HealthLogEntry {
+  Start: string;
+  End: string;
+  ExitCode: number;
+  Output: string;
+}
+
+/** Docker's State.Health: the status, the failures in a row and the last 5 probe results. */
+export interface HealthState {
+  Status: HealthStatus;
+  FailingStreak: number;
+  Log: HealthLogEntry[];
+}
+
 export interface ContainerRecord {
   id: string;
   name: string;
@@ -85,4 +101,6 @@ export interface ContainerRecord {
   network?: ContainerNetworkState;
   /** Binds, volumes and tmpfs mounts as resolved at create (inspect's `Mounts`). */
   mounts?: MountPoint[];
+  /** The health check's state as of its last probe, so it survives a berthd restart; absent without a health check. */
+  health?: HealthState;
 }

@@ -27,6 +27,7 @@ const CONTAINER_EVENTS: Record<string, Translate> = {
   stop: (id: string) => ({ id, action: 'stop' }),
   pause: (id: string) => ({ id, action: 'pause' }),
   unpause: (id: string) => ({ id, action: 'unpause' }),
+  restart: (id: string) => ({ id, action: 'restart' }),
   rename: (id: string, oldName: string) => ({ id, action: 'rename', attributes: { oldName: `/${oldName}` } }),
   attach: (id: string) => ({ id, action: 'attach' }),
   resize: (id: string, height: number, width: number) => ({ id, action: 'resize', attributes: { height: String(height), width: String(width) } }),
@@ -54,6 +55,9 @@ export function publishContainerEvents(containers: ContainerManager, execs: Exec
   for (const [name, translate] of Object.entries(CONTAINER_EVENTS)) {
     containers.on(name, (...args: unknown[]) => publish((translate as (...a: unknown[]) => ContainerEventSpec)(...args)));
   }
+
+  // dockerd's prune event has no actor, only what the prune reclaimed.
+  containers.on('prune', (reclaimed: number) => bus.publish('container', 'prune', { ID: '', Attributes: { reclaimed: String(reclaimed) } }));
 
   const sessions = new Map<string, ExecSession>();
   const execEvent = (session: ExecSession, action: string, attributes: Record<string, string> = {}): void =>

@@ -27,6 +27,8 @@ import { executePull, preparePull, type PreparedPull, type PullDeps, type PullRe
 import type { ProgressSink } from './progress.js';
 import { EventBus } from './events.js';
 import { publishContainerEvents } from './container-events.js';
+import { publishNetworkEvents } from './network-events.js';
+import { publishVolumeEvents } from './volume-events.js';
 
 const log = logger('engine');
 
@@ -86,6 +88,8 @@ export class Engine {
     this.execs = new ExecManager(this.containers, { runc, conmonBinary });
     this.health = new HealthMonitor(this.containers, this.execs);
     publishContainerEvents(this.containers, this.execs, this.events);
+    publishVolumeEvents(this.volumes, this.containers, this.events);
+    publishNetworkEvents(this.network, this.containers, this.events);
   }
 
   static async open(config: EngineConfig): Promise<Engine> {
@@ -304,8 +308,8 @@ export class Engine {
     return entries;
   }
 
-  /** Removes dangling images (no name), or with `all` every image no container uses. */
-  async pruneImages(all: boolean): Promise<{ deleted: Array<{ Untagged?: string; Deleted?: string }>; reclaimed: number }> {
+  /** Removes dangling images (no name), or with `all` every image no container uses; of those, the ones `selects` picks. */
+  async pruneImages(all: boolean, selects: (image: ImageRecord) => boolean): Promise<{ deleted: Array<{ Untagged?: string; Deleted?: string }>; reclaimed: number }> {
     const used = new Set(this.containers.list().map((c) => c.imageId));
     const deleted: Array<{ Untagged?: string; Deleted?: string }> = [];
     let reclaimed = 0;
@@ -313,6 +317,7 @@ export class Engine {
       if (used.has(image.id)) continue;
       const names = this.images.namesFor(image.id);
       if (!all && names.length > 0) continue;
+      if (!selects(image)) continue;
       const entries: Array<{ Untagged?: string; Deleted?: string }> = [];
       for (const name of names) entries.push({ Untagged: parseReference(name).familiar });
       for (const d of image.repoDigests) entries.push({ Untagged: parseReference(d).familiar });
@@ -323,6 +328,7 @@ export class Engine {
       reclaimed += image.size;
     }
     if (deleted.length > 0) await this.collectGarbage();
+    this.events.publish('image', 'prune', { ID: '', Attributes: { reclaimed: String(reclaimed) } });
     return { deleted, reclaimed };
   }
 

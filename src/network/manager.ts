@@ -9,6 +9,7 @@
  * one container are chained, so a restart's ADD never races the previous run's DEL.
  */
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
@@ -65,7 +66,8 @@ interface ZoneEntry {
 
 const macPattern = /^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/;
 
-export class NetworkManager implements DnsZone {
+/** Emits `create` (record), `remove` (record) and `prune`; engine/network-events.ts turns them into Docker events. */
+export class NetworkManager extends EventEmitter implements DnsZone {
   readonly store: NetworkStore;
   private readonly ports = new PortReservations();
   private readonly dns = new DnsServer(this);
@@ -77,6 +79,7 @@ export class NetworkManager implements DnsZone {
   private hostResolverCache: { at: number; servers: string[] } | undefined;
 
   constructor(private readonly options: NetworkManagerOptions) {
+    super();
     const base = join(options.execRoot, 'network');
     this.netnsDir = join(options.execRoot, 'netns');
     this.cacheDir = join(base, 'cni');
@@ -115,6 +118,7 @@ export class NetworkManager implements DnsZone {
   async createNetwork(request: Parameters<NetworkStore['create']>[0]): Promise<NetworkRecord> {
     const record = await this.store.create(request);
     await this.serveDns(record);
+    this.emit('create', record);
     return record;
   }
 
@@ -135,7 +139,20 @@ export class NetworkManager implements DnsZone {
       await this.serveDns(record);
       throw err;
     }
+    this.emit('remove', record);
     return record;
+  }
+
+  /** Removes the user-defined bridge networks `selects` picks (the caller knows which are in use); their names. */
+  async prune(selects: (network: NetworkRecord) => boolean): Promise<string[]> {
+    const deleted: string[] = [];
+    for (const network of this.store.list()) {
+      if (network.driver !== 'bridge' || network.isDefault || !selects(network)) continue;
+      await this.removeNetwork(network.id);
+      deleted.push(network.name);
+    }
+    this.emit('prune');
+    return deleted;
   }
 
   // ---- containers ------------------------------------------------------------------

@@ -5,6 +5,7 @@
  * through `usedBy`, so a volume is never removed while any container record refers to it.
  */
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -68,12 +69,14 @@ export function isAnonymous(volume: VolumeRecord): boolean {
   return Object.prototype.hasOwnProperty.call(volume.labels, ANONYMOUS_LABEL);
 }
 
-export class VolumeStore {
+/** Emits `create` (record), `remove` (record) and `prune` (bytes reclaimed); engine/volume-events.ts turns them into Docker events. */
+export class VolumeStore extends EventEmitter {
   private readonly db: Database.Database;
   /** Containers being created hold their volumes before their record exists. */
   private readonly held = new Map<string, Set<string>>();
 
   constructor(private readonly options: VolumeStoreOptions) {
+    super();
     this.db = options.db;
     this.db.exec('CREATE TABLE IF NOT EXISTS volumes (name TEXT PRIMARY KEY, record TEXT NOT NULL);');
   }
@@ -121,7 +124,11 @@ export class VolumeStore {
       throw invalidArgument(`create ${name}: ${err instanceof Error ? err.message : String(err)}`);
     }
     const existing = this.find(name);
-    if (existing) return existing;
+    // dockerd's volume service announces every create, also one that finds the volume there.
+    if (existing) {
+      this.emit('create', existing);
+      return existing;
+    }
     const record: VolumeRecord = {
       name,
       driver,
@@ -133,7 +140,9 @@ export class VolumeStore {
     // The directory before the record: a crash in between leaves an unlisted directory that a
     // later create of the same name simply reuses.
     this.db.prepare('INSERT OR IGNORE INTO volumes (name, record) VALUES (?, ?)').run(name, JSON.stringify(record));
-    return this.get(name);
+    const created = this.get(name);
+    this.emit('create', created);
+    return created;
   }
 
   /** Keeps the volume from being removed until released (a container create in flight). */
@@ -168,6 +177,7 @@ export class VolumeStore {
     const doomed = join(this.options.root, `${REMOVING_PREFIX}${name}-${randomBytes(4).toString('hex')}`);
     const moved = await rename(dir, doomed).then(() => true, () => false);
     this.db.prepare('DELETE FROM volumes WHERE name = ?').run(name);
+    this.emit('remove', volume);
     if (moved) await rm(doomed, { recursive: true, force: true });
   }
 
@@ -185,6 +195,7 @@ export class VolumeStore {
       names.push(volume.name);
       reclaimed += size;
     }
+    this.emit('prune', reclaimed);
     return { names, reclaimed };
   }
 

@@ -172,6 +172,57 @@ describe('events', () => {
     assert.equal((await d.docker(['rm', '-f', 'probed'])).code, 0);
   });
 
+  /** Runs `act`, then replays the events of that time window that pass the filters. */
+  const windowOf = async (act: () => Promise<void>, filters: string[]): Promise<Event[]> => {
+    const since = (Date.now() / 1000).toFixed(3);
+    await act();
+    const until = Math.ceil(Date.now() / 1000) + 1;
+    await new Promise((r) => setTimeout(r, until * 1000 - Date.now() + 50));
+    const r = await d.docker(['events', '--since', since, '--until', String(until), '--format', '{{json .}}', ...filters.flatMap((f) => ['--filter', f])]);
+    assert.equal(r.code, 0, r.stderr);
+    return parseLines(r.stdout);
+  };
+
+  it('docker restart emits kill, die, stop, start, restart; of a stopped container start, restart (docker CLI, dockerode, berth)', async () => {
+    // A shell that exits on SIGTERM: the stop needs no SIGKILL.
+    assert.equal((await d.docker(['run', '-d', '--name', 'rst', 'busybox', 'sh', '-c', "trap 'exit 0' TERM; while :; do sleep 0.1; done"])).code, 0);
+    const viaCli = await windowOf(async () => {
+      const r = await d.docker(['restart', '-t', '1', 'rst']);
+      assert.equal(r.code, 0, r.stderr);
+    }, ['container=rst']);
+    assert.deepEqual(viaCli.map((e) => e.Action), ['kill', 'die', 'stop', 'start', 'restart']);
+    assert.equal(viaCli[0]?.Actor.Attributes['signal'], '15');
+    assert.equal(viaCli.at(-1)?.Actor.Attributes['name'], 'rst');
+    const viaBerth = await windowOf(async () => {
+      const r = await d.berth(['restart', '-t', '1', 'rst']);
+      assert.equal(r.code, 0, r.stderr);
+    }, ['container=rst']);
+    assert.deepEqual(viaBerth.map((e) => e.Action), ['kill', 'die', 'stop', 'start', 'restart']);
+    assert.equal((await d.docker(['stop', '-t', '1', 'rst'])).code, 0);
+    const docker = new Docker({ socketPath: d.socket });
+    const stopped = await windowOf(() => docker.getContainer('rst').restart(), ['container=rst']);
+    assert.deepEqual(stopped.map((e) => e.Action), ['start', 'restart']);
+    assert.equal((await d.docker(['rm', '-f', 'rst'])).code, 0);
+  });
+
+  it('a restart by policy emits die and start, never restart (docker-py)', async () => {
+    const events = await windowOf(async () => {
+      await execFileAsync(
+        'python3',
+        ['-c', "import docker\nc = docker.from_env().containers.run('busybox', ['sh', '-c', 'exit 3'], name='polrst', detach=True, restart_policy={'Name': 'on-failure', 'MaximumRetryCount': 1})\nc.wait()"],
+        { env: { ...process.env, DOCKER_HOST: d.host } },
+      );
+      for (let i = 0; i < 50; i++) {
+        const r = await d.docker(['inspect', '-f', '{{.State.Status}} {{.RestartCount}}', 'polrst']);
+        if (r.stdout.trim() === 'exited 1') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }, ['container=polrst']);
+    assert.deepEqual(events.map((e) => e.Action), ['create', 'start', 'die', 'start', 'die']);
+    assert.ok(events.filter((e) => e.Action === 'die').every((e) => e.Actor.Attributes['exitCode'] === '3'));
+    assert.equal((await d.docker(['rm', '-f', 'polrst'])).code, 0);
+  });
+
   it('rejects bad filters and times', async () => {
     assert.equal((await d.api('GET', `/events?filters=${encodeURIComponent('{"colour":{"red":true}}')}`)).status, 400);
     assert.equal((await d.api('GET', `/events?filters=${encodeURIComponent('{"type":{"box":true}}')}`)).status, 400);

@@ -1,10 +1,17 @@
 /** Containers outlive berthd: kill -9 the daemon, start it again, and everything still works. */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
+import Docker from 'dockerode';
+import tarStream from 'tar-stream';
 import { startBerthd, mountsUnder, type Berthd } from '../helpers/berthd.js';
+
+const execFileAsync = promisify(execFile);
 
 describe('containers outlive berthd', () => {
   let d: Berthd;
@@ -78,5 +85,47 @@ describe('containers outlive berthd', () => {
     for (let i = 0; i < 50 && !(await gone(`/proc/${pid}`)); i++) await new Promise((res) => setTimeout(res, 100));
     assert.ok(await gone(`/proc/${pid}`), 'the orphaned process was killed');
     assert.deepEqual((await mountsUnder(d.root)).filter((m) => m.includes(id)), []);
+  });
+
+  it('thaws a container that a copy-in left frozen when berthd died mid-copy; one the user paused stays paused (dockerode, docker CLI, berth exec)', async () => {
+    for (const name of ['copied', 'held']) {
+      const r = await d.docker(['run', '-d', '--name', name, 'busybox', 'sleep', '300']);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    assert.equal((await d.docker(['pause', 'held'])).code, 0);
+    const id = (await d.docker(['inspect', '-f', '{{.Id}}', 'copied'])).stdout.trim();
+    const runcState = async (): Promise<string> => {
+      const out = await execFileAsync('runc', ['--root', join(d.root, 'run', 'runc'), 'state', id]);
+      return (JSON.parse(out.stdout) as { status: string }).status;
+    };
+
+    // A PUT whose tar never ends (a 1 MiB entry of which 4 KiB are sent): berthd freezes the container, then waits for the rest.
+    const body = new PassThrough();
+    const docker = new Docker({ socketPath: d.socket });
+    const copy = docker.getContainer('copied').putArchive(body, { path: '/tmp' }).catch((err: unknown) => err);
+    const pack = tarStream.pack();
+    pack.pipe(body);
+    pack.entry({ name: 'big.bin', size: 1 << 20 }).write(Buffer.alloc(4096));
+    const deadline = Date.now() + 10_000;
+    while ((await runcState()) !== 'paused') {
+      assert.ok(Date.now() < deadline, 'the copy never froze the container');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await d.kill9();
+    pack.destroy();
+    body.destroy();
+    await copy;
+    assert.equal(await runcState(), 'paused', 'left frozen by the dead berthd');
+
+    await d.start();
+    assert.equal(await runcState(), 'running');
+    const state = await d.docker(['inspect', '-f', '{{.State.Status}} {{.State.Paused}}', 'copied', 'held']);
+    assert.equal(state.stdout, 'running false\npaused true\n');
+    const exec = await d.docker(['exec', 'copied', 'echo', 'thawed'], { timeoutMs: 10_000 });
+    assert.equal(exec.stdout, 'thawed\n', exec.stderr);
+    const viaBerth = await d.berth(['exec', 'copied', 'echo', 'thawed'], { timeoutMs: 10_000 });
+    assert.equal(viaBerth.stdout, 'thawed\n', viaBerth.stderr);
+    assert.equal((await d.docker(['unpause', 'held'])).code, 0);
+    for (const name of ['copied', 'held']) assert.equal((await d.docker(['rm', '-f', name])).code, 0);
   });
 });

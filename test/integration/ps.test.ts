@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import Docker from 'dockerode';
 import { repoRoot, startBerthd, type Berthd } from '../helpers/berthd.js';
 
 describe('ps', () => {
@@ -79,6 +80,32 @@ describe('ps', () => {
     assert.equal((await d.docker(['start', '-a', 'writer'])).code, 0);
     const again = (await d.api('GET', '/containers/writer/json?size=1')).json<{ SizeRw: number }>();
     assert.ok(again.SizeRw >= 8000 && again.SizeRw < 12000, JSON.stringify(again));
+  });
+
+  it('filters by volume: a volume name, a bind source or any destination (docker CLI, berth, dockerode)', async () => {
+    const bindSource = join(d.root, 'ps-bind');
+    for (const args of [
+      ['create', '--name', 'pv-named', '-v', 'psvol:/data', 'busybox', 'true'],
+      ['create', '--name', 'pv-anon', '-v', '/cache', 'busybox', 'true'],
+      ['create', '--name', 'pv-bind', '-v', `${bindSource}:/srv`, 'busybox', 'true'],
+    ]) {
+      const r = await d.docker(args);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const names = async (...values: string[]): Promise<string[]> => {
+      const out = await same(['ps', '-a', '--format', '{{.Names}}', ...values.flatMap((v) => ['--filter', `volume=${v}`])]);
+      return out.split('\n').filter(Boolean).sort();
+    };
+    assert.deepEqual(await names('psvol'), ['pv-named']);
+    assert.deepEqual(await names('/cache'), ['pv-anon']);
+    assert.deepEqual(await names('/data', '/cache'), ['pv-anon', 'pv-named']);
+    assert.deepEqual(await names(bindSource), ['pv-bind']);
+    assert.deepEqual(await names('nosuchvolume'), []);
+    const docker = new Docker({ socketPath: d.socket });
+    const listed = await docker.listContainers({ all: true, filters: { volume: ['/srv'] } });
+    assert.deepEqual(listed.map((c) => c.Names[0]), ['/pv-bind']);
+    for (const name of ['pv-named', 'pv-anon', 'pv-bind']) assert.equal((await d.docker(['rm', '-v', name])).code, 0);
+    assert.equal((await d.docker(['volume', 'rm', 'psvol'])).code, 0);
   });
 });
 

@@ -235,6 +235,35 @@ print('ok')`,
     for (const name of ['imagecheck', 'overridden', 'disabled']) await d.docker(['rm', '-f', name]);
   });
 
+  it('keeps the health status, streak and log across a berthd restart, running or stopped (docker CLI, docker-py)', async () => {
+    const run = await d.docker(['run', '-d', '--name', 'sickly', '--health-cmd', 'echo check; false', '--health-interval', '1s', '--health-retries', '1', 'busybox', 'sleep', '300']);
+    assert.equal(run.code, 0, run.stderr);
+    const stopped = await d.docker(['run', '-d', '--name', 'was-fine', '--health-cmd', 'true', '--health-interval', '200ms', 'busybox', 'sleep', '300']);
+    assert.equal(stopped.code, 0, stopped.stderr);
+    await until('was-fine', (i) => i.State.Health?.Status === 'healthy');
+    assert.equal((await d.docker(['stop', '-t', '0', 'was-fine'])).code, 0);
+    const fineBefore = (await inspect('was-fine')).State.Health;
+    const before = (await until('sickly', (i) => i.State.Health?.Status === 'unhealthy')).State.Health;
+    const lastBefore = before?.Log.at(-1);
+    assert.ok(lastBefore);
+    await d.kill9();
+    await d.start();
+
+    const py = await python(d, "import docker, json\nc = docker.from_env()\nprint(json.dumps([c.api.inspect_container(n)['State'].get('Health') for n in ('sickly', 'was-fine')]))");
+    assert.equal(py.code, 0, py.stderr);
+    const [sickly, wasFine] = JSON.parse(py.stdout) as Array<Inspect['State']['Health']>;
+    assert.equal(sickly?.Status, 'unhealthy');
+    assert.ok((sickly?.FailingStreak ?? 0) >= (before?.FailingStreak ?? 1), JSON.stringify(sickly));
+    assert.ok(sickly?.Log.some((e) => e.Start === lastBefore.Start && e.Output === 'check\n'), JSON.stringify(sickly?.Log));
+    assert.deepEqual(wasFine, fineBefore);
+    const ps = await d.docker(['ps', '--filter', 'health=unhealthy', '--format', '{{.Names}} {{.Status}}']);
+    assert.match(ps.stdout, /^sickly Up .* \(unhealthy\)$/m);
+    // A start begins the check afresh; the log is kept.
+    assert.equal((await d.docker(['start', 'was-fine'])).code, 0);
+    assert.ok(((await inspect('was-fine')).State.Health?.Log.length ?? 0) >= (fineBefore?.Log.length ?? 1));
+    for (const name of ['sickly', 'was-fine']) assert.equal((await d.docker(['rm', '-f', name])).code, 0);
+  });
+
   it('reports a probe timeout, and --no-healthcheck disables the check (docker CLI)', async () => {
     const run = await d.docker(['run', '-d', '--name', 'slow', '--health-cmd', 'sleep 5', '--health-timeout', '300ms', '--health-interval', '200ms', '--health-retries', '1', 'busybox', 'sleep', '300']);
     assert.equal(run.code, 0, run.stderr);

@@ -2,21 +2,16 @@
 import { invalidArgument, isBerthError } from '../../core/errors.js';
 import type { ContainerRecord } from '../../containers/types.js';
 import type { Engine } from '../../engine/engine.js';
+import { labelMatches } from './label-filter.js';
 import { parsePortKey } from './convert-network.js';
 
 const statuses = new Set(['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead']);
-const keys = new Set(['id', 'name', 'label', 'status', 'exited', 'ancestor', 'before', 'since', 'network', 'publish', 'expose', 'is-task', 'health']);
+const keys = new Set(['id', 'name', 'label', 'status', 'exited', 'ancestor', 'before', 'since', 'network', 'publish', 'expose', 'is-task', 'health', 'volume']);
 
 export interface ContainerFilter {
   /** Filters that select stopped containers imply `all`, as in dockerd. */
   impliesAll: boolean;
   matches(record: ContainerRecord): boolean;
-}
-
-function labelMatches(labels: Record<string, string>, wanted: string): boolean {
-  const i = wanted.indexOf('=');
-  if (i < 0) return wanted in labels;
-  return labels[wanted.slice(0, i)] === wanted.slice(i + 1);
 }
 
 function nameMatches(name: string, pattern: string): boolean {
@@ -27,11 +22,21 @@ function nameMatches(name: string, pattern: string): boolean {
   }
 }
 
+/** moby daemon/list.go: a volume's name (a bind's source) or any mount's destination. */
+function mountMatches(record: ContainerRecord, value: string): boolean {
+  return (record.mounts ?? []).some((m) => (m.name || m.source) === value || m.destination === value);
+}
+
 function portMatches(spec: string, ports: Array<{ port: number; protocol: string }>): boolean {
   const [range, protocol = 'tcp'] = spec.split('/');
   const [low, high] = (range ?? '').split('-').map(Number);
   if (low === undefined || Number.isNaN(low)) throw invalidArgument(`invalid filter: '${spec}' is not a port`);
   return ports.some((p) => p.protocol === protocol && p.port >= low && p.port <= (high ?? low));
+}
+
+/** A container's labels as dockerd sees them (Config.Labels): the image's, overridden by its own. */
+export function containerLabels(record: ContainerRecord): Record<string, string> {
+  return { ...(record.imageConfig.Labels ?? {}), ...record.request.labels };
 }
 
 export function containerFilter(engine: Engine, filters: Record<string, string[]>): ContainerFilter {
@@ -62,7 +67,7 @@ export function containerFilter(engine: Engine, filters: Record<string, string[]
       const s = record.state;
       const exposed = Object.keys({ ...(record.imageConfig.ExposedPorts ?? {}), ...record.request.exposedPorts }).map((k) => parsePortKey(k));
       const published = (record.network?.ports ?? []).map((p) => ({ port: p.hostPort, protocol: p.protocol }));
-      const labels = { ...(record.imageConfig.Labels ?? {}), ...record.request.labels };
+      const labels = containerLabels(record);
       const attached = record.request.network.endpoints.map((e) => engine.network.store.find(e.network)?.id ?? e.network);
       return (
         any('id', (v) => record.id.startsWith(v)) &&
@@ -77,7 +82,8 @@ export function containerFilter(engine: Engine, filters: Record<string, string[]
         any('publish', (v) => portMatches(v, published)) &&
         any('expose', (v) => portMatches(v, exposed)) &&
         any('is-task', (v) => v === 'false') &&
-        any('health', (v) => v === (engine.health.get(record.id)?.Status ?? 'none'))
+        any('health', (v) => v === (engine.health.get(record.id)?.Status ?? 'none')) &&
+        any('volume', (v) => mountMatches(record, v))
       );
     },
   };

@@ -1,6 +1,7 @@
 /** `GET /images/json?filters=`: dangling, label, before, since, reference (dockerd's image list filters). */
 import { invalidArgument } from '../../core/errors.js';
 import type { Engine } from '../../engine/engine.js';
+import { labelMatches } from './label-filter.js';
 import type { ImageRecord } from '../../images/store.js';
 
 const known = new Set(['dangling', 'label', 'before', 'since', 'reference']);
@@ -10,13 +11,6 @@ function referenceMatches(pattern: string, tag: string): boolean {
   const glob = (p: string): RegExp => new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`);
   const repo = tag.slice(0, tag.lastIndexOf(':') > tag.lastIndexOf('/') ? tag.lastIndexOf(':') : tag.length);
   return glob(pattern).test(tag) || glob(pattern).test(repo);
-}
-
-function labelMatches(labels: Record<string, string>, filter: string): boolean {
-  const eq = filter.indexOf('=');
-  const key = eq < 0 ? filter : filter.slice(0, eq);
-  if (!Object.prototype.hasOwnProperty.call(labels, key)) return false;
-  return eq < 0 || labels[key] === filter.slice(eq + 1);
 }
 
 function created(image: ImageRecord): number {

@@ -1,5 +1,5 @@
 /** /containers/*: create, list, inspect, start, stop, kill, wait, remove, logs, attach, resize. */
-import { BerthError, conflict, invalidArgument } from '../../core/errors.js';
+import { conflict, invalidArgument } from '../../core/errors.js';
 
 import type { WaitCondition } from '../../containers/manager.js';
 import { ContainerSizes } from '../../containers/sizes.js';
@@ -9,7 +9,8 @@ import { resizeTerminalSpaced } from '../../runtime/resize.js';
 import { commonHeaders, parseFilters, queryBool, queryInt, readJsonBody, sendEmpty, sendJson, type Router } from './http.js';
 import { containerInspect, containerSummary, createBodyToRequest } from './convert.js';
 import { updateBodyToChange } from './convert-limits.js';
-import { containerFilter } from './container-filters.js';
+import { containerFilter, containerLabels } from './container-filters.js';
+import { pruneFilter } from './prune-filters.js';
 import { networkLookup } from './convert-network.js';
 import { writeEntry } from './attach-io.js';
 import { attachContainer } from './attach-container.js';
@@ -132,9 +133,8 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
   });
 
   router.add('POST', '/containers/prune', async ({ res, query }) => {
-    const filters = parseFilters(query.get('filters'));
-    if (Object.keys(filters).length > 0) throw new BerthError('not-implemented', `container prune filters are not supported by berth yet: ${Object.keys(filters).join(', ')}`);
-    const { ids, reclaimed } = await containers.prune();
+    const filter = pruneFilter(parseFilters(query.get('filters')), ['until', 'label', 'label!']);
+    const { ids, reclaimed } = await containers.prune((c) => filter.selects(Date.parse(c.created), containerLabels(c)));
     sendJson(res, 200, { ContainersDeleted: ids.length ? ids : null, SpaceReclaimed: reclaimed });
   });
 
@@ -156,9 +156,8 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
   router.add('POST', '/containers/{id}/restart', async ({ res, params, query }) => {
     const t = queryInt(query, 't') ?? queryInt(query, 'timeout');
     const record = containers.get(params[0] as string);
-    await containers.stop(record.id, t, query.get('signal') || undefined);
     // Attaches parked on the stopped container follow the new run, as with POST /start.
-    await containers.start(record.id, (_r, offset) => releaseAttaches(record.id, offset));
+    await containers.restart(record.id, t, query.get('signal') || undefined, (_r, offset) => releaseAttaches(record.id, offset));
     sendEmpty(res, 204);
   });
 

@@ -1,11 +1,12 @@
 /** /images/*: pull (create), list, inspect, tag, remove. */
-import { BerthError, invalidArgument } from '../../core/errors.js';
+import { invalidArgument } from '../../core/errors.js';
 import type { Engine } from '../../engine/engine.js';
 import type { JsonMessage } from '../../engine/progress.js';
 import type { AuthConfig } from '../../registry/auth.js';
 import { commonHeaders, parseFilters, queryBool, sendJson, type Router } from './http.js';
 import { imageInspect, imageSummary } from './convert.js';
 import { imageFilter } from './image-filters.js';
+import { pruneFilter } from './prune-filters.js';
 import { importFromRequest } from './routes-image-archive.js';
 
 /** X-Registry-Auth: base64url JSON of Docker's AuthConfig; `e30=` (`{}`) means anonymous. */
@@ -69,12 +70,12 @@ export function registerImageRoutes(router: Router, engine: Engine): void {
 
   router.add('POST', '/images/prune', async ({ res, query }) => {
     const filters = parseFilters(query.get('filters'));
-    for (const key of Object.keys(filters)) {
-      if (key !== 'dangling') throw new BerthError('not-implemented', `image prune filter '${key}' is not supported by berth yet`);
-    }
+    const filter = pruneFilter(filters, ['dangling', 'until', 'label', 'label!']);
     const dangling = filters.dangling?.[0] ?? 'true';
     if (!['true', 'false', '1', '0'].includes(dangling)) throw invalidArgument(`invalid filter 'dangling=${dangling}'`);
-    const { deleted, reclaimed } = await engine.pruneImages(dangling === 'false' || dangling === '0');
+    const { deleted, reclaimed } = await engine.pruneImages(dangling === 'false' || dangling === '0', (image) =>
+      filter.selects(Date.parse(image.config.created ?? '') || 0, image.config.config?.Labels ?? {}),
+    );
     sendJson(res, 200, { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed });
   });
 

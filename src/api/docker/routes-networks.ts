@@ -1,19 +1,15 @@
 /** /networks/*: list, inspect, create, remove, connect, disconnect, prune. */
 import { invalidArgument } from '../../core/errors.js';
 import type { Engine } from '../../engine/engine.js';
+import { labelMatches } from './label-filter.js';
 import type { NetworkRecord } from '../../network/networks.js';
-import { filterTime, parseFilters, readJsonBody, sendEmpty, sendJson, type Router } from './http.js';
+import { parseFilters, readJsonBody, sendEmpty, sendJson, type Router } from './http.js';
 import { createNetworkRequest, networkDoc } from './convert-network.js';
+import { pruneFilter } from './prune-filters.js';
 
 type Json = Record<string, unknown>;
 
 const listFilters = new Set(['dangling', 'driver', 'id', 'label', 'name', 'scope', 'type']);
-
-function labelMatches(labels: Record<string, string>, wanted: string): boolean {
-  const i = wanted.indexOf('=');
-  if (i < 0) return wanted in labels;
-  return labels[wanted.slice(0, i)] === wanted.slice(i + 1);
-}
 
 function matches(engine: Engine, network: NetworkRecord, filters: Record<string, string[]>): boolean {
   for (const [key, values] of Object.entries(filters)) {
@@ -103,19 +99,8 @@ export function registerNetworkRoutes(router: Router, engine: Engine): void {
   });
 
   router.add('POST', '/networks/prune', async ({ res, query }) => {
-    const filters = parseFilters(query.get('filters'));
-    for (const key of Object.keys(filters)) if (key !== 'label' && key !== 'label!' && key !== 'until') throw invalidArgument(`invalid filter '${key}'`);
-    const until = filters.until?.[0];
-    const cutoff = until ? filterTime(until, 'until') : Infinity;
-    const deleted: string[] = [];
-    for (const network of networks.store.list()) {
-      if (network.driver !== 'bridge' || network.isDefault || usedByAnyContainer(engine, network)) continue;
-      if (!(filters.label ?? []).every((v) => labelMatches(network.labels, v))) continue;
-      if ((filters['label!'] ?? []).some((v) => labelMatches(network.labels, v))) continue;
-      if (Date.parse(network.created) >= cutoff) continue;
-      await networks.removeNetwork(network.id);
-      deleted.push(network.name);
-    }
+    const filter = pruneFilter(parseFilters(query.get('filters')), ['until', 'label', 'label!']);
+    const deleted = await networks.prune((network) => !usedByAnyContainer(engine, network) && filter.selects(Date.parse(network.created), network.labels));
     sendJson(res, 200, { NetworksDeleted: deleted.length ? deleted : null });
   });
 }

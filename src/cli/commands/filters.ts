@@ -1,8 +1,11 @@
 /** `--filter key=value` flags → the `filters` query parameter ({"key":{"value":true}}). */
 import { CliError } from '../errors.js';
 
-export function buildFilters(specs: readonly string[]): Record<string, Record<string, boolean>> {
-  const filters: Record<string, Record<string, boolean>> = {};
+/** The `filters` query parameter's shape: key → set of values. */
+export type Filters = Record<string, Record<string, boolean>>;
+
+export function buildFilters(specs: readonly string[]): Filters {
+  const filters: Filters = {};
   for (const spec of specs) {
     const eq = spec.indexOf('=');
     if (eq <= 0) throw new CliError(`bad format of filter (expected name=value)`, 125);

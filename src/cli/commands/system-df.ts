@@ -9,6 +9,7 @@ import { CliError } from '../errors.js';
 import { api, confirm, out, println } from '../io.js';
 import { tabwrite } from '../tabwriter.js';
 import { buildFilters } from './filters.js';
+import { pruneContainers, pruneImages } from './prune.js';
 
 interface DfImage {
   Id: string;
@@ -99,6 +100,7 @@ export async function systemDfCmd(opts: { verbose?: boolean }): Promise<number> 
 
 export async function systemPruneCmd(opts: { all?: boolean; volumes?: boolean; force?: boolean; filter?: string[] }): Promise<number> {
   const filters = buildFilters(opts.filter ?? []);
+  if (opts.volumes && filters['until']) throw new CliError('ERROR: The "until" filter is not supported with "--volumes"', 1);
   if (!opts.force) {
     const lines = [
       'WARNING! This will remove:',
@@ -112,32 +114,17 @@ export async function systemPruneCmd(opts: { all?: boolean; volumes?: boolean; f
     ];
     if (!(await confirm(lines.join('\n')))) throw new CliError('', 1);
   }
-  const q = (extra: Record<string, Record<string, boolean>> = {}): { filters?: string } => {
-    const all = { ...filters, ...extra };
-    return Object.keys(all).length ? { filters: JSON.stringify(all) } : {};
-  };
-  let reclaimed = 0;
-  const containers = await api().json<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }>({ method: 'POST', path: '/containers/prune', query: q() });
-  reclaimed += containers.SpaceReclaimed ?? 0;
-  if (containers.ContainersDeleted?.length) println(`Deleted Containers:\n${containers.ContainersDeleted.join('\n')}\n`);
-  const networks = await api().json<{ NetworksDeleted: string[] | null }>({ method: 'POST', path: '/networks/prune', query: q() });
+  const query = Object.keys(filters).length ? { filters: JSON.stringify(filters) } : {};
+  let reclaimed = await pruneContainers(filters);
+  const networks = await api().json<{ NetworksDeleted: string[] | null }>({ method: 'POST', path: '/networks/prune', query });
   if (networks.NetworksDeleted?.length) println(`Deleted Networks:\n${networks.NetworksDeleted.join('\n')}\n`);
   if (opts.volumes) {
-    const volumes = await api().json<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }>({ method: 'POST', path: '/volumes/prune', query: q() });
+    const volumes = await api().json<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }>({ method: 'POST', path: '/volumes/prune', query });
     reclaimed += volumes.SpaceReclaimed ?? 0;
     if (volumes.VolumesDeleted?.length) println(`Deleted Volumes:\n${volumes.VolumesDeleted.join('\n')}\n`);
   }
-  const images = await api().json<{ ImagesDeleted: Array<{ Untagged?: string; Deleted?: string }> | null; SpaceReclaimed: number }>({
-    method: 'POST',
-    path: '/images/prune',
-    query: q({ dangling: { [opts.all ? 'false' : 'true']: true } }),
-  });
-  reclaimed += images.SpaceReclaimed ?? 0;
-  if (images.ImagesDeleted?.length) {
-    const lines = images.ImagesDeleted.map((d) => (d.Untagged ? `untagged: ${d.Untagged}` : `deleted: ${d.Deleted ?? ''}`));
-    println(`Deleted Images:\n${lines.join('\n')}\n`);
-  }
-  const cache = await api().json<{ SpaceReclaimed: number }>({ method: 'POST', path: '/build/prune', query: opts.all ? { all: '1' } : {} });
+  reclaimed += await pruneImages(filters, opts.all ?? false);
+  const cache = await api().json<{ SpaceReclaimed: number }>({ method: 'POST', path: '/build/prune', query: { ...query, all: opts.all ? '1' : undefined } });
   reclaimed += cache.SpaceReclaimed ?? 0;
   println(`Total reclaimed space: ${humanSize(reclaimed)}`);
   return 0;
