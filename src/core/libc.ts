@@ -19,6 +19,8 @@ const setnsFn = libc.func('int setns(int fd, int nstype)');
 const socketFn = libc.func('int socket(int domain, int type, int protocol)');
 const ioctlFn = libc.func('int ioctl(int fd, unsigned long request, _Inout_ uint8_t *arg)');
 const closeFn = libc.func('int close(int fd)');
+const pipe2Fn = libc.func('int pipe2(_Out_ uint8_t *fds, int flags)');
+const fcntlFn = libc.func('int fcntl(int fd, int cmd, ...)');
 
 export const MS_RDONLY = 0x1;
 export const MS_NOSUID = 0x2;
@@ -104,6 +106,24 @@ export function llistxattr(path: string): string[] {
     throw new SyscallError('llistxattr', errno, path);
   }
   return buf.toString('latin1', 0, n).split('\0').filter(Boolean);
+}
+
+const O_CLOEXEC = 0o2000000;
+const F_SETPIPE_SZ = 1031;
+
+/**
+ * A pipe whose ends are both close-on-exec, so a child gets only the end handed to it as stdio
+ * (spawn dup2()s it, which clears the flag on the copy). Returns [read fd, write fd].
+ */
+export function pipe(): [number, number] {
+  const fds = Buffer.alloc(8);
+  check(pipe2Fn(fds, O_CLOEXEC), 'pipe2', '');
+  return [fds.readInt32LE(0), fds.readInt32LE(4)];
+}
+
+/** Grows a pipe's kernel buffer (F_SETPIPE_SZ); bounded by /proc/sys/fs/pipe-max-size for non-root. */
+export function setPipeSize(fd: number, bytes: number): void {
+  check(fcntlFn(fd, F_SETPIPE_SZ, 'int', bytes), 'fcntl(F_SETPIPE_SZ)', `fd ${fd}`);
 }
 
 /** Moves the calling thread into new namespaces (only this thread: Node's main thread when called from JS). */

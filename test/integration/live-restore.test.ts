@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startBerthd, mountsUnder, type Berthd } from '../helpers/berthd.js';
+import { startBerthd, mountsUnderExceptLayers, type Berthd } from '../helpers/berthd.js';
 
 describe('containers outlive berthd', () => {
   let d: Berthd;
@@ -44,7 +44,7 @@ describe('containers outlive berthd', () => {
     await assert.rejects(readFile(`/proc/${pid}/status`, 'utf8'));
 
     assert.equal((await d.docker(['rm', 'live', 'dies'])).code, 0);
-    assert.deepEqual(await mountsUnder(join(d.root, 'data')), []);
+    assert.deepEqual(await mountsUnderExceptLayers(join(d.root, 'data')), []);
   });
 
   it('removes an --rm container that exited while berthd was down', async () => {
@@ -55,6 +55,6 @@ describe('containers outlive berthd', () => {
     await d.start();
     const ps = await d.docker(['ps', '-a', '--format', '{{.Names}}']);
     assert.doesNotMatch(ps.stdout, /ephemeral/);
-    assert.deepEqual(await mountsUnder(join(d.root, 'data')), []);
+    assert.deepEqual(await mountsUnderExceptLayers(join(d.root, 'data')), []);
   });
 });

@@ -4,8 +4,10 @@ import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
-import { startBerthd, type Berthd } from '../helpers/berthd.js';
+import { readMountInfo } from '../../src/snapshots/overlay.js';
+import { mountsUnder, startBerthd, type Berthd } from '../helpers/berthd.js';
 import { fixtures, type Fixtures } from '../helpers/fixtures.js';
+import { loopDevicesBelow } from '../helpers/loop.js';
 
 async function blobsIn(d: Berthd): Promise<Set<string>> {
   return new Set((await readdir(join(d.root, 'data/content/blobs/sha256'))).map((h) => `sha256:${h}`));
@@ -20,6 +22,8 @@ describe('pull from a registry', () => {
   });
   after(async () => {
     await d.destroy();
+    assert.deepEqual(await mountsUnder(d.root), [], 'destroy leaves no mount');
+    assert.deepEqual(await loopDevicesBelow(d.root), [], 'destroy leaves no loop device');
   });
 
   it('stores exactly the manifest, config and layer digests the registry serves, and unpacks whiteouts', async () => {
@@ -41,6 +45,20 @@ describe('pull from a registry', () => {
     const ls = await d.docker(['run', '--rm', '--entrypoint', 'sh', fx.images.busyboxMulti, '-c', 'ls /data; echo --; ls /opq']);
     assert.equal(ls.code, 0, ls.stderr);
     assert.equal(ls.stdout, 'b\n--\nz\n');
+  });
+
+  it('stores layers as loop-mounted squashfs images by default, and docker info says so', async () => {
+    const info = await d.docker(['info', '--format', '{{json .DriverStatus}}']);
+    assert.equal(info.code, 0, info.stderr);
+    assert.deepEqual((JSON.parse(info.stdout) as string[][]).find(([key]) => key === 'Layer Format'), ['Layer Format', 'squashfs (lz4, loop-mounted)']);
+    const layersDir = join(d.root, 'data/snapshots/layers');
+    const layers = await readdir(layersDir);
+    assert.ok(layers.length > 0);
+    const mounts = await readMountInfo();
+    for (const layer of layers) {
+      assert.ok((await readdir(join(layersDir, layer))).includes('layer.sqfs'), layer);
+      assert.equal(mounts.find((m) => m.mountPoint === join(layersDir, layer, 'fs'))?.fsType, 'squashfs', layer);
+    }
   });
 
   it('merges the image config the way Docker does', async () => {

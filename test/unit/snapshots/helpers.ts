@@ -1,7 +1,7 @@
 /** Fixture helpers for the snapshot tests: tar building with tar-stream, temp dirs, mounts. */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -135,20 +135,3 @@ export function exists(path: string): boolean {
   return existsSync(path);
 }
 
-/**
- * Loop devices whose backing file is below dir. A device is released a moment after its last
- * user goes (auto-clear runs from the kernel's release path), so this waits up to a second.
- */
-export async function loopDevicesBelow(dir: string): Promise<string[]> {
-  let found: string[] = [];
-  for (let i = 0; i < 20; i++) {
-    found = [];
-    for (const name of (await readdir('/sys/block')).filter((n) => n.startsWith('loop'))) {
-      const backing = await readFile(`/sys/block/${name}/loop/backing_file`, 'utf8').catch(() => '');
-      if (backing.startsWith(`${dir}/`)) found.push(`/dev/${name}: ${backing.trim()}`);
-    }
-    if (found.length === 0) return found;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return found;
-}

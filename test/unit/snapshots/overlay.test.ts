@@ -8,7 +8,8 @@ import { chainIds, type Digest } from '../../../src/core/digest.js';
 import { isBerthError } from '../../../src/core/errors.js';
 import { umount2 } from '../../../src/core/libc.js';
 import { OverlaySnapshotter, readMountInfo, type LayerFormat } from '../../../src/snapshots/overlay.js';
-import { exists, loopDevicesBelow, makeTar, mountPoints, sha256Of, streamOf, tempDir, type TarEntry } from './helpers.js';
+import { loopDevicesBelow } from '../../helpers/loop.js';
+import { exists, makeTar, mountPoints, sha256Of, streamOf, tempDir, type TarEntry } from './helpers.js';
 
 const LAYER_FORMATS: readonly LayerFormat[] = ['dir', 'squashfs'];
 

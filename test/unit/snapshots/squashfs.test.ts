@@ -8,7 +8,8 @@ import { isBerthError } from '../../../src/core/errors.js';
 import { lgetxattr, llistxattr, mountLoopImage, umount2 } from '../../../src/core/libc.js';
 import { applyLayer, type ApplyOptions } from '../../../src/snapshots/apply.js';
 import { applyLayerToSquashfs, squashfsSupport } from '../../../src/snapshots/squashfs.js';
-import { exists, loopDevicesBelow, makeTar, mountPoints, paxRecord, sha256Of, streamOf, tempDir, type TarEntry } from './helpers.js';
+import { loopDevicesBelow } from '../../helpers/loop.js';
+import { exists, makeTar, mountPoints, paxRecord, sha256Of, streamOf, tempDir, type TarEntry } from './helpers.js';
 
 const T = new Date(1_600_000_000_500);
 const DIR_T = new Date(1_500_000_000_000);
