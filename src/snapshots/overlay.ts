@@ -28,10 +28,11 @@
  * did not reach the rename is garbage in tmp/ and init() removes it. Removal is the reverse: rename
  * into tmp/rm-<random> (atomic disappearance), then delete. Active snapshots are created the same
  * way. File data inside a layer is not fsynced file by file (neither Docker nor containerd do);
- * pass `{ syncFs: true }` to syncfs(2) the filesystem before each commit. A squashfs layer is
- * mounted after its rename; init() mounts every squashfs layer that is not mounted (after a
- * reboot, or a crash between rename and mount). removeLayer unmounts before the rename away; the
- * loop device is released with the mount (auto-clear).
+ * pass `{ syncFs: true }` to syncfs(2) the filesystem before each commit. A squashfs image is
+ * fsynced and mounted in staging, and the rename carries the mount along, so a committed layer is
+ * mounted from the moment it appears; init() mounts those that are not (after a reboot) and
+ * unmounts what a crash left mounted in tmp/. Removal unmounts after the rename away; the loop
+ * device is released with the mount (auto-clear).
  *
  * Mounts: `lowerdir` lists the layers uppermost first. The mount(2) data is limited to one page
  * (4096 bytes incl. NUL). Absolute layer paths are used when they fit; otherwise each lower dir is
@@ -142,10 +143,8 @@ export class OverlaySnapshotter {
       await mkdir(dir, { recursive: true, mode: 0o700 });
     }
     const mounts = await readMountInfo();
-    // Nothing of ours is mounted in tmp/ by design; unmount anyway rather than rm into a mount.
-    for (const m of mounts.filter((m) => m.mountPoint.startsWith(`${this.tmpDir}/`)).reverse()) {
-      await unmountIfMounted(m.mountPoint);
-    }
+    // A crash between a squashfs layer's mount and its commit rename, or during a removal.
+    await unmountBelow(this.tmpDir, mounts);
     for (const name of await readdir(this.tmpDir)) {
       await rm(join(this.tmpDir, name), { recursive: true, force: true });
     }
@@ -264,12 +263,19 @@ export class OverlaySnapshotter {
       const result = squashfs
         ? await applyLayerToSquashfs(join(staging, SQUASHFS_IMAGE), input, compression, { allowDevices: this.allowDevices })
         : await applyLayer(fsDir, input, compression, { allowDevices: this.allowDevices });
-      // The whole layer is this one file, so it is made durable before the commit. LOOP_CONFIGURE
-      // would flush it anyway, on the main thread (50-160 ms for the 64 MB debian base image);
-      // here the flush runs in the thread pool.
-      if (squashfs) await fsyncFile(join(staging, SQUASHFS_IMAGE));
       if (expectedDiffId !== undefined && result.diffId !== expectedDiffId) {
         throw invalidArgument(`layer ${chainId}: diffID mismatch: expected ${expectedDiffId}, got ${result.diffId}`);
+      }
+      if (squashfs) {
+        // The whole layer is this one file, so it is made durable before the commit. LOOP_CONFIGURE
+        // would flush it anyway, on the main thread (50-160 ms for the 64 MB debian base image);
+        // here the flush runs in the thread pool.
+        await fsyncFile(join(staging, SQUASHFS_IMAGE));
+        try {
+          mountSquashfs(staging);
+        } catch (err) {
+          throw new BerthError('internal', `layer ${chainId}: cannot mount its squashfs image: ${errorMessage(err)}`, { cause: err });
+        }
       }
       const info: LayerInfo = { chainId, diffId: result.diffId, size: result.size };
       await writeFileAtomic(join(staging, 'layer.json'), JSON.stringify(info) + '\n', 0o600);
@@ -280,28 +286,16 @@ export class OverlaySnapshotter {
         const code = errnoCode(err);
         if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
         // committed meanwhile (another process on the same root): keep theirs
-        await rm(staging, { recursive: true, force: true });
+        await discard(staging);
         const existing = await this.layerInfo(chainId);
         if (!existing) throw err;
         return checkExpected(chainId, existing, expectedDiffId);
       }
       await fsyncDir(this.layersDir);
-      if (squashfs) await this.mountCommitted(chainId);
       return result;
     } catch (err) {
-      await rm(staging, { recursive: true, force: true });
+      await discard(staging);
       throw err;
-    }
-  }
-
-  /** Mount a just-committed squashfs layer; if that fails, the layer is removed again. */
-  private async mountCommitted(chainId: Digest): Promise<void> {
-    const dir = this.layerDir(chainId);
-    try {
-      mountSquashfs(dir);
-    } catch (err) {
-      await this.moveAwayAndDelete(dir, this.layersDir);
-      throw new BerthError('internal', `layer ${chainId}: cannot mount its squashfs image: ${errorMessage(err)}`, { cause: err });
     }
   }
 
@@ -316,7 +310,6 @@ export class OverlaySnapshotter {
       if (users.length > 0) {
         throw failedPrecondition(`layer ${chainId} is in use by active snapshot(s): ${users.join(', ')}`);
       }
-      if (await exists(join(dir, SQUASHFS_IMAGE))) await unmountIfMounted(join(dir, 'fs'));
       this.unmountedLayers.delete(dir);
       await this.moveAwayAndDelete(dir, this.layersDir);
     });
@@ -518,7 +511,7 @@ export class OverlaySnapshotter {
       throw err;
     }
     await fsyncDir(parent);
-    await rm(trash, { recursive: true, force: true });
+    await discard(trash);
   }
 
   private async serialized<T>(fn: () => Promise<T>): Promise<T> {
@@ -570,6 +563,17 @@ async function fsyncFile(path: string): Promise<void> {
 /** Loop-mount `layers/<hex>/layer.sqfs` read-only on `layers/<hex>/fs`. */
 function mountSquashfs(layerDir: string): void {
   mountLoopImage(join(layerDir, SQUASHFS_IMAGE), join(layerDir, 'fs'), 'squashfs', 0);
+}
+
+/** Delete a directory of ours, unmounting first what is mounted below it (a squashfs layer's fs/). */
+async function discard(dir: string): Promise<void> {
+  await unmountBelow(dir, await readMountInfo());
+  await rm(dir, { recursive: true, force: true });
+}
+
+async function unmountBelow(dir: string, mounts: MountInfo[]): Promise<void> {
+  // mountinfo lists parents before children: unmount in reverse
+  for (const m of mounts.filter((m) => m.mountPoint.startsWith(`${dir}/`)).reverse()) await unmountIfMounted(m.mountPoint);
 }
 
 /** umount2, falling back to a lazy detach while something still uses it; not mounted is fine. */

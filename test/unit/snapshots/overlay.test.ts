@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { lstat, mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { chainIds, type Digest } from '../../../src/core/digest.js';
 import { isBerthError } from '../../../src/core/errors.js';
-import { umount2 } from '../../../src/core/libc.js';
+import { mountLoopImage, umount2 } from '../../../src/core/libc.js';
 import { OverlaySnapshotter, readMountInfo, type LayerFormat } from '../../../src/snapshots/overlay.js';
 import { loopDevicesBelow } from '../../helpers/loop.js';
 import { exists, makeTar, mountPoints, sha256Of, streamOf, tempDir, type TarEntry } from './helpers.js';
@@ -270,7 +270,7 @@ test('argument validation', async (t) => {
   await assert.rejects(snap.mountActive('nope', '/tmp'), (err: unknown) => isBerthError(err, 'not-found'));
 });
 
-test('squashfs layers: image + mount at commit, remounted by init, unmounted by removeLayer', async (t) => {
+test('squashfs layers: image mounted when committed, remounted by init, crash leftovers unmounted, unmounted on removal', async (t) => {
   const { dir, snap } = await setup(t, 'squashfs');
   const [chain] = await unpackStack(snap, [await makeTar([{ name: 'etc/os-release', data: 'ID=test\n' }])]);
   const layer = chain as Digest;
@@ -288,6 +288,15 @@ test('squashfs layers: image + mount at commit, remounted by init, unmounted by 
   assert.equal(await mounted(), 'squashfs');
   await restarted.init(); // already mounted: not mounted twice
   assert.equal((await readMountInfo()).filter((m) => m.mountPoint === snap.layerPath(layer)).length, 1);
+
+  // a crash between the mount in staging and the commit rename: init unmounts and removes it
+  const crashed = join(snap.root, 'tmp', 'unpack-crashed');
+  await mkdir(join(crashed, 'fs'), { recursive: true });
+  await copyFile(join(layerDir, 'layer.sqfs'), join(crashed, 'layer.sqfs'));
+  mountLoopImage(join(crashed, 'layer.sqfs'), join(crashed, 'fs'), 'squashfs', 0);
+  await restarted.init();
+  assert.deepEqual(await readdir(join(snap.root, 'tmp')), []);
+  assert.equal((await loopDevicesBelow(join(snap.root, 'tmp'))).length, 0);
 
   // removal while something still uses the layer's files: detached lazily, loop device freed after
   const busy = await open(join(snap.layerPath(layer), 'etc/os-release'), 'r');
