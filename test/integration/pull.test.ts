@@ -1,13 +1,18 @@
 /** Pulling from a real registry (Debian's docker-registry with images built by umoci/skopeo). */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
+import { chainIds } from '../../src/core/digest.js';
+import { applyLayer } from '../../src/snapshots/apply.js';
 import { readMountInfo } from '../../src/snapshots/overlay.js';
 import { mountsUnder, startBerthd, type Berthd } from '../helpers/berthd.js';
 import { fixtures, type Fixtures } from '../helpers/fixtures.js';
 import { loopDevicesBelow } from '../helpers/loop.js';
+import { treeListing } from '../helpers/tree-listing.js';
 
 async function blobsIn(d: Berthd): Promise<Set<string>> {
   return new Set((await readdir(join(d.root, 'data/content/blobs/sha256'))).map((h) => `sha256:${h}`));
@@ -58,6 +63,30 @@ describe('pull from a registry', () => {
     for (const layer of layers) {
       assert.ok((await readdir(join(layersDir, layer))).includes('layer.sqfs'), layer);
       assert.equal(mounts.find((m) => m.mountPoint === join(layersDir, layer, 'fs'))?.fsType, 'squashfs', layer);
+    }
+  });
+
+  it('squashfs layers hold exactly what the dir format extracts from the same blobs (whiteouts included)', async () => {
+    const pull = await d.docker(['pull', fx.images.busyboxMulti]);
+    assert.equal(pull.code, 0, pull.stderr);
+    const want = fx.digests.busyboxMulti;
+    const scratch = await mkdtemp(join(tmpdir(), 'berth-formats-'));
+    let last: string[] = [];
+    try {
+      for (const [i, chain] of chainIds(want.diffIds).entries()) {
+        const blob = join(d.root, 'data/content/blobs/sha256', (want.layers[i] ?? '').slice('sha256:'.length));
+        const dest = join(scratch, String(i));
+        await mkdir(dest);
+        const gzip = (await readFile(blob)).subarray(0, 2).equals(Buffer.from([0x1f, 0x8b]));
+        await applyLayer(dest, createReadStream(blob), gzip ? 'gzip' : 'none');
+        const squashfs = join(d.root, 'data/snapshots/layers', chain.slice('sha256:'.length), 'fs');
+        last = await treeListing(squashfs);
+        assert.deepEqual(last, await treeListing(dest), `layer ${i + 1}`);
+      }
+      assert.ok(last.some((line) => line.startsWith('data/a 20000 ')), 'the top layer has a whiteout device');
+      assert.ok(last.some((line) => /^opq .*trusted\.overlay\.opaque=79/.test(line)), 'and an opaque directory');
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
     }
   });
 

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { chmod, lstat, mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { isBerthError } from '../../../src/core/errors.js';
-import { lgetxattr, llistxattr, mountLoopImage, umount2 } from '../../../src/core/libc.js';
+import { mountLoopImage, umount2 } from '../../../src/core/libc.js';
 import { applyLayer, type ApplyOptions } from '../../../src/snapshots/apply.js';
 import { applyLayerToSquashfs, squashfsSupport } from '../../../src/snapshots/squashfs.js';
 import { loopDevicesBelow } from '../../helpers/loop.js';
+import { treeListing } from '../../helpers/tree-listing.js';
 import { exists, makeTar, mountPoints, paxRecord, sha256Of, streamOf, tempDir, type TarEntry } from './helpers.js';
 
 const T = new Date(1_600_000_000_500);
@@ -32,40 +32,11 @@ async function dirTree(box: string, tarBuf: Buffer, options: ApplyOptions = {}):
   return dest;
 }
 
-/**
- * One line per path: type and mode, owner, size, content digest, link target, device numbers,
- * link count, mtime in whole seconds (squashfs has no finer times) and xattrs. Times of
- * directories and whiteouts the extraction made itself are "now" in both formats, so times
- * within a minute of now are not compared.
- */
-async function listing(root: string): Promise<string[]> {
-  const lines: string[] = [];
-  const now = Date.now() / 1000;
-  async function walk(rel: string): Promise<void> {
-    const abs = rel === '' ? root : join(root, rel);
-    const st = await lstat(abs);
-    let detail = '';
-    if (st.isFile()) detail = `${st.size} ${createHash('sha256').update(await readFile(abs)).digest('hex').slice(0, 12)}`;
-    else if (st.isSymbolicLink()) detail = `-> ${await readlink(abs)}`;
-    else if (st.isCharacterDevice() || st.isBlockDevice()) detail = `dev ${st.rdev}`;
-    const mtime = Math.floor(st.mtimeMs / 1000);
-    const time = Math.abs(mtime - now) < 60 ? 'now' : String(mtime);
-    const xattrs = llistxattr(abs)
-      .sort()
-      .map((name) => `${name}=${lgetxattr(abs, name)?.toString('hex') ?? ''}`);
-    const links = st.isDirectory() ? '' : `nlink=${st.nlink}`;
-    lines.push(`${rel || '.'} ${st.mode.toString(8)} ${st.uid}:${st.gid} ${detail} ${links} ${time} [${xattrs.join(' ')}]`);
-    if (st.isDirectory()) for (const name of (await readdir(abs)).sort()) await walk(rel === '' ? name : `${rel}/${name}`);
-  }
-  await walk('');
-  return lines;
-}
-
 async function expectSameTree(t: TestContext, entries: TarEntry[], options: ApplyOptions = {}): Promise<string[]> {
   const box = await tempDir(t, 'berth-sqfs-');
   const tarBuf = await makeTar(entries);
-  const expected = await listing(await dirTree(box, tarBuf, options));
-  const actual = await listing(await squashfsTree(box, tarBuf, options));
+  const expected = await treeListing(await dirTree(box, tarBuf, options));
+  const actual = await treeListing(await squashfsTree(box, tarBuf, options));
   assert.deepEqual(actual, expected);
   return actual;
 }
