@@ -2,7 +2,7 @@
 # Installs the Debian packages berth needs at run time ("runtime") or to run its test suite
 # ("test"). Idempotent: packages already present are not touched, apt is not even updated.
 set -euo pipefail
-runtime_pkgs=(runc conmon iptables busybox-static containernetworking-plugins pigz zstd catatonit)
+runtime_pkgs=(runc conmon iptables busybox-static containernetworking-plugins pigz zstd catatonit squashfs-tools-ng)
 test_pkgs=(docker-registry umoci skopeo jq debootstrap apache2-utils docker-compose python3-docker iproute2)
 want=("${runtime_pkgs[@]}")
 [ "${1:-runtime}" = test ] && want+=("${test_pkgs[@]}")

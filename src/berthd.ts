@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { errorMessage } from './core/errors.js';
 import { logger, setLogLevel, type LogLevel } from './core/log.js';
-import { defaultConfig, parseAddressPool, readConfigFile, type EngineConfig } from './engine/config.js';
+import { defaultConfig, parseAddressPool, parseStorageOpts, readConfigFile, type EngineConfig } from './engine/config.js';
 import { Engine } from './engine/engine.js';
 import { DockerApiServer } from './api/docker/server.js';
 
@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     .option('--bip <cidr>', 'gateway address and prefix of the default bridge network', defaultConfig.bip)
     .option('--default-address-pool <base=CIDR,size=N>', 'where user-defined networks get subnets (repeatable)', collect)
     .option('--dns <ip>', 'upstream DNS server for containers (repeatable; default: the host resolvers)', collect)
+    .option('--storage-opt <key=value>', 'storage driver option (repeatable): overlay.layer_format=auto|squashfs|dir', collect)
     .option('-l, --log-level <level>', 'debug, info, warn or error', 'info')
     .version('0.1.0');
   program.parse(process.argv);
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
     bip: string;
     defaultAddressPool?: string[];
     dns?: string[];
+    storageOpt?: string[];
     logLevel: string;
   }>();
   if (!/^\/[A-Za-z0-9_.\-/]*$/.test(opts.cgroupParent)) throw new Error(`--cgroup-parent must be an absolute cgroup path, got ${opts.cgroupParent}`);
@@ -72,6 +74,7 @@ async function main(): Promise<void> {
     ...(explicit('bip') ? { bip: opts.bip } : {}),
     ...(opts.defaultAddressPool ? { defaultAddressPools: opts.defaultAddressPool.map(parseAddressPool) } : {}),
     ...(opts.dns ? { dns: opts.dns } : {}),
+    ...(opts.storageOpt ? parseStorageOpts(opts.storageOpt) : {}),
   };
   if (!opts.host && !fileConfig.hosts && explicit('execRoot')) config.hosts = [`unix://${config.execRoot}/berth.sock`];
 

@@ -3,6 +3,7 @@
  * fast (no I/O waits beyond the syscall itself); callers keep them off hot loops.
  */
 import koffi from 'koffi';
+import { closeSync, constants as fsConstants, openSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 
 const libc = koffi.load('libc.so.6');
@@ -12,12 +13,15 @@ const umount2Fn = libc.func('int umount2(const char *target, int flags)');
 const mknodFn = libc.func('int mknod(const char *path, uint32_t mode, uint64_t dev)');
 const lsetxattrFn = libc.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)');
 const lgetxattrFn = libc.func('intptr_t lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)');
+const llistxattrFn = libc.func('intptr_t llistxattr(const char *path, _Out_ void *list, size_t size)');
 const unshareFn = libc.func('int unshare(int flags)');
 const setnsFn = libc.func('int setns(int fd, int nstype)');
 const socketFn = libc.func('int socket(int domain, int type, int protocol)');
 const ioctlFn = libc.func('int ioctl(int fd, unsigned long request, _Inout_ uint8_t *arg)');
 const closeFn = libc.func('int close(int fd)');
 const syscallFn = libc.func('long syscall(long number, ...)');
+const pipe2Fn = libc.func('int pipe2(_Out_ uint8_t *fds, int flags)');
+const fcntlFn = libc.func('int fcntl(int fd, int cmd, ...)');
 
 export const MS_RDONLY = 0x1;
 export const MS_NOSUID = 0x2;
@@ -107,6 +111,37 @@ export function lgetxattr(path: string, name: string): Buffer | undefined {
   return buf.subarray(0, n);
 }
 
+/** Names of the extended attributes of `path` (not following a symlink); [] where unsupported. */
+export function llistxattr(path: string): string[] {
+  const buf = Buffer.alloc(65536);
+  const n = Number(llistxattrFn(path, buf, buf.length));
+  if (n < 0) {
+    const errno = koffi.errno();
+    // squashfs answers EOPNOTSUPP for inodes of an image without any xattr
+    if (errnoNames.get(errno) === 'EOPNOTSUPP' || errnoNames.get(errno) === 'ENOTSUP') return [];
+    throw new SyscallError('llistxattr', errno, path);
+  }
+  return buf.toString('latin1', 0, n).split('\0').filter(Boolean);
+}
+
+const O_CLOEXEC = 0o2000000;
+const F_SETPIPE_SZ = 1031;
+
+/**
+ * A pipe whose ends are both close-on-exec, so a child gets only the end handed to it as stdio
+ * (spawn dup2()s it, which clears the flag on the copy). Returns [read fd, write fd].
+ */
+export function pipe(): [number, number] {
+  const fds = Buffer.alloc(8);
+  check(pipe2Fn(fds, O_CLOEXEC), 'pipe2', '');
+  return [fds.readInt32LE(0), fds.readInt32LE(4)];
+}
+
+/** Grows a pipe's kernel buffer (F_SETPIPE_SZ); bounded by /proc/sys/fs/pipe-max-size for non-root. */
+export function setPipeSize(fd: number, bytes: number): void {
+  check(fcntlFn(fd, F_SETPIPE_SZ, 'int', bytes), 'fcntl(F_SETPIPE_SZ)', `fd ${fd}`);
+}
+
 /** Moves the calling thread into new namespaces (only this thread: Node's main thread when called from JS). */
 export function unshare(flags: number): void {
   check(unshareFn(flags), 'unshare', '');
@@ -153,4 +188,68 @@ const X32_GETPID = 0x40000000 + 39;
  */
 export function x32AbiAvailable(): boolean {
   return syscallFn(X32_GETPID) === process.pid;
+}
+
+const LOOP_CTL_GET_FREE = 0x4c82;
+const LOOP_CONFIGURE = 0x4c0a;
+const LO_FLAGS_READ_ONLY = 0x1;
+const LO_FLAGS_AUTOCLEAR = 0x4;
+/**
+ * struct loop_config (linux/loop.h): u32 fd, u32 block_size, struct loop_info64 (232 bytes: five
+ * u64, four u32 — lo_flags the fourth —, three name/key arrays of 64+64+32 bytes, two u64), then
+ * eight reserved u64.
+ */
+const LOOP_CONFIG_SIZE = 304;
+const LOOP_CONFIG_FLAGS_OFFSET = 8 + 5 * 8 + 3 * 4;
+/** Another process can take the device LOOP_CTL_GET_FREE returned before we configure it. */
+const LOOP_ATTEMPTS = 16;
+
+/**
+ * Mounts the filesystem image `image` read-only on `target` through a loop device, without
+ * losetup/mount(8): LOOP_CTL_GET_FREE, LOOP_CONFIGURE (Linux >= 5.8) with the backing file, a
+ * read-only and auto-clearing device, then mount(2). The device fd is closed before returning:
+ * from then on the mount alone holds the device, so unmounting it frees the device too
+ * (LO_FLAGS_AUTOCLEAR), and a failed mount frees it right away. Returns the device path.
+ */
+export function mountLoopImage(image: string, target: string, fstype: string, flags: number): string {
+  const backing = openSync(image, fsConstants.O_RDONLY);
+  try {
+    const control = openSync('/dev/loop-control', fsConstants.O_RDWR);
+    let lastError: unknown;
+    try {
+      for (let attempt = 0; attempt < LOOP_ATTEMPTS; attempt++) {
+        const index = ioctlFn(control, LOOP_CTL_GET_FREE, null);
+        check(index, 'ioctl(LOOP_CTL_GET_FREE)', '/dev/loop-control');
+        const device = `/dev/loop${index}`;
+        let loopFd: number;
+        try {
+          loopFd = openSync(device, fsConstants.O_RDWR);
+        } catch (err) {
+          // the node may not exist yet (udev/devtmpfs) or vanished: ask for another device
+          lastError = err;
+          continue;
+        }
+        try {
+          const config = Buffer.alloc(LOOP_CONFIG_SIZE);
+          config.writeUInt32LE(backing, 0);
+          config.writeUInt32LE(LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR, LOOP_CONFIG_FLAGS_OFFSET);
+          if (ioctlFn(loopFd, LOOP_CONFIGURE, config) < 0) {
+            const error = new SyscallError('ioctl(LOOP_CONFIGURE)', koffi.errno(), device);
+            if (error.code !== 'EBUSY') throw error;
+            lastError = error;
+            continue;
+          }
+          check(mountFn(device, target, fstype, flags | MS_RDONLY, null), 'mount', target);
+          return device;
+        } finally {
+          closeSync(loopFd);
+        }
+      }
+    } finally {
+      closeSync(control);
+    }
+    throw lastError instanceof Error ? lastError : new Error(`no free loop device for ${image}`);
+  } finally {
+    closeSync(backing);
+  }
 }

@@ -22,6 +22,7 @@ import { closeSync, openSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { BerthError } from './errors.js';
+import { pipe } from './libc.js';
 
 const libc = koffi.load('libc.so.6');
 
@@ -36,7 +37,6 @@ const attrSetFlags = libc.func('int posix_spawnattr_setflags(void *attributes, s
 const attrSetSigDefault = libc.func('int posix_spawnattr_setsigdefault(void *attributes, void *signals)');
 const attrSetSigMask = libc.func('int posix_spawnattr_setsigmask(void *attributes, void *signals)');
 const sigEmptySet = libc.func('int sigemptyset(void *signals)');
-const pipe2Fn = libc.func('int pipe2(_Out_ int *fds, int flags)');
 const waitpidFn = libc.func('int waitpid(int pid, _Out_ int *status, int options)');
 
 // glibc's x86_64/aarch64 layouts, with room to spare: the library only writes inside them.
@@ -46,7 +46,6 @@ const SIGSET_SIZE = 128;
 const POSIX_SPAWN_SETSIGDEF = 0x04;
 const POSIX_SPAWN_SETSIGMASK = 0x08;
 const POSIX_SPAWN_SETSID = 0x80;
-const O_CLOEXEC = 0o2000000;
 const WNOHANG = 1;
 
 export type ChildFd = 'ignore' | 'pipe' | number;
@@ -136,9 +135,7 @@ export function spawnProcess(file: string, args: readonly string[], options: Spa
         source = openSync('/dev/null', 'r+');
         closeInParent.push(source);
       } else if (what === 'pipe') {
-        const ends = [-1, -1];
-        if (pipe2Fn(ends, O_CLOEXEC) !== 0) throw new BerthError('internal', `pipe2: errno ${koffi.errno()}`);
-        const [readEnd = -1, writeEnd = -1] = ends;
+        const [readEnd, writeEnd] = pipe();
         parentEnds.set(childFd, readEnd);
         closeInParent.push(writeEnd);
         source = writeEnd;

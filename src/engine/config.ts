@@ -26,6 +26,11 @@ export interface EngineConfig {
   dns: string[];
   /** Directories searched for CNI plugin binaries. */
   cniPluginDirs: string[];
+  /**
+   * How committed layers are stored (`--storage-opt overlay.layer_format=`): 'auto' is squashfs
+   * where tar2sqfs, loop devices and the squashfs filesystem are available, else 'dir'.
+   */
+  layerFormat: 'auto' | 'dir' | 'squashfs';
 }
 
 export const defaultConfig: EngineConfig = {
@@ -44,7 +49,24 @@ export const defaultConfig: EngineConfig = {
   defaultAddressPools: [{ base: '10.89.0.0/16', size: 24 }],
   dns: [],
   cniPluginDirs: ['/usr/lib/cni', '/opt/cni/bin'],
+  layerFormat: 'auto',
 };
+
+/** dockerd's `--storage-opt key=value` list (`storage-opts` in daemon.json). */
+export function parseStorageOpts(opts: readonly string[]): Pick<EngineConfig, 'layerFormat'> {
+  const out: Pick<EngineConfig, 'layerFormat'> = { layerFormat: defaultConfig.layerFormat };
+  for (const opt of opts) {
+    const eq = opt.indexOf('=');
+    const key = eq < 0 ? opt : opt.slice(0, eq).trim().toLowerCase();
+    const value = eq < 0 ? '' : opt.slice(eq + 1).trim();
+    if (key !== 'overlay.layer_format') throw invalidArgument(`unknown storage option "${opt}": supported is overlay.layer_format=auto|squashfs|dir`);
+    if (value !== 'auto' && value !== 'squashfs' && value !== 'dir') {
+      throw invalidArgument(`invalid storage option "${opt}": overlay.layer_format must be auto, squashfs or dir`);
+    }
+    out.layerFormat = value;
+  }
+  return out;
+}
 
 /** `base=10.10.0.0/16,size=24`, dockerd's --default-address-pool syntax. */
 export function parseAddressPool(text: string): { base: string; size: number } {
@@ -92,6 +114,7 @@ export function readConfigFile(path: string): Partial<EngineConfig> {
       case 'bridge': out.bridge = str(); break;
       case 'bip': out.bip = str(); break;
       case 'dns': out.dns = strs(); break;
+      case 'storage-opts': Object.assign(out, parseStorageOpts(strs())); break;
       case 'default-address-pools':
         if (!Array.isArray(value)) throw invalidArgument(`config file ${path}: "${key}" must be a list of {base, size}`);
         out.defaultAddressPools = value.map((p: unknown) => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ContentStore } from '../content/store.js';
 import type { Digest } from '../core/digest.js';
-import { conflict, notFound, errorMessage } from '../core/errors.js';
+import { conflict, failedPrecondition, notFound, errorMessage } from '../core/errors.js';
 import { logger } from '../core/log.js';
 import { resolveExecutable } from '../core/which.js';
 import { ImageStore, type ImageRecord } from '../images/store.js';
@@ -12,7 +12,8 @@ import { CredentialStore, StaticCredentials, type AuthConfig } from '../registry
 import { RegistryClient } from '../registry/client.js';
 import { familiarName, parseReference, tryParseReference } from '../registry/reference.js';
 import { Runc } from '../runtime/runc.js';
-import { OverlaySnapshotter } from '../snapshots/overlay.js';
+import { OverlaySnapshotter, type LayerFormat } from '../snapshots/overlay.js';
+import { squashfsSupport } from '../snapshots/squashfs.js';
 import { ContainerManager } from '../containers/manager.js';
 import { NetworkManager } from '../network/manager.js';
 import { ExecManager } from '../containers/exec.js';
@@ -52,12 +53,13 @@ export class Engine {
   private constructor(
     readonly config: EngineConfig,
     private readonly releaseDataRoot: () => void,
+    layerFormat: LayerFormat,
   ) {
     this.db = new Database(join(config.dataRoot, 'berth.db'));
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.content = new ContentStore(join(config.dataRoot, 'content'));
-    this.snapshots = new OverlaySnapshotter(join(config.dataRoot, 'snapshots'));
+    this.snapshots = new OverlaySnapshotter(join(config.dataRoot, 'snapshots'), { layerFormat });
     this.images = new ImageStore(this.db);
     this.registry = new RegistryClient({ insecureRegistries: config.insecureRegistries, credentials: new CredentialStore() });
     const runc = new Runc(resolveExecutable(config.runtimePath), join(config.execRoot, 'runc'));
@@ -95,10 +97,11 @@ export class Engine {
   static async open(config: EngineConfig): Promise<Engine> {
     await mkdir(config.dataRoot, { recursive: true, mode: 0o711 });
     await mkdir(config.execRoot, { recursive: true, mode: 0o711 });
+    const layerFormat = await chooseLayerFormat(config.layerFormat);
     const release = claimDataRoot(config.dataRoot);
     // Staging of load/import/commit (engine/image-archive.ts): whatever a crash left there is garbage.
     await rm(join(config.dataRoot, 'tmp'), { recursive: true, force: true });
-    const engine = new Engine(config, release);
+    const engine = new Engine(config, release, layerFormat);
     await engine.content.init();
     await engine.snapshots.init();
     await engine.network.init();
@@ -381,4 +384,14 @@ export class Engine {
     const record = await this.containers.create({ name, imageId: image.id, imageConfig: image.config.config ?? {}, chainIds: image.chainIds, request: prepared.request });
     return Object.assign(record, { warnings: prepared.warnings });
   }
+}
+
+/** 'auto' is squashfs where it works here; asking for squashfs where it does not is an error. */
+async function chooseLayerFormat(wanted: EngineConfig['layerFormat']): Promise<LayerFormat> {
+  if (wanted === 'dir') return 'dir';
+  const support = await squashfsSupport();
+  if (support.available) return 'squashfs';
+  if (wanted === 'squashfs') throw failedPrecondition(`overlay.layer_format=squashfs is not usable here: ${support.reason ?? 'unknown reason'}`);
+  log.info('storing layers as directories: squashfs layers are not usable here', { reason: support.reason });
+  return 'dir';
 }

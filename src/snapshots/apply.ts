@@ -93,6 +93,12 @@ export const WHITEOUT_OPAQUE = '.wh..wh..opq';
 export const OVERLAY_OPAQUE_XATTR = 'trusted.overlay.opaque';
 
 const MAX_SYMLINKS = 255;
+/**
+ * zlib's output buffer. The default 16 KiB makes inflating a 50 MB gzip layer take 0.95 s of
+ * CPU; 256 KiB takes 0.35 s (zlib's fast inflate loop runs on larger stretches, and there are
+ * 16× fewer round trips through the thread pool).
+ */
+const GUNZIP_CHUNK_BYTES = 256 * 1024;
 const FLUSH_BYTES = 1 << 20;
 const SYNC_WRITE_MAX = 64 * 1024;
 const S_ISGID = 0o2000;
@@ -121,6 +127,22 @@ export async function applyLayer(
   }
   if (!rootStat.isDirectory()) throw invalidArgument(`apply layer: destination ${root} is not a directory`);
 
+  const writer = new LayerWriter(root, rootStat, options, await readUmask());
+  return readLayerTar(input, compression, (entry) => writer.apply(entry), () => writer.finish());
+}
+
+/**
+ * Decompress, hash and parse a layer tar, handing every entry to `onEntry` in order (it must
+ * consume or drain the entry's data) and calling `onEnd` once every byte of `input` has been
+ * consumed. Resolves with the diffID and uncompressed size. Errors are classified as applyLayer
+ * documents; a BerthError thrown by `onEntry`/`onEnd` is rethrown as is.
+ */
+export async function readLayerTar(
+  input: NodeJS.ReadableStream | Readable,
+  compression: LayerCompression,
+  onEntry: (entry: LayerEntry) => Promise<void>,
+  onEnd: () => Promise<void>,
+): Promise<ApplyResult> {
   const hash = newHasher('sha256');
   let size = 0;
   const counter = new Transform({
@@ -140,7 +162,7 @@ export async function applyLayer(
   let decompressor: Duplex | undefined;
   let zstd: ZstdProcess | undefined;
   if (compression === 'gzip') {
-    decompressor = createGunzip();
+    decompressor = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
   } else if (compression === 'zstd') {
     zstd = await startZstd();
     decompressor = zstd.stream;
@@ -153,8 +175,7 @@ export async function applyLayer(
   captureRawPaxXattrs(extract);
   extract.on('error', noteFailure('parse'));
   // tar-stream's iterator subscribes to 'entry' when created: create it before any data flows.
-  const entries = extract[Symbol.asyncIterator]() as unknown as AsyncIterator<Entry>;
-  const writer = new LayerWriter(root, rootStat, options, await readUmask());
+  const entries = extract[Symbol.asyncIterator]() as unknown as AsyncIterator<LayerEntry>;
 
   const streams: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = [input];
   if (decompressor) streams.push(decompressor);
@@ -166,10 +187,10 @@ export async function applyLayer(
     for (;;) {
       const next = await entries.next();
       if (next.done) break;
-      await writer.apply(next.value);
+      await onEntry(next.value);
     }
     await piped;
-    await writer.finish();
+    await onEnd();
   } catch (err) {
     await entries.return?.().catch(() => undefined);
     if (!extract.destroyed) extract.destroy();
@@ -350,12 +371,12 @@ export function cleanEntryName(raw: string, what = 'entry'): string {
   return name;
 }
 
-function splitName(name: string): [dir: string, base: string] {
+export function splitName(name: string): [dir: string, base: string] {
   const slash = name.lastIndexOf('/');
   return slash < 0 ? ['', name] : [name.slice(0, slash), name.slice(slash + 1)];
 }
 
-function joinRel(dir: string, base: string): string {
+export function joinRel(dir: string, base: string): string {
   return dir === '' ? base : `${dir}/${base}`;
 }
 
@@ -376,11 +397,11 @@ class MissingPathError extends Error {
   }
 }
 
-type Header = tar.Header & { pax?: PaxRecords | null };
+export type LayerHeader = tar.Header & { pax?: PaxRecords | null };
 /** One tar member as tar-stream yields it: the header plus a stream of its data. */
-type Entry = AsyncIterable<Buffer> & { header: tar.Header };
+export type LayerEntry = AsyncIterable<Buffer> & { header: tar.Header };
 
-interface EntryMeta {
+export interface EntryMeta {
   uid: number;
   gid: number;
   mode: number;
@@ -426,8 +447,8 @@ class LayerWriter {
     return rel === '' ? this.root : `${this.root}/${rel}`;
   }
 
-  async apply(entry: Entry): Promise<void> {
-    const header = entry.header as Header;
+  async apply(entry: LayerEntry): Promise<void> {
+    const header = entry.header as LayerHeader;
     const rawName = header.name;
     if (this.options.owner) {
       header.uid = this.options.owner.uid;
@@ -460,7 +481,7 @@ class LayerWriter {
     }
   }
 
-  private async applyEntry(header: Header, entry: Entry): Promise<void> {
+  private async applyEntry(header: LayerHeader, entry: LayerEntry): Promise<void> {
     const rawName = header.name;
     const type = header.type;
     const name = cleanEntryName(rawName);
@@ -784,7 +805,7 @@ class LayerWriter {
     fs.lutimesSync(abs, meta.atime, meta.mtime);
   }
 
-  private whiteout(dir: string, target: string, header: Header, rawName: string): void {
+  private whiteout(dir: string, target: string, header: LayerHeader, rawName: string): void {
     if (target === '' || target === '.' || target === '..') {
       throw invalidArgument(`apply layer: invalid whiteout entry "${rawName}"`);
     }
@@ -849,7 +870,7 @@ class LayerWriter {
   }
 }
 
-function entryMeta(header: Header, defaultMode: number): EntryMeta {
+export function entryMeta(header: LayerHeader, defaultMode: number): EntryMeta {
   const pax = header.pax ?? undefined;
   const mtime = paxTime(pax?.mtime) ?? (header.mtime ? header.mtime.getTime() / 1000 : Date.now() / 1000);
   const atime = paxTime(pax?.atime) ?? mtime;
@@ -896,7 +917,7 @@ function paxXattrs(pax: PaxRecords | undefined): Array<[string, Buffer]> {
   return out;
 }
 
-async function drain(entry: AsyncIterable<unknown>): Promise<void> {
+export async function drain(entry: AsyncIterable<unknown>): Promise<void> {
   for await (const _chunk of entry) {
     // discard
   }

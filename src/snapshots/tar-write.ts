@@ -122,17 +122,21 @@ export class TarWriter {
 
   /** A regular file streamed from `source`, which must yield exactly `h.size` bytes. */
   async file(h: TarHeader & { size: number }, source: Readable): Promise<void> {
-    await write(this.out, encodeHeader(h));
-    let written = 0;
     try {
-      for await (const chunk of source) {
-        const data = chunk as Buffer;
-        written += data.length;
-        if (written > h.size) throw new Error(`${h.name} grew while it was archived`);
-        await write(this.out, data);
-      }
+      await this.streamedFile(h, source);
     } finally {
       source.destroy();
+    }
+  }
+
+  /** A regular file whose body is the chunks of `data` (exactly `h.size` bytes), consumed here. */
+  async streamedFile(h: TarHeader & { size: number }, data: AsyncIterable<Buffer>): Promise<void> {
+    await write(this.out, encodeHeader(h));
+    let written = 0;
+    for await (const chunk of data) {
+      written += chunk.length;
+      if (written > h.size) throw new Error(`${h.name} grew while it was archived`);
+      await write(this.out, chunk);
     }
     if (written !== h.size) throw new Error(`${h.name} shrank while it was archived`);
     await write(this.out, padding(h.size));

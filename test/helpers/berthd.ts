@@ -192,6 +192,14 @@ export async function removeCgroup(path: string): Promise<void> {
   for (const dir of candidates) await rmdir(dir).catch(() => undefined);
 }
 
+/**
+ * Mounts under dir other than squashfs layer images (`snapshots/layers/<id>/fs`), which stay
+ * mounted as long as their layer exists: what must be gone once containers are.
+ */
+export async function mountsUnderExceptLayers(dir: string): Promise<string[]> {
+  return (await mountsUnder(dir)).filter((m) => !/\/snapshots\/layers\/[0-9a-f]+\/fs$/.test(m));
+}
+
 /** Mounts under dir, for tests asserting nothing is left behind. */
 export async function mountsUnder(dir: string): Promise<string[]> {
   const info = await readFile('/proc/self/mountinfo', 'utf8');

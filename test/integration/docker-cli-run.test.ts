@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startBerthd, mountsUnder, type Berthd } from '../helpers/berthd.js';
+import { startBerthd, mountsUnderExceptLayers, type Berthd } from '../helpers/berthd.js';
 import { loadRuntimeSpecValidator } from '../helpers/runtime-schema.js';
 
 describe('docker CLI → berthd: containers', () => {
@@ -89,7 +89,7 @@ describe('docker CLI → berthd: containers', () => {
     const gone = await d.docker(['inspect', 'ticker']);
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /No such object: ticker|No such container: ticker/);
-    assert.deepEqual(await mountsUnder(d.root), []);
+    assert.deepEqual(await mountsUnderExceptLayers(d.root), []);
   });
 
   it('writes a config.json that validates against the runtime-spec schema', async () => {
@@ -166,6 +166,6 @@ describe('docker CLI → berthd: containers', () => {
     assert.deepEqual(await readdir(join(d.root, 'data/containers')), before);
     await d.docker(['rm', 'taken']);
     // A failed start leaves no mount behind.
-    assert.deepEqual((await mountsUnder(d.root)).filter((m) => m.includes('/containers/')), []);
+    assert.deepEqual((await mountsUnderExceptLayers(d.root)).filter((m) => m.includes('/containers/')), []);
   });
 });

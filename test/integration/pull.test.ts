@@ -1,11 +1,18 @@
 /** Pulling from a real registry (Debian's docker-registry with images built by umoci/skopeo). */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
-import { startBerthd, type Berthd } from '../helpers/berthd.js';
+import { chainIds } from '../../src/core/digest.js';
+import { applyLayer } from '../../src/snapshots/apply.js';
+import { readMountInfo } from '../../src/snapshots/overlay.js';
+import { mountsUnder, startBerthd, type Berthd } from '../helpers/berthd.js';
 import { fixtures, type Fixtures } from '../helpers/fixtures.js';
+import { loopDevicesBelow } from '../helpers/loop.js';
+import { treeListing } from '../helpers/tree-listing.js';
 
 async function blobsIn(d: Berthd): Promise<Set<string>> {
   return new Set((await readdir(join(d.root, 'data/content/blobs/sha256'))).map((h) => `sha256:${h}`));
@@ -20,6 +27,8 @@ describe('pull from a registry', () => {
   });
   after(async () => {
     await d.destroy();
+    assert.deepEqual(await mountsUnder(d.root), [], 'destroy leaves no mount');
+    assert.deepEqual(await loopDevicesBelow(d.root), [], 'destroy leaves no loop device');
   });
 
   it('stores exactly the manifest, config and layer digests the registry serves, and unpacks whiteouts', async () => {
@@ -41,6 +50,44 @@ describe('pull from a registry', () => {
     const ls = await d.docker(['run', '--rm', '--entrypoint', 'sh', fx.images.busyboxMulti, '-c', 'ls /data; echo --; ls /opq']);
     assert.equal(ls.code, 0, ls.stderr);
     assert.equal(ls.stdout, 'b\n--\nz\n');
+  });
+
+  it('stores layers as loop-mounted squashfs images by default, and docker info says so', async () => {
+    const info = await d.docker(['info', '--format', '{{json .DriverStatus}}']);
+    assert.equal(info.code, 0, info.stderr);
+    assert.deepEqual((JSON.parse(info.stdout) as string[][]).find(([key]) => key === 'Layer Format'), ['Layer Format', 'squashfs (lz4, loop-mounted)']);
+    const layersDir = join(d.root, 'data/snapshots/layers');
+    const layers = await readdir(layersDir);
+    assert.ok(layers.length > 0);
+    const mounts = await readMountInfo();
+    for (const layer of layers) {
+      assert.ok((await readdir(join(layersDir, layer))).includes('layer.sqfs'), layer);
+      assert.equal(mounts.find((m) => m.mountPoint === join(layersDir, layer, 'fs'))?.fsType, 'squashfs', layer);
+    }
+  });
+
+  it('squashfs layers hold exactly what the dir format extracts from the same blobs (whiteouts included)', async () => {
+    const pull = await d.docker(['pull', fx.images.busyboxMulti]);
+    assert.equal(pull.code, 0, pull.stderr);
+    const want = fx.digests.busyboxMulti;
+    const scratch = await mkdtemp(join(tmpdir(), 'berth-formats-'));
+    let last: string[] = [];
+    try {
+      for (const [i, chain] of chainIds(want.diffIds).entries()) {
+        const blob = join(d.root, 'data/content/blobs/sha256', (want.layers[i] ?? '').slice('sha256:'.length));
+        const dest = join(scratch, String(i));
+        await mkdir(dest);
+        const gzip = (await readFile(blob)).subarray(0, 2).equals(Buffer.from([0x1f, 0x8b]));
+        await applyLayer(dest, createReadStream(blob), gzip ? 'gzip' : 'none');
+        const squashfs = join(d.root, 'data/snapshots/layers', chain.slice('sha256:'.length), 'fs');
+        last = await treeListing(squashfs);
+        assert.deepEqual(last, await treeListing(dest), `layer ${i + 1}`);
+      }
+      assert.ok(last.some((line) => line.startsWith('data/a 20000 ')), 'the top layer has a whiteout device');
+      assert.ok(last.some((line) => /^opq .*trusted\.overlay\.opaque=79/.test(line)), 'and an opaque directory');
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
   });
 
   it('merges the image config the way Docker does', async () => {

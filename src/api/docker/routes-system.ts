@@ -85,7 +85,11 @@ export function registerSystemRoutes(router: Router, engine: Engine): void {
       ContainersStopped: containers.length - count('running') - count('paused'),
       Images: engine.images.list().length,
       Driver: 'overlay',
-      DriverStatus: [['Backing Filesystem', 'overlayfs snapshots'], ['Snapshots', `${engine.config.dataRoot}/snapshots`]],
+      DriverStatus: [
+        ['Backing Filesystem', 'overlayfs snapshots'],
+        ['Snapshots', `${engine.config.dataRoot}/snapshots`],
+        ['Layer Format', engine.snapshots.layerFormat === 'squashfs' ? 'squashfs (lz4, loop-mounted)' : 'dir'],
+      ],
       Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file'] },
       MemoryLimit: true,
       SwapLimit: false,

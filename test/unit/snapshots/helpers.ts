@@ -134,3 +134,4 @@ export async function unmountBelow(dir: string): Promise<void> {
 export function exists(path: string): boolean {
   return existsSync(path);
 }
+
