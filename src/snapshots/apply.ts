@@ -385,13 +385,15 @@ export function joinRel(dir: string, base: string): string {
 
 type CachedNode = { kind: 'dir'; setgid: boolean } | { kind: 'symlink'; target: string };
 
-class NotDirectoryError extends Error {
+/** A path component that must be a directory is not (shared with the squashfs writer). */
+export class NotDirectoryError extends Error {
   constructor(readonly path: string) {
     super(`"${path}" is not a directory`);
   }
 }
 
-class MissingPathError extends Error {
+/** A path that must exist does not (shared with the squashfs writer). */
+export class MissingPathError extends Error {
   constructor(readonly path: string) {
     super(`"${path}" does not exist`);
   }

@@ -433,20 +433,7 @@ export class OverlaySnapshotter {
         throw failedPrecondition(`unmount "${key}": another filesystem is mounted over ${mountPoint}`);
       }
       if (await umount2Async(mountPoint, 0)) continue;
-      try {
-        umount2(mountPoint, 0);
-      } catch (err) {
-        const code = errnoCode(err);
-        if (code === 'EINVAL' || code === 'ENOENT') return;
-        if (code !== 'EBUSY') throw new BerthError('internal', `unmount ${mountPoint}: ${errorMessage(err)}`, { cause: err });
-        try {
-          umount2(mountPoint, MNT_DETACH);
-        } catch (err2) {
-          const code2 = errnoCode(err2);
-          if (code2 === 'EINVAL' || code2 === 'ENOENT') return;
-          throw new BerthError('internal', `unmount (detach) ${mountPoint}: ${errorMessage(err2)}`, { cause: err2 });
-        }
-      }
+      await unmountIfMounted(mountPoint);
     }
     throw new BerthError('internal', `unmount "${key}": ${mountPoint} is still mounted`);
   }
@@ -603,7 +590,13 @@ async function unmountIfMounted(mountPoint: string): Promise<void> {
     const code = errnoCode(err);
     if (code === 'EINVAL' || code === 'ENOENT') return;
     if (code !== 'EBUSY') throw new BerthError('internal', `unmount ${mountPoint}: ${errorMessage(err)}`, { cause: err });
-    umount2(mountPoint, MNT_DETACH);
+    try {
+      umount2(mountPoint, MNT_DETACH);
+    } catch (detachErr) {
+      const detachCode = errnoCode(detachErr);
+      if (detachCode === 'EINVAL' || detachCode === 'ENOENT') return;
+      throw new BerthError('internal', `unmount (detach) ${mountPoint}: ${errorMessage(detachErr)}`, { cause: detachErr });
+    }
   }
 }
 

@@ -39,6 +39,8 @@ import {
   drain,
   entryMeta,
   joinRel,
+  MissingPathError,
+  NotDirectoryError,
   OVERLAY_OPAQUE_XATTR,
   readLayerTar,
   splitName,
@@ -208,18 +210,6 @@ type TreeNode =
   | { kind: 'hardlink'; target: string }
   | { kind: 'node'; type: 'character-device' | 'block-device' | 'fifo'; major: number; minor: number; meta: NodeMeta }
   | { kind: 'whiteout'; meta: NodeMeta };
-
-class NotDirectoryError extends Error {
-  constructor(readonly path: string) {
-    super(`"${path}" is not a directory`);
-  }
-}
-
-class MissingPathError extends Error {
-  constructor(readonly path: string) {
-    super(`"${path}" does not exist`);
-  }
-}
 
 /** Exported for tests; applyLayerToSquashfs is the interface. */
 export class SquashfsLayerSanitizer {
