@@ -3,7 +3,7 @@
  * - statPath: dockerd's ContainerPathStat (the X-Docker-Container-Path-Stat header);
  * - archivePath: a tar of a path, named the way dockerd names it (a directory's entries under
  *   its base name, "." for `dir/.`, a file as its base name);
- * - extractArchive: a tar (plain, gzip or zstd) into a directory, through snapshots/apply.ts;
+ * - extractArchive: a tar (plain, gzip or zstd) into a directory, through core/tar-apply.ts;
  * - exportRootfs: a tar of the whole filesystem.
  * Paths follow dockerd's rules: the last component is not followed unless the path ends in
  * `/` or `/.`; everything before it is resolved inside the rootfs (rootfs-path.ts). Reading
@@ -15,8 +15,8 @@ import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { BerthError, errnoCode, errorMessage, invalidArgument, notFound } from '../core/errors.js';
 import { logger } from '../core/log.js';
-import { applyLayer, type LayerCompression } from '../snapshots/apply.js';
-import { fdPath, openDirAt, TreeTarWriter } from '../snapshots/tree-tar.js';
+import { applyLayer, type LayerCompression } from '../core/tar-apply.js';
+import { fdPath, openDirAt, TreeTarWriter } from '../core/tar-tree.js';
 import { resolveInRoot, type ResolvedPath, type RootMount } from './rootfs-path.js';
 import type { ContainerRecord } from './types.js';
 

@@ -17,7 +17,7 @@
 import * as fs from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { BerthError, errnoCode, invalidArgument, notFound } from '../core/errors.js';
-import { fdPath, openDirAt } from '../snapshots/tree-tar.js';
+import { fdPath, openDirAt } from '../core/tar-tree.js';
 
 const MAX_SYMLINKS = 255;
 const ROOT_FLAGS = fs.constants.O_RDONLY | fs.constants.O_DIRECTORY;

@@ -13,7 +13,7 @@ import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { lgetxattr } from '../core/libc.js';
-import { OVERLAY_OPAQUE_XATTR, WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from './apply.js';
+import { OVERLAY_OPAQUE_XATTR, WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from '../core/tar-apply.js';
 import { TarWriter, type TarHeader } from './tar-write.js';
 
 const CAPABILITY_XATTR = 'security.capability';

@@ -68,7 +68,7 @@ import {
 import { fsyncDir, writeFileAtomic } from '../core/fs-atomic.js';
 import { MNT_DETACH, mount, mountLoopImage, umount2, umount2Async } from '../core/libc.js';
 import { logger } from '../core/log.js';
-import { applyLayer, type ApplyResult, type LayerCompression } from './apply.js';
+import { applyLayer, type ApplyResult, type LayerCompression } from '../core/tar-apply.js';
 import { applyLayerToSquashfs } from './squashfs.js';
 
 const log = logger('snapshots');

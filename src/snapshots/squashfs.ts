@@ -4,7 +4,7 @@
  * one inode per entry (inode creation on ext4 is ~1 ms each in bulk; tar2sqfs packs a 120 MB
  * Debian base layer in ~0.3 s).
  *
- * Semantics are applyLayer's (apply.ts), entry for entry: the same name cleaning and errors,
+ * Semantics are applyLayer's (core/tar-apply.ts), entry for entry: the same name cleaning and errors,
  * parents resolved through symlinks of this layer as if its root were `/`, hardlink targets that
  * must exist in the layer and not be directories, `allowDevices`, dropped `trusted.overlay.*`
  * xattrs, and OCI whiteouts converted to overlay whiteouts (0:0 char devices, opaque xattr, a
@@ -52,7 +52,7 @@ import {
   type LayerCompression,
   type LayerEntry,
   type LayerHeader,
-} from './apply.js';
+} from '../core/tar-apply.js';
 import { TarWriter, type TarHeader, type TarType } from './tar-write.js';
 
 const log = logger('snapshots');

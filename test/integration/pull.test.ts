@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { chainIds } from '../../src/core/digest.js';
-import { applyLayer } from '../../src/snapshots/apply.js';
+import { applyLayer } from '../../src/core/tar-apply.js';
 import { readMountInfo } from '../../src/snapshots/overlay.js';
 import { mountsUnder, startBerthd, type Berthd } from '../helpers/berthd.js';
 import { fixtures, type Fixtures } from '../helpers/fixtures.js';

@@ -6,7 +6,7 @@
  *   to a container    HEAD /containers/{id}/archive?path= [→ HEAD of its link target]
  *                     → PUT /containers/{id}/archive?path=<dir>&noOverwriteDirNonDir=true[&copyUIDGID=true]
  *
- * Local tars are written with snapshots/tree-tar.ts and extracted with snapshots/apply.ts (the
+ * Local tars are written with core/tar-tree.ts and extracted with core/tar-apply.ts (the
  * archive comes from a container: untrusted, so it gets the same checks as an image layer).
  */
 import * as fs from 'node:fs';
@@ -16,8 +16,8 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { humanSizeWithPrecision } from '../../core/units.js';
-import { applyLayer } from '../../snapshots/apply.js';
-import { TreeTarWriter } from '../../snapshots/tree-tar.js';
+import { applyLayer } from '../../core/tar-apply.js';
+import { TreeTarWriter } from '../../core/tar-tree.js';
 import { ApiError, CliError } from '../errors.js';
 import { api, eprintln } from '../io.js';
 import { c } from './run.js';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fdPath } from '../../../src/snapshots/tree-tar.js';
+import { fdPath } from '../../../src/core/tar-tree.js';
 import { resolveInRoot } from '../../../src/containers/rootfs-path.js';
 import { BerthError } from '../../../src/core/errors.js';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tar from 'tar-stream';
 import { lgetxattr, lsetxattr, mknod, S_IFCHR } from '../../../src/core/libc.js';
-import { applyLayer } from '../../../src/snapshots/apply.js';
+import { applyLayer } from '../../../src/core/tar-apply.js';
 import { upperDirTar } from '../../../src/snapshots/diff-tar.js';
 
 async function listTar(upper: string, exclude?: Set<string>): Promise<Array<{ name: string; type: string; linkname: string | null }>> {

@@ -5,7 +5,7 @@ import { test, type TestContext } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { isBerthError } from '../../../src/core/errors.js';
 import { mountLoopImage, umount2 } from '../../../src/core/libc.js';
-import { applyLayer, type ApplyOptions } from '../../../src/snapshots/apply.js';
+import { applyLayer, type ApplyOptions } from '../../../src/core/tar-apply.js';
 import { applyLayerToSquashfs, squashfsSupport } from '../../../src/snapshots/squashfs.js';
 import { loopDevicesBelow } from '../../helpers/loop.js';
 import { treeListing } from '../../helpers/tree-listing.js';

@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { isBerthError } from '../../../src/core/errors.js';
 import { lgetxattr } from '../../../src/core/libc.js';
-import { applyLayer, cleanEntryName } from '../../../src/snapshots/apply.js';
-import { exists, makeTar, paxRecord, sha256Of, streamOf, tempDir, type TarEntry } from './helpers.js';
+import { applyLayer, cleanEntryName } from '../../../src/core/tar-apply.js';
+import { exists, makeTar, paxRecord, sha256Of, streamOf, tempDir, type TarEntry } from '../snapshots/helpers.js';
 
 const T = new Date(1_600_000_000_000);
 const DIR_T = new Date(1_500_000_000_000);

@@ -50,11 +50,11 @@ import { Duplex, PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
-import type { Digest } from '../core/digest.js';
-import { newHasher } from '../core/digest.js';
-import { BerthError, errnoCode, errorMessage, invalidArgument, isBerthError } from '../core/errors.js';
-import { lsetxattr, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from '../core/libc.js';
-import { logger } from '../core/log.js';
+import type { Digest } from './digest.js';
+import { newHasher } from './digest.js';
+import { BerthError, errnoCode, errorMessage, invalidArgument, isBerthError } from './errors.js';
+import { lsetxattr, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from './libc.js';
+import { logger } from './log.js';
 
 const log = logger('snapshots');
 
