@@ -37,6 +37,19 @@ describe('docker CLI → berthd: containers', () => {
     assert.equal(r.stdout, 'hello\n');
   });
 
+  it('mounts a --rm container\'s root volatile (its upper dir is thrown away) and a kept one not', async () => {
+    // Field 5 of mountinfo is the mount point; the super options follow the " - " separator.
+    const rootOptions = "awk '$5 == \"/\" { sub(/.* - /, \"\"); print }' /proc/self/mountinfo";
+    const throwaway = await d.docker(['run', '--rm', 'busybox', 'sh', '-c', rootOptions]);
+    assert.equal(throwaway.code, 0, throwaway.stderr);
+    assert.match(throwaway.stdout, /^overlay overlay .*\bvolatile\b/m);
+    const kept = await d.docker(['run', '--name', 'kept-root', 'busybox', 'sh', '-c', rootOptions]);
+    assert.equal(kept.code, 0, kept.stderr);
+    assert.match(kept.stdout, /^overlay overlay /m);
+    assert.doesNotMatch(kept.stdout, /volatile/);
+    assert.equal((await d.docker(['rm', 'kept-root'])).code, 0);
+  });
+
   it('passes the exit code and keeps stdout and stderr apart', async () => {
     const r = await d.docker(['run', '--rm', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
     assert.equal(r.code, 3);
