@@ -57,7 +57,8 @@ function defineStats(parent: Command): void {
     );
 }
 
-function defineEvents(parent: Command): void {
+/** Also `system events`, which program.ts defines in its system group. */
+export function defineEvents(parent: Command): void {
   parent
     .command('events')
     .description('Get real time events from the server')
