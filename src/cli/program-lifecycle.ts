@@ -1,7 +1,7 @@
 /**
  * Declarations of cp, export, stats, events, pause, unpause, rename, top and diff (docker's
- * flags), kept apart from program.ts
- * so the command tree grows by registration; implementations load when a command runs.
+ * flags), kept apart from program.ts so the command tree grows by registration;
+ * implementations load when a command runs.
  */
 import type { Command } from 'commander';
 
