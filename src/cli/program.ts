@@ -46,6 +46,7 @@ function addContainerFlags(cmd: Command, forRun: boolean): Command {
     .option('--network <network>', 'Connect a container to a network (none, host, bridge, default, or a name)')
     .option('--net <network>', 'Alias of --network')
     .option('-l, --label <list>', 'Set meta data on a container', collect)
+    .option('--label-file <list>', 'Read in a line delimited file of labels', collect)
     .option('--stop-signal <string>', 'Signal to stop the container')
     .option('--stop-timeout <int>', 'Timeout (in seconds) to stop a container')
     .option('--group-add <list>', 'Add additional groups to join', collect)

@@ -2,6 +2,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBerthd, repoRoot, type Berthd } from '../helpers/berthd.js';
 import { assertSameAsDocker } from '../helpers/cli-compare.js';
@@ -88,6 +89,22 @@ describe('berth CLI', () => {
     }
     await assertSameAsDocker(d, ['system', 'events', '--since', '0', '--until', '1']);
     await assertSameAsDocker(d, ['system', 'events', '--format', '{{.Type}} {{.Action}}', '--filter', 'event=commit', '--since', '0', '--until', String(Math.ceil(Date.now() / 1000))]);
+  });
+
+  it('reads --label-file as docker does: comments and bare keys skipped, --label wins, bad files 125', async () => {
+    const labels = join(d.root, 'labels');
+    const bad = join(d.root, 'bad-labels');
+    await writeFile(labels, '# team labels\n\n  tier=web\nbare\ncolor=blue\n');
+    await writeFile(bad, 'bad key=1\n');
+    for (const [cli, name] of [[d.docker, 'labelled-docker'], [d.berth, 'labelled-berth']] as const) {
+      const r = await cli(['create', '--name', name, '--label-file', labels, '-l', 'color=red', 'busybox', 'true']);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    // The docker CLI's {{json}} sorts map keys, so both containers print alike whatever order was sent.
+    const shown = await d.docker(['inspect', '-f', '{{json .Config.Labels}}', 'labelled-docker', 'labelled-berth']);
+    assert.equal(shown.stdout, '{"color":"red","tier":"web"}\n'.repeat(2));
+    await assertSameAsDocker(d, ['create', '--label-file', bad, 'busybox', 'true']);
+    await assertSameAsDocker(d, ['run', '--rm', '--label-file', join(d.root, 'no-such-file'), 'busybox', 'true']);
   });
 
   it('drives a detached container: ps, logs, wait, stop, rm', async () => {

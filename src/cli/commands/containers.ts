@@ -29,7 +29,7 @@ import { TemplateError } from '../template.js';
 import { getTimestamp } from '../timestamps.js';
 import { buildFilters } from './filters.js';
 import { inspectObjects } from './images.js';
-import { c, monitorTtySize, readEnvFiles, stdinStream, type ContainerInspect } from './run.js';
+import { c, monitorTtySize, readFlagFiles, stdinStream, type ContainerInspect } from './run.js';
 
 // ---- lifecycle ---------------------------------------------------------------------------------
 
@@ -309,7 +309,7 @@ export async function execCmd(
   try {
     const req = buildCreateRequest('x', [], { env: opts.env ?? [], envFile: opts.envFile ?? [] }, {
       env: process.env,
-      envFileContents: readEnvFiles(opts.envFile),
+      fileContents: readFlagFiles(opts.envFile ?? []),
       command: 'create',
     });
     env.push(...((req.body['Env'] as string[] | null) ?? []));
