@@ -26,6 +26,7 @@ export interface ContainerFlags {
   tty?: boolean;
   network?: string;
   label?: string[];
+  labelFile?: string[];
   stopSignal?: string;
   stopTimeout?: string;
   groupAdd?: string[];
@@ -94,6 +95,15 @@ export function expandEnv(entry: string, env: NodeJS.ProcessEnv): string {
 
 /** opts.ParseEnvFile: KEY=VAL lines, '#' comments, blank lines skipped, bare KEY from our env. */
 export function parseEnvFile(content: string, env: NodeJS.ProcessEnv): string[] {
+  return parseKeyValueFile(content, (key) => env[key]);
+}
+
+/** A --label-file (kvfile.Parse without a lookup): as an env file, but a bare KEY is dropped. */
+export function parseLabelFile(content: string): string[] {
+  return parseKeyValueFile(content, () => undefined);
+}
+
+function parseKeyValueFile(content: string, lookup: (key: string) => string | undefined): string[] {
   const out: string[] = [];
   const lines = content.replace(/^\uFEFF/, '').split(/\r?\n/);
   for (const raw of lines) {
@@ -105,7 +115,7 @@ export function parseEnvFile(content: string, env: NodeJS.ProcessEnv): string[] 
     if (/\s/.test(key)) throw new FlagError(`variable '${key.trimEnd()}' contains whitespaces`);
     if (eq >= 0) out.push(line);
     else {
-      const v = env[line];
+      const v = lookup(line);
       if (v !== undefined) out.push(`${line}=${v}`);
     }
   }
@@ -235,8 +245,8 @@ export interface CreateRequest {
 }
 
 /**
- * Builds the create request. `envFileContents` maps each --env-file path to its text (read by
- * the caller); `consoleSize` is [rows, cols] of our terminal when -t and stdout is a TTY.
+ * Builds the create request. `fileContents` maps each --env-file and --label-file path to its
+ * text (read by the caller); `consoleSize` is [rows, cols] of our terminal when -t and stdout is a TTY.
  */
 export function buildCreateRequest(
   image: string,
@@ -244,7 +254,7 @@ export function buildCreateRequest(
   f: ContainerFlags,
   ctx: {
     env: NodeJS.ProcessEnv;
-    envFileContents?: ReadonlyMap<string, string>;
+    fileContents?: ReadonlyMap<string, string>;
     consoleSize?: [number, number];
     /** `run` (attaches unless -d) or `create` (records attach flags, never attaches). */
     command: 'run' | 'create';
@@ -273,13 +283,22 @@ export function buildCreateRequest(
     attachStderr = false;
   }
 
-  const env: string[] = [];
-  for (const file of f.envFile ?? []) {
-    const text = ctx.envFileContents?.get(file);
+  const readFile = (file: string, parse: (text: string) => string[]): string[] => {
+    const text = ctx.fileContents?.get(file);
     if (text === undefined) throw new FlagError(`open ${file}: no such file or directory`);
-    env.push(...parseEnvFile(text, ctx.env));
-  }
+    try {
+      return parse(text);
+    } catch (e) {
+      // docker names a bad label file an env file too: both go through opts.ParseEnvFile's wrapper.
+      if (e instanceof FlagError) throw new FlagError(`invalid env file (${file}): ${e.message}`);
+      throw e;
+    }
+  };
+  const env: string[] = [];
+  for (const file of f.envFile ?? []) env.push(...readFile(file, (text) => parseEnvFile(text, ctx.env)));
   for (const e of f.env ?? []) env.push(expandEnv(e, ctx.env));
+  // Labels from files first, so a --label of the same key wins (opts.ReadKVStrings).
+  const labelFileLines = (f.labelFile ?? []).flatMap((file) => readFile(file, parseLabelFile));
 
   let entrypoint: Json = null;
   if (f.entrypoint !== undefined && f.entrypoint !== '') entrypoint = [f.entrypoint];
@@ -374,7 +393,7 @@ export function buildCreateRequest(
     WorkingDir: f.workdir ?? '',
     Entrypoint: entrypoint,
     OnBuild: null,
-    Labels: parseLabels(f.label ?? []),
+    Labels: parseLabels([...labelFileLines, ...(f.label ?? [])]),
   });
   if (f.stopSignal !== undefined && f.stopSignal !== '') body['StopSignal'] = f.stopSignal;
   if (stopTimeout !== undefined) body['StopTimeout'] = stopTimeout;

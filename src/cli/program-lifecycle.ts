@@ -1,6 +1,7 @@
 /**
- * Declarations of cp, export, stats and events (docker's flags), kept apart from program.ts
- * so the command tree grows by registration; implementations load when a command runs.
+ * Declarations of cp, export, stats, events, pause, unpause, rename, top and diff (docker's
+ * flags), kept apart from program.ts so the command tree grows by registration;
+ * implementations load when a command runs.
  */
 import type { Command } from 'commander';
 
@@ -56,7 +57,8 @@ function defineStats(parent: Command): void {
     );
 }
 
-function defineEvents(parent: Command): void {
+/** Also `system events`, which program.ts defines in its system group. */
+export function defineEvents(parent: Command): void {
   parent
     .command('events')
     .description('Get real time events from the server')
@@ -70,19 +72,86 @@ function defineEvents(parent: Command): void {
     );
 }
 
+function definePauseOrUnpause(parent: Command, name: 'pause' | 'unpause'): void {
+  parent
+    .command(name)
+    .description(`${name === 'pause' ? 'Pause' : 'Unpause'} all processes within one or more containers`)
+    .usage('CONTAINER [CONTAINER...]')
+    .argument('<container...>')
+    .action(
+      act(async (names: string[]) => {
+        const m = await import('./commands/containers.js');
+        return name === 'pause' ? m.pauseCmd(names) : m.unpauseCmd(names);
+      }),
+    );
+}
+
+const definePause = (parent: Command): void => definePauseOrUnpause(parent, 'pause');
+const defineUnpause = (parent: Command): void => definePauseOrUnpause(parent, 'unpause');
+
+function defineRename(parent: Command): void {
+  parent
+    .command('rename')
+    .description('Rename a container')
+    .usage('CONTAINER NEW_NAME')
+    .argument('<container>')
+    .argument('<new-name>')
+    .action(act(async (container: string, newName: string) => (await import('./commands/containers.js')).renameCmd(container, newName)));
+}
+
+function defineTop(parent: Command): void {
+  parent
+    .command('top')
+    .description('Display the running processes of a container')
+    .usage('CONTAINER [ps OPTIONS]')
+    .argument('<container>')
+    .argument('[ps-options...]')
+    // Everything after CONTAINER is ps's, flags included (docker: SetInterspersed(false)).
+    .passThroughOptions()
+    .action(act(async (container: string, psOptions: string[]) => (await import('./commands/top.js')).topCmd(container, psOptions)));
+}
+
+function defineDiff(parent: Command): void {
+  parent
+    .command('diff')
+    .description("Inspect changes to files or directories on a container's filesystem")
+    .usage('CONTAINER')
+    .argument('<container>')
+    .action(act(async (container: string) => (await import('./commands/diff.js')).diffCmd(container)));
+}
+
 /** Top-level commands (also defined under `berth container`, except events). */
 export const LIFECYCLE_TOP_LEVEL: Record<string, (p: Command) => void> = {
   cp: defineCp,
   export: defineExport,
   stats: defineStats,
   events: defineEvents,
+  pause: definePause,
+  unpause: defineUnpause,
+  rename: defineRename,
+  top: defineTop,
+  diff: defineDiff,
 };
 
-export const LIFECYCLE_CONTAINER_COMMANDS: Array<(p: Command) => void> = [defineCp, defineExport, defineStats];
+export const LIFECYCLE_CONTAINER_COMMANDS: Array<(p: Command) => void> = [
+  defineCp,
+  defineExport,
+  defineStats,
+  definePause,
+  defineUnpause,
+  defineRename,
+  defineTop,
+  defineDiff,
+];
 
 /** The docker CLI's positional-argument rules for these commands. */
 export const LIFECYCLE_ARG_SPECS: Record<string, ['min' | 'exact' | 'max' | 'none', number]> = {
   cp: ['exact', 2],
   export: ['exact', 1],
   events: ['none', 0],
+  pause: ['min', 1],
+  unpause: ['min', 1],
+  rename: ['exact', 2],
+  top: ['min', 1],
+  diff: ['exact', 1],
 };

@@ -7,7 +7,8 @@ import { createRequire } from 'node:module';
 import type * as CommanderModule from 'commander';
 import { CliError, displayError } from './errors.js';
 import { eprintln, setHostFlag } from './io.js';
-import { LIFECYCLE_ARG_SPECS, LIFECYCLE_CONTAINER_COMMANDS, LIFECYCLE_TOP_LEVEL } from './program-lifecycle.js';
+import type { HistoryOptions } from './commands/history.js';
+import { defineEvents, LIFECYCLE_ARG_SPECS, LIFECYCLE_CONTAINER_COMMANDS, LIFECYCLE_TOP_LEVEL } from './program-lifecycle.js';
 
 // commander's CommonJS entry loads ~4 ms faster than its ESM wrapper (no export-name scan).
 const { Command, CommanderError } = createRequire(import.meta.url)('commander') as typeof CommanderModule;
@@ -45,6 +46,7 @@ function addContainerFlags(cmd: Command, forRun: boolean): Command {
     .option('--network <network>', 'Connect a container to a network (none, host, bridge, default, or a name)')
     .option('--net <network>', 'Alias of --network')
     .option('-l, --label <list>', 'Set meta data on a container', collect)
+    .option('--label-file <list>', 'Read in a line delimited file of labels', collect)
     .option('--stop-signal <string>', 'Signal to stop the container')
     .option('--stop-timeout <int>', 'Timeout (in seconds) to stop a container')
     .option('--group-add <list>', 'Add additional groups to join', collect)
@@ -324,9 +326,10 @@ function definePull(parent: Command): void {
     .action(act(async (name: string, o: { quiet?: boolean; platform?: string }) => (await import('./commands/images.js')).pullCmd(name, o)));
 }
 
-function defineRmi(parent: Command, name: string): void {
-  parent
-    .command(name)
+function defineRmi(parent: Command, name: string, aliases: string[] = []): void {
+  const cmd = parent.command(name);
+  for (const a of aliases) cmd.alias(a);
+  cmd
     .description('Remove one or more images')
     .usage('[OPTIONS] IMAGE [IMAGE...]')
     .argument('<image...>')
@@ -343,6 +346,21 @@ function defineTag(parent: Command): void {
     .argument('<source>')
     .argument('<target>')
     .action(act(async (s: string, t: string) => (await import('./commands/images.js')).tagCmd(s, t)));
+}
+
+function defineHistory(parent: Command): void {
+  parent
+    .command('history')
+    .description('Show the history of an image')
+    .usage('[OPTIONS] IMAGE')
+    // Optional here: a bare -H takes the next word, which history.ts gives back as the image.
+    .argument('[image]')
+    .option('--format <string>', 'Format output using a custom template')
+    .option('-H, --human [bool]', 'Print sizes and dates in human readable format (default true)')
+    .option('--no-trunc', "Don't truncate output")
+    .option('--platform <string>', 'Show history for the given platform. Formatted as "os[/arch[/variant]]" (e.g., "linux/amd64")')
+    .option('-q, --quiet', 'Only show image IDs')
+    .action(act(async (image: string | undefined, o: HistoryOptions) => (await import('./commands/history.js')).historyCmd(image, o)));
 }
 
 function defineInspect(parent: Command, kind: 'any' | 'container' | 'image'): void {
@@ -520,6 +538,7 @@ function defineSystemGroup(program: Command): void {
     .option('--filter <filter>', 'Provide filter values (e.g. "label=<key>=<value>")', collect)
     .action(act(async (o: { all?: boolean; volumes?: boolean; force?: boolean; filter?: string[] }) => (await import('./commands/system-df.js')).systemPruneCmd(o)));
   defineInfo(system);
+  defineEvents(system);
 }
 
 function defineVersion(program: Command): void {
@@ -588,7 +607,8 @@ function defineImageGroup(program: Command): void {
   defineImages(image, 'ls', ['list']);
   defineInspect(image, 'image');
   definePull(image);
-  defineRmi(image, 'rm');
+  defineHistory(image);
+  defineRmi(image, 'rm', ['remove', 'rmi']);
   defineTag(image);
   defineSave(image);
   defineLoad(image);
@@ -702,6 +722,7 @@ const TOP_LEVEL: Record<string, (p: Command) => void> = {
   pull: definePull,
   rmi: (p) => defineRmi(p, 'rmi'),
   tag: defineTag,
+  history: defineHistory,
   inspect: (p) => defineInspect(p, 'any'),
   version: defineVersion,
   info: defineInfo,
@@ -813,6 +834,7 @@ const ARG_SPECS: Record<string, ArgSpec> = {
   pull: ['exact', 1],
   rmi: ['min', 1],
   tag: ['exact', 2],
+  history: ['exact', 1],
   inspect: ['min', 1],
   version: ['none', 0],
   info: ['none', 0],

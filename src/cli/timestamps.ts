@@ -1,10 +1,20 @@
 /**
- * timetypes.GetTimestamp from the docker CLI: turns `--since`/`--until` values into what the
+ * Times on the command line. formatRfc3339: Go's time.RFC3339 / RFC3339Nano-fixed layouts in
+ * local time, as the docker CLI prints times. getTimestamp is timetypes.GetTimestamp from the docker CLI: turns `--since`/`--until` values into what the
  * daemon's logs/events endpoints take. Durations ("10m", "1h30m") become Unix seconds relative to
  * now; dates/RFC 3339 times become "seconds.nanoseconds" (local time unless a zone is given);
  * Unix timestamps pass through unchanged.
  */
 import { parseGoDuration } from '../core/units.js';
+
+/** "2006-01-02T15:04:05[.fraction]Z07:00" in local time; `fraction` is the digits after the point. */
+export function formatRfc3339(d: Date, fraction?: string): string {
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  const off = -d.getTimezoneOffset();
+  const zone = off === 0 ? 'Z' : `${off > 0 ? '+' : '-'}${pad(Math.floor(Math.abs(off) / 60))}:${pad(Math.abs(off) % 60)}`;
+  const seconds = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  return `${seconds}${fraction === undefined ? '' : `.${fraction}`}${zone}`;
+}
 
 export function getTimestamp(value: string, now: Date = new Date()): string {
   const d = value !== '0' ? parseGoDuration(value) : undefined;

@@ -2,8 +2,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBerthd, repoRoot, type Berthd } from '../helpers/berthd.js';
+import { assertSameAsDocker } from '../helpers/cli-compare.js';
 import { fixtures, type Fixtures } from '../helpers/fixtures.js';
 
 /** Runs a command under script(1) so it has a TTY, typing `input` after a pause. */
@@ -61,6 +63,48 @@ describe('berth CLI', () => {
     assert.equal((await d.berth(['tag', fx.images.busyboxMulti, 'multi:x'])).code, 0);
     const rmi = await d.berth(['rmi', 'multi:x']);
     assert.match(rmi.stdout, /Untagged: multi:x/);
+  });
+
+  it('prints image history as docker does, and answers to image rm/remove/rmi and system events', async () => {
+    await assertSameAsDocker(d, ['history', 'busybox']);
+    const commit = await d.berth(['run', '--name', 'historian', 'busybox', 'sh', '-c', 'echo layer > /layer-file']);
+    assert.equal(commit.code, 0, commit.stderr);
+    assert.equal((await d.berth(['commit', '-m', 'one layer', 'historian', 'historied:1'])).code, 0);
+    // Absolute dates (-H=false) and IDs only: "N seconds ago" could tick between the two CLIs.
+    const history = await assertSameAsDocker(d, ['image', 'history', '-H=false', 'historied:1']);
+    const [header, newest, base] = history.stdout.split('\n');
+    assert.match(header ?? '', /^IMAGE +CREATED AT +CREATED BY +SIZE +COMMENT$/);
+    assert.match(newest ?? '', /^[a-f0-9]{12} +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d) +sh -c echo layer > \/layer-file +\d+ +one layer$/);
+    assert.match(base ?? '', /^<missing> +2024-01-01T/);
+    await assertSameAsDocker(d, ['history', '--no-trunc', '--format', '{{.ID}} {{.Size}} {{.CreatedBy}}', 'historied:1']);
+    await assertSameAsDocker(d, ['history', '--format', 'json', 'busybox']);
+    await assertSameAsDocker(d, ['history', '-q', '--human', 'historied:1']);
+    await assertSameAsDocker(d, ['history', '-H=maybe', 'busybox']);
+    await assertSameAsDocker(d, ['history', 'no-such-image']);
+    await assertSameAsDocker(d, ['history']);
+    for (const alias of ['rm', 'remove', 'rmi']) {
+      assert.equal((await d.berth(['tag', 'busybox', `alias-${alias}:1`])).code, 0);
+      const rm = await d.berth(['image', alias, `alias-${alias}:1`]);
+      assert.equal(rm.stdout, `Untagged: alias-${alias}:1\n`, rm.stderr);
+    }
+    await assertSameAsDocker(d, ['system', 'events', '--since', '0', '--until', '1']);
+    await assertSameAsDocker(d, ['system', 'events', '--format', '{{.Type}} {{.Action}}', '--filter', 'event=commit', '--since', '0', '--until', String(Math.ceil(Date.now() / 1000))]);
+  });
+
+  it('reads --label-file as docker does: comments and bare keys skipped, --label wins, bad files 125', async () => {
+    const labels = join(d.root, 'labels');
+    const bad = join(d.root, 'bad-labels');
+    await writeFile(labels, '# team labels\n\n  tier=web\nbare\ncolor=blue\n');
+    await writeFile(bad, 'bad key=1\n');
+    for (const [cli, name] of [[d.docker, 'labelled-docker'], [d.berth, 'labelled-berth']] as const) {
+      const r = await cli(['create', '--name', name, '--label-file', labels, '-l', 'color=red', 'busybox', 'true']);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    // The docker CLI's {{json}} sorts map keys, so both containers print alike whatever order was sent.
+    const shown = await d.docker(['inspect', '-f', '{{json .Config.Labels}}', 'labelled-docker', 'labelled-berth']);
+    assert.equal(shown.stdout, '{"color":"red","tier":"web"}\n'.repeat(2));
+    await assertSameAsDocker(d, ['create', '--label-file', bad, 'busybox', 'true']);
+    await assertSameAsDocker(d, ['run', '--rm', '--label-file', join(d.root, 'no-such-file'), 'busybox', 'true']);
   });
 
   it('drives a detached container: ps, logs, wait, stop, rm', async () => {

@@ -5,6 +5,9 @@
  *   stop    POST /containers/{id}/stop[?signal=][&t=]
  *   restart POST /containers/{id}/restart[?signal=][&t=]
  *   kill    POST /containers/{id}/kill[?signal=]
+ *   pause   POST /containers/{id}/pause
+ *   unpause POST /containers/{id}/unpause
+ *   rename  POST /containers/{id}/rename?name=
  *   rm      DELETE /containers/{id}[?force=1][&link=1][&v=1]
  *   wait    POST /containers/{id}/wait
  *   logs    GET /containers/{id}/json, then GET /containers/{id}/logs?stdout=1&stderr=1&tail=all
@@ -26,7 +29,7 @@ import { TemplateError } from '../template.js';
 import { getTimestamp } from '../timestamps.js';
 import { buildFilters } from './filters.js';
 import { inspectObjects } from './images.js';
-import { c, monitorTtySize, readEnvFiles, stdinStream, type ContainerInspect } from './run.js';
+import { c, monitorTtySize, readFlagFiles, stdinStream, type ContainerInspect } from './run.js';
 
 // ---- lifecycle ---------------------------------------------------------------------------------
 
@@ -79,6 +82,27 @@ export async function killCmd(names: string[], opts: { signal?: string }): Promi
   return forEachContainer(names, (n) =>
     api().send({ method: 'POST', path: `${c(n)}/kill`, query: { signal: opts.signal || undefined } }),
   );
+}
+
+export async function pauseCmd(names: string[]): Promise<number> {
+  return forEachContainer(names, (n) => api().send({ method: 'POST', path: `${c(n)}/pause` }));
+}
+
+export async function unpauseCmd(names: string[]): Promise<number> {
+  return forEachContainer(names, (n) => api().send({ method: 'POST', path: `${c(n)}/unpause` }));
+}
+
+export async function renameCmd(container: string, newName: string): Promise<number> {
+  const oldName = container.trim();
+  const name = newName.trim();
+  if (oldName === '' || name === '') throw new CliError('Error: Neither old nor new names may be empty', 1);
+  try {
+    await api().send({ method: 'POST', path: `${c(oldName)}/rename`, query: { name } });
+  } catch (e) {
+    // docker prints the daemon's error, then its own line naming the container (rename.go).
+    throw new CliError(`${displayError(e)}\nError: failed to rename container named ${oldName}`, 1);
+  }
+  return 0;
 }
 
 export async function rmCmd(names: string[], opts: { force?: boolean; volumes?: boolean; link?: boolean }): Promise<number> {
@@ -285,7 +309,7 @@ export async function execCmd(
   try {
     const req = buildCreateRequest('x', [], { env: opts.env ?? [], envFile: opts.envFile ?? [] }, {
       env: process.env,
-      envFileContents: readEnvFiles(opts.envFile),
+      fileContents: readFlagFiles(opts.envFile ?? []),
       command: 'create',
     });
     env.push(...((req.body['Env'] as string[] | null) ?? []));

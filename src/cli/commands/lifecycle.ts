@@ -16,7 +16,7 @@ import { renderRows } from '../format.js';
 import { api, out } from '../io.js';
 import { STATS_HEADERS, STATS_TABLE, statsEntry, statsFields, type StatsEntry, type StatsJson } from '../stats-format.js';
 import { renderTemplate, TemplateError } from '../template.js';
-import { getTimestamp } from '../timestamps.js';
+import { formatRfc3339, getTimestamp } from '../timestamps.js';
 import { buildFilters } from './filters.js';
 import { c } from './run.js';
 
@@ -51,13 +51,8 @@ interface EventJson {
 
 /** jsonmessage.RFC3339NanoFixed in local time, from the exact nanoseconds. */
 export function formatEventTime(timeNano: bigint): string {
-  const ms = Number(timeNano / 1_000_000n);
-  const d = new Date(ms);
-  const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
-  const off = -d.getTimezoneOffset();
-  const zone = off === 0 ? 'Z' : `${off > 0 ? '+' : '-'}${pad(Math.floor(Math.abs(off) / 60))}:${pad(Math.abs(off) % 60)}`;
-  const nanos = (timeNano % 1_000_000_000n).toString().padStart(9, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${nanos}${zone}`;
+  const d = new Date(Number(timeNano / 1_000_000n));
+  return formatRfc3339(d, (timeNano % 1_000_000_000n).toString().padStart(9, '0'));
 }
 
 /** The docker CLI's default event line: time type action id (sorted attributes). */

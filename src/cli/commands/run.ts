@@ -46,9 +46,10 @@ export interface RunFlags extends ContainerFlags {
   detachKeys?: string;
 }
 
-export function readEnvFiles(files: readonly string[] | undefined): Map<string, string> {
+/** The text of each --env-file / --label-file, by path, with docker's error for one that cannot be read. */
+export function readFlagFiles(files: readonly string[]): Map<string, string> {
   const m = new Map<string, string>();
-  for (const f of files ?? []) {
+  for (const f of files) {
     try {
       m.set(f, readFileSync(f, 'utf8'));
     } catch (e) {
@@ -67,6 +68,9 @@ function runError(e: unknown, command: 'run' | 'create'): Error {
       125,
     );
   }
+  // Checked before anything reaches the daemon: 125 even when the text names a missing file,
+  // which runErrorStatus would take for a start failure (127).
+  if (e instanceof FlagError) return new CliError(withHelp(e, command).message, 125);
   return withHelp(e, command);
 }
 
@@ -129,7 +133,7 @@ function prepareCreate(image: string, cmd: string[], f: RunFlags, command: 'run'
   const size = consoleSize();
   return buildCreateRequest(image, cmd, f, {
     env: process.env,
-    envFileContents: readEnvFiles(f.envFile),
+    fileContents: readFlagFiles([...(f.envFile ?? []), ...(f.labelFile ?? [])]),
     command,
     ...(size ? { consoleSize: size } : {}),
   });

@@ -81,10 +81,21 @@ test('the options of trace 09c map to the same fields', () => {
   assert.deepEqual(hc['SecurityOpt'], ['no-new-privileges']);
 });
 
+test('label files: bare keys dropped, files before --label, bad lines named as docker names them', () => {
+  const files = new Map([['l', '# c\n  tier=web\nbare\ncolor=blue\n'], ['bad', 'bad key=1\n']]);
+  const r = buildCreateRequest('busybox', [], { labelFile: ['l'], label: ['color=red'] }, { env: {}, fileContents: files, command: 'create' });
+  assert.deepEqual(r.body['Labels'], { tier: 'web', color: 'red' });
+  assert.throws(
+    () => buildCreateRequest('busybox', [], { labelFile: ['bad'] }, { env: {}, fileContents: files, command: 'create' }),
+    /^FlagError: invalid env file \(bad\): variable 'bad key' contains whitespaces$/,
+  );
+  assert.throws(() => buildCreateRequest('busybox', [], { labelFile: ['gone'] }, { env: {}, fileContents: files, command: 'create' }), /open gone: no such file or directory/);
+});
+
 test('env: KEY alone takes our value; env files; networks; capabilities', () => {
   const r = buildCreateRequest('busybox', [], { env: ['HOME', 'NOPE', 'X=1'], envFile: ['f'], network: 'none' }, {
     env: { HOME: '/root' },
-    envFileContents: new Map([['f', '# c\n\nFOO=bar\n  BAZ=q x\nHOME\n']]),
+    fileContents: new Map([['f', '# c\n\nFOO=bar\n  BAZ=q x\nHOME\n']]),
     command: 'run',
   });
   assert.deepEqual(r.body['Env'], ['FOO=bar', 'BAZ=q x', 'HOME=/root', 'HOME=/root', 'NOPE', 'X=1']);

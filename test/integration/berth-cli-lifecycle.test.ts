@@ -1,0 +1,93 @@
+/**
+ * The berth CLI's pause, unpause, rename, top and diff against a real berthd: what each does
+ * to the container (seen through inspect), and the docker CLI on the same berthd as the
+ * reference for output, error text and exit status.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { startBerthd, type Berthd } from '../helpers/berthd.js';
+import { assertSameAsDocker } from '../helpers/cli-compare.js';
+
+describe('berth CLI: pause, unpause, rename, top, diff', () => {
+  let d: Berthd;
+  before(async () => {
+    d = await startBerthd();
+  });
+  after(async () => {
+    await d?.destroy();
+  });
+
+  const state = async (name: string): Promise<string> => {
+    const r = await d.berth(['inspect', '-f', '{{.State.Status}} {{.State.Paused}}', name]);
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout.trim();
+  };
+
+  it('pause and unpause freeze and thaw each container named, and fail like docker', async () => {
+    for (const name of ['frozen1', 'frozen2']) assert.equal((await d.berth(['run', '-d', '--name', name, 'busybox', 'sleep', '120'])).code, 0);
+    const pause = await d.berth(['pause', 'frozen1', 'frozen2']);
+    assert.equal(pause.code, 0, pause.stderr);
+    assert.equal(pause.stdout, 'frozen1\nfrozen2\n');
+    assert.equal(await state('frozen1'), 'paused true');
+    assert.equal(await state('frozen2'), 'paused true');
+    // Every name is tried: frozen2 is unpaused although the unknown name comes first.
+    const partly = await d.berth(['unpause', 'no-such-ctr', 'frozen2']);
+    assert.equal(partly.code, 1);
+    assert.equal(partly.stdout, 'frozen2\n');
+    assert.equal(partly.stderr, 'Error response from daemon: No such container: no-such-ctr\n');
+    assert.equal(await state('frozen2'), 'running false');
+    // Errors only from here on, so the docker CLI's run leaves the same state for berth's:
+    // pausing a paused container and unpausing a running one are the daemon's 409s.
+    await assertSameAsDocker(d, ['pause', 'frozen1', 'no-such-ctr']);
+    await assertSameAsDocker(d, ['container', 'unpause', 'frozen2']);
+    const unpause = await d.berth(['container', 'unpause', 'frozen1']);
+    assert.equal(unpause.stdout, 'frozen1\n');
+    assert.equal(await state('frozen1'), 'running false');
+    await assertSameAsDocker(d, ['pause']);
+  });
+
+  it('rename gives a container its new name and prints nothing; errors as docker words them', async () => {
+    assert.equal((await d.berth(['create', '--name', 'before-rename', 'busybox', 'true'])).code, 0);
+    const rename = await d.berth(['rename', 'before-rename', 'after-rename']);
+    assert.equal(rename.code, 0, rename.stderr);
+    assert.equal(rename.stdout + rename.stderr, '');
+    const name = await d.berth(['inspect', '-f', '{{.Name}}', 'after-rename']);
+    assert.equal(name.stdout, '/after-rename\n');
+    assert.equal((await d.berth(['inspect', 'before-rename'])).code, 1);
+    await assertSameAsDocker(d, ['rename', 'before-rename', 'elsewhere']);
+    await assertSameAsDocker(d, ['rename', 'after-rename', 'frozen1']);
+    await assertSameAsDocker(d, ['rename', 'after-rename', ' ']);
+    await assertSameAsDocker(d, ['container', 'rename', 'after-rename']);
+  });
+
+  it('top lists the sleep process in docker\'s columns, passes ps options through, and fails like docker', async () => {
+    const top = await d.berth(['top', 'frozen1']);
+    assert.equal(top.code, 0, top.stderr);
+    const [header, ...processes] = top.stdout.trimEnd().split('\n');
+    // tabwriter with a 20-column minimum and 3 spaces of padding; CMD is the unpadded last cell.
+    assert.equal(header, `${['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME'].map((t) => t.padEnd(20)).join('')}CMD`);
+    assert.equal(processes.length, 1);
+    assert.match(processes[0] ?? '', /^root {16}\d+ +\d+ +.* sleep 120$/);
+    // STIME and TIME can tick between two runs: the byte-for-byte checks use stable columns.
+    const pids = await assertSameAsDocker(d, ['top', 'frozen1', '-o', 'pid,comm']);
+    assert.match(pids.stdout, /^PID {17}COMMAND\n\d+ +sleep\n$/);
+    await assertSameAsDocker(d, ['container', 'top', 'frozen2', '-o', 'user,args']);
+    await assertSameAsDocker(d, ['top', 'after-rename']);
+    await assertSameAsDocker(d, ['top', 'no-such-ctr']);
+    await assertSameAsDocker(d, ['top', '-o', 'pid', 'frozen1']);
+  });
+
+  it('diff lists what the container added, changed and deleted, as docker prints it', async () => {
+    const run = await d.berth(['run', '--name', 'changer', 'busybox', 'sh', '-c', 'echo made > /made-here; rm /etc/group']);
+    assert.equal(run.code, 0, run.stderr);
+    const diff = await assertSameAsDocker(d, ['diff', 'changer']);
+    const lines = diff.stdout.split('\n');
+    assert.ok(lines.includes('A /made-here'), diff.stdout);
+    assert.ok(lines.includes('D /etc/group'), diff.stdout);
+    assert.ok(lines.includes('C /etc'), diff.stdout);
+    await assertSameAsDocker(d, ['container', 'diff', 'changer']);
+    await assertSameAsDocker(d, ['diff', 'no-such-ctr']);
+    await assertSameAsDocker(d, ['diff', '']);
+    await assertSameAsDocker(d, ['diff', 'changer', 'after-rename']);
+  });
+});
