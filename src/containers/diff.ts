@@ -19,6 +19,42 @@ async function existsIn(lowers: string[], path: string): Promise<boolean> {
   return false;
 }
 
+/**
+ * Files berth bind-mounts into every container. The runtime creates empty files for them in the
+ * upper directory; dockerd keeps its equivalents in an init layer, so its diff never shows them.
+ */
+export const MOUNT_PLACEHOLDERS: readonly string[] = ['/etc/hostname', '/etc/hosts', '/etc/resolv.conf'];
+
+/**
+ * `changes` without the mount placeholders, and without a parent directory that is listed only
+ * because a placeholder was created in it (its owner and mode are still the image's).
+ */
+export async function containerChanges(upper: string, lowers: string[]): Promise<Change[]> {
+  const all = await changes(upper, lowers);
+  const hidden = new Set(all.filter((c) => c.Kind === 1 && MOUNT_PLACEHOLDERS.includes(c.Path)).map((c) => c.Path));
+  const kept = all.filter((c) => !hidden.has(c.Path));
+  const result: Change[] = [];
+  for (const change of kept) {
+    const below = `${change.Path}/`;
+    const onlyForPlaceholders =
+      change.Kind === 0 &&
+      [...hidden].some((h) => h.startsWith(below)) &&
+      !kept.some((other) => other.Path.startsWith(below)) &&
+      (await sameOwnerAndMode(join(upper, change.Path), lowers, change.Path));
+    if (!onlyForPlaceholders) result.push(change);
+  }
+  return result;
+}
+
+async function sameOwnerAndMode(upperPath: string, lowers: string[], path: string): Promise<boolean> {
+  const mine = await lstat(upperPath);
+  for (const lower of lowers) {
+    const theirs = await lstat(join(lower, path)).catch(() => undefined);
+    if (theirs) return theirs.mode === mine.mode && theirs.uid === mine.uid && theirs.gid === mine.gid;
+  }
+  return false;
+}
+
 /** `lowers` are the image's layer directories; the result is sorted by path like dockerd's. */
 export async function changes(upper: string, lowers: string[]): Promise<Change[]> {
   const out: Change[] = [];

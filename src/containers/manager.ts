@@ -31,7 +31,7 @@ import { prepareSandbox } from './sandbox.js';
 import type { ContainerRecord, ContainerSpecRequest, ContainerState, HealthState } from './types.js';
 import { randomName } from './names.js';
 import { top, type TopResult } from './top.js';
-import { changes, type Change } from './diff.js';
+import { containerChanges, type Change } from './diff.js';
 import { hostCpuCount, limitsSpecInput, resourceHost } from './limits.js';
 import { policyWantsRestart, RestartScheduler, validateRestartPolicy, type RestartPolicy } from './restart.js';
 import { ContainerMounts, usesVolume, type ResolvedMounts } from './mounts.js';
@@ -766,7 +766,7 @@ export class ContainerManager extends EventEmitter {
   async diff(idOrName: string): Promise<Change[]> {
     const record = this.get(idOrName);
     const lowers = [...record.chainIds].reverse().map((c) => this.options.snapshots.layerPath(c));
-    return changes(this.options.snapshots.activeUpperPath(record.id), lowers);
+    return containerChanges(this.options.snapshots.activeUpperPath(record.id), lowers);
   }
 
   /** Removes every container that is not running and that `selects` picks; returns their IDs and the bytes their upper dirs held. */

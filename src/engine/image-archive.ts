@@ -12,6 +12,7 @@ import { arch } from 'node:os';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { MOUNT_PLACEHOLDERS } from '../containers/diff.js';
 import { autoDecompress, decompressor, type Compression } from '../core/compression.js';
 import { chainIds, newHasher, type Digest } from '../core/digest.js';
 import { BerthError, conflict, errorMessage, invalidArgument } from '../core/errors.js';
@@ -341,7 +342,7 @@ function mergeConfig(user: ImageRuntimeConfig, container: ImageRuntimeConfig): I
 }
 
 /** Empty files runc created as mount points for the /etc files berth bind-mounts: not the user's changes. */
-const runtimePlaceholders = ['etc/hosts', 'etc/hostname', 'etc/resolv.conf'];
+const runtimePlaceholders = MOUNT_PLACEHOLDERS.map((path) => path.slice(1));
 
 /** `docker commit`: the container's upper directory becomes a new layer on top of its image. */
 export async function commitContainer(engine: Engine, options: CommitOptions): Promise<Digest> {

@@ -191,7 +191,15 @@ describe('top, diff, container prune', () => {
     assert.ok(lines.includes('C /tmp'), diff.stdout);
     assert.ok(lines.includes('D /etc/group'), diff.stdout);
     assert.ok(lines.includes('C /etc/passwd'), diff.stdout);
+    // The mount points of the /etc files berth bind-mounts are not the container's changes.
+    assert.deepEqual(lines.filter((l) => /\/etc\/(hostname|hosts|resolv\.conf)$/.test(l)), [], diff.stdout);
     await d.docker(['rm', '-f', id]);
+    const untouched = (await d.docker(['run', '-d', 'busybox', 'true'])).stdout.trim();
+    await d.docker(['wait', untouched]);
+    const none = await d.docker(['diff', untouched]);
+    assert.equal(none.code, 0, none.stderr);
+    assert.equal(none.stdout, '', 'a container that changed nothing has an empty diff, as with dockerd');
+    await d.docker(['rm', untouched]);
   });
 
   it('prunes stopped containers only', async () => {
