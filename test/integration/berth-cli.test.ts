@@ -107,6 +107,20 @@ describe('berth CLI', () => {
     await assertSameAsDocker(d, ['run', '--rm', '--label-file', join(d.root, 'no-such-file'), 'busybox', 'true']);
   });
 
+  it('run as the installed command (through its #! line), a missing --env-file is berth\'s error, not node\'s', async () => {
+    // Node 20 reads --env-file anywhere on its command line unless `--` ends its own options.
+    const missing = join(d.root, 'no-such-env-file');
+    const child = spawn(join(repoRoot, 'bin/berth'), ['create', '--env-file', missing, 'busybox', 'true'], {
+      env: { ...process.env, BERTH_HOST: d.host },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 125, stderr);
+    assert.match(stderr, new RegExp(`^berth: open ${missing}: no such file or directory`, 'm'));
+  });
+
   it('drives a detached container: ps, logs, wait, stop, rm', async () => {
     const run = await d.berth(['run', '-d', '--name', 'cli1', 'busybox', 'sh', '-c', 'echo one; echo two >&2; sleep 30']);
     assert.equal(run.code, 0, run.stderr);
