@@ -5,8 +5,8 @@
  * Why: libuv starts a child with fork(2), which copies berthd's page tables while the event
  * loop waits — 5–6 ms per spawn at berthd's ~90 MB, three spawns per `docker run`. glibc's
  * posix_spawn uses clone(CLONE_VM | CLONE_VFORK): the parent waits only until the child has
- * exec'd (≈ 1 ms, whatever berthd's size). No npm package wraps it; koffi (already used for
- * mount(2) and friends) reaches glibc directly.
+ * exec'd (≈ 1 ms, whatever berthd's size). No npm package wraps it; the call itself is in the
+ * FFI module (libc.ts: posixSpawn, waitpidNoHang), this module manages the children.
  *
  * What the child gets: the given argv and environment, the working directory, its fds 0… from
  * `fds` ('ignore' → /dev/null, 'pipe' → a pipe whose read end the parent gets as a stream, or an
@@ -17,36 +17,11 @@
  * Exit statuses are collected with waitpid(pid, WNOHANG) for our own PIDs only, on SIGCHLD:
  * libuv reaps just the children it started, so neither steals the other's status.
  */
-import koffi from 'koffi';
 import { closeSync, openSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
-import { BerthError } from './errors.js';
-import { pipe } from './libc.js';
-
-const libc = koffi.load('libc.so.6');
-
-const posixSpawnp = libc.func('int posix_spawnp(_Out_ int *pid, const char *file, void *fileActions, void *attributes, const char **argv, const char **envp)');
-const actionsInit = libc.func('int posix_spawn_file_actions_init(void *fileActions)');
-const actionsDestroy = libc.func('int posix_spawn_file_actions_destroy(void *fileActions)');
-const actionsDup2 = libc.func('int posix_spawn_file_actions_adddup2(void *fileActions, int fd, int newFd)');
-const actionsChdir = libc.func('int posix_spawn_file_actions_addchdir_np(void *fileActions, const char *path)');
-const attrInit = libc.func('int posix_spawnattr_init(void *attributes)');
-const attrDestroy = libc.func('int posix_spawnattr_destroy(void *attributes)');
-const attrSetFlags = libc.func('int posix_spawnattr_setflags(void *attributes, short flags)');
-const attrSetSigDefault = libc.func('int posix_spawnattr_setsigdefault(void *attributes, void *signals)');
-const attrSetSigMask = libc.func('int posix_spawnattr_setsigmask(void *attributes, void *signals)');
-const sigEmptySet = libc.func('int sigemptyset(void *signals)');
-const waitpidFn = libc.func('int waitpid(int pid, _Out_ int *status, int options)');
-
-// glibc's x86_64/aarch64 layouts, with room to spare: the library only writes inside them.
-const FILE_ACTIONS_SIZE = 128;
-const ATTRIBUTES_SIZE = 512;
-const SIGSET_SIZE = 128;
-const POSIX_SPAWN_SETSIGDEF = 0x04;
-const POSIX_SPAWN_SETSIGMASK = 0x08;
-const POSIX_SPAWN_SETSID = 0x80;
-const WNOHANG = 1;
+import { BerthError, errnoCode } from './errors.js';
+import { pipe, posixSpawn, waitpidNoHang } from './libc.js';
 
 export type ChildFd = 'ignore' | 'pipe' | number;
 
@@ -81,11 +56,11 @@ let pendingTimer: NodeJS.Timeout | undefined;
 const FALLBACK_REAP_MS = 200;
 
 function reap(): void {
-  const status = [0];
   for (const [pid, resolve] of waiting) {
-    if (waitpidFn(pid, status, WNOHANG) !== pid) continue;
+    const status = waitpidNoHang(pid);
+    if (status === undefined) continue;
     waiting.delete(pid);
-    resolve(decodeStatus(status[0] ?? 0));
+    resolve(decodeStatus(status));
   }
   if (waiting.size === 0 && pendingTimer) {
     clearInterval(pendingTimer);
@@ -112,47 +87,29 @@ export function spawnProcess(file: string, args: readonly string[], options: Spa
     process.on('SIGCHLD', reap);
     reaperInstalled = true;
   }
-  const actions = Buffer.alloc(FILE_ACTIONS_SIZE);
-  const attributes = Buffer.alloc(ATTRIBUTES_SIZE);
-  const allSignals = Buffer.alloc(SIGSET_SIZE);
-  const noSignals = Buffer.alloc(SIGSET_SIZE);
-  actionsInit(actions);
-  attrInit(attributes);
   const parentEnds = new Map<number, number>();
   const closeInParent: number[] = [];
   try {
-    // Every bit set rather than sigfillset(), which leaves out glibc's internal signals 32 and
-    // 33: those the spawned child would otherwise start with ignored (libuv's children do not).
-    allSignals.fill(0xff);
-    sigEmptySet(noSignals);
-    attrSetSigDefault(attributes, allSignals);
-    attrSetSigMask(attributes, noSignals);
-    attrSetFlags(attributes, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | (options.newSession ? POSIX_SPAWN_SETSID : 0));
-    if (options.cwd !== undefined) actionsChdir(actions, options.cwd);
-    options.fds.forEach((what, childFd) => {
-      let source: number;
+    const fdMap = options.fds.map((what, childFd) => {
       if (what === 'ignore') {
-        source = openSync('/dev/null', 'r+');
-        closeInParent.push(source);
-      } else if (what === 'pipe') {
+        const devNull = openSync('/dev/null', 'r+');
+        closeInParent.push(devNull);
+        return devNull;
+      }
+      if (what === 'pipe') {
         const [readEnd, writeEnd] = pipe();
         parentEnds.set(childFd, readEnd);
         closeInParent.push(writeEnd);
-        source = writeEnd;
-      } else {
-        source = what;
+        return writeEnd;
       }
-      // The fds opened above are far above the child's 0…n, so dup2 always clears close-on-exec.
-      actionsDup2(actions, source, childFd);
+      return what;
     });
-    const pid = [0];
-    const argv = [file, ...args, null];
-    const result = posixSpawnp(pid, file, actions, attributes, argv, [...environ(options.env ?? process.env), null]);
-    if (result !== 0) {
-      const code = Object.entries(osConstants.errno).find(([, n]) => n === result)?.[0] ?? `errno ${result}`;
-      throw new BerthError('internal', `cannot start ${file}: ${code}`);
+    let childPid: number;
+    try {
+      childPid = posixSpawn(file, [file, ...args], environ(options.env ?? process.env), { fdMap, cwd: options.cwd, newSession: options.newSession });
+    } catch (err) {
+      throw new BerthError('internal', `cannot start ${file}: ${errnoCode(err) ?? String(err)}`, { cause: err });
     }
-    const childPid = pid[0] ?? 0;
     const exited = new Promise<ChildExit>((resolve) => waiting.set(childPid, resolve));
     pendingTimer ??= setInterval(reap, FALLBACK_REAP_MS);
     // An exit before the line above would have left its SIGCHLD with nobody to reap for.
@@ -164,8 +121,6 @@ export function spawnProcess(file: string, args: readonly string[], options: Spa
   } finally {
     for (const fd of closeInParent) closeSync(fd);
     for (const fd of parentEnds.values()) closeSync(fd);
-    actionsDestroy(actions);
-    attrDestroy(attributes);
   }
 }
 

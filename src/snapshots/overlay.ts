@@ -534,10 +534,15 @@ export class OverlaySnapshotter {
   }
 }
 
+let volatileOption: boolean | undefined;
+
 /** overlay's `volatile` option arrived in Linux 5.10. */
 function supportsVolatile(): boolean {
-  const [major = 0, minor = 0] = release().split('.').map((part) => Number.parseInt(part, 10));
-  return major > 5 || (major === 5 && minor >= 10);
+  if (volatileOption === undefined) {
+    const [major = 0, minor = 0] = release().split('.').map((part) => Number.parseInt(part, 10));
+    volatileOption = major > 5 || (major === 5 && minor >= 10);
+  }
+  return volatileOption;
 }
 
 function checkExpected(chainId: Digest, result: ApplyResult, expectedDiffId: Digest | undefined): ApplyResult {
