@@ -2,6 +2,7 @@
  * A real berthd for integration tests: its own data/exec roots and socket, started from
  * dist/, stopped and cleaned (containers, mounts, directories) by the test that made it.
  */
+import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, readFile, readdir, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -160,6 +161,13 @@ export async function startBerthd(extraArgs: string[] = []): Promise<Berthd> {
 }
 
 /** The default bridge berthd leaves (as dockerd leaves docker0), with every iptables rule naming it. */
+/** `docker ARGS` against `d` that must succeed; its stdout. */
+export async function dockerOk(d: Berthd, args: string[]): Promise<string> {
+  const r = await d.docker(args);
+  assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
 export async function removeBridge(bridge: string): Promise<void> {
   await execFileAsync('ip', ['link', 'del', 'dev', bridge]).catch(() => undefined);
   for (const tool of ['iptables', 'ip6tables']) {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
-import { startBerthd, type Berthd } from '../helpers/berthd.js';
+import { dockerOk, startBerthd, type Berthd } from '../helpers/berthd.js';
 
 const execFileAsync = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -21,11 +21,7 @@ describe('prune filters', () => {
     await d.destroy();
   });
 
-  const ok = async (args: string[]): Promise<string> => {
-    const r = await d.docker(args);
-    assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
+  const ok = async (args: string[]): Promise<string> => (await dockerOk(d, args)).trim();
   const exists = async (name: string): Promise<boolean> => (await d.docker(['container', 'inspect', name])).code === 0;
 
   it('container prune keeps what until and label/label! exclude, and never a running container (docker CLI, dockerode, berth)', async () => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
-import { startBerthd, type Berthd } from '../helpers/berthd.js';
+import { dockerOk, startBerthd, type Berthd } from '../helpers/berthd.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -26,11 +26,7 @@ describe('volume and network events', () => {
     await d.destroy();
   });
 
-  const ok = async (args: string[]): Promise<string> => {
-    const r = await d.docker(args);
-    assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
+  const ok = async (args: string[]): Promise<string> => (await dockerOk(d, args)).trim();
 
   /** Runs `act`, then the events of that time window passing the filters, with their since/until. */
   const windowOf = async (act: () => Promise<void>, filters: string[]): Promise<{ events: Event[]; since: string; until: string }> => {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fixtures, type Fixtures } from '../helpers/fixtures.js';
-import { mountsUnder, startBerthd, unmountUnder, type Berthd } from '../helpers/berthd.js';
+import { dockerOk, mountsUnder, startBerthd, unmountUnder, type Berthd } from '../helpers/berthd.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -43,11 +43,7 @@ describe('volumes, binds and tmpfs', () => {
   let work: string;
   const volumesDir = (): string => join(d.root, 'data', 'volumes');
 
-  const ok = async (args: string[]): Promise<string> => {
-    const r = await d.docker(args);
-    assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const ok = (args: string[]): Promise<string> => dockerOk(d, args);
   const volumeNames = async (): Promise<string[]> => (await ok(['volume', 'ls', '-q'])).split('\n').filter(Boolean);
   const inspectMounts = async (name: string): Promise<MountDoc[]> => JSON.parse(await ok(['inspect', '--format', '{{json .Mounts}}', name])) as MountDoc[];
 
