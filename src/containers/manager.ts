@@ -13,6 +13,7 @@ import type { Digest } from '../core/digest.js';
 import { BerthError, conflict, errnoCode, invalidArgument, notFound, errorMessage } from '../core/errors.js';
 import { writeFileAtomic } from '../core/fs-atomic.js';
 import { logger } from '../core/log.js';
+import { settleAll } from '../core/settle.js';
 import type { ImageRuntimeConfig } from '../oci/image.js';
 import { conmonCreate, conmonFiles } from '../runtime/conmon.js';
 import { connectAttachSocket, type AttachWriter } from '../runtime/attach-socket.js';
@@ -34,7 +35,7 @@ import { top, type TopResult } from './top.js';
 import { containerChanges, type Change } from './diff.js';
 import { hostCpuCount, limitsSpecInput, resourceHost } from './limits.js';
 import { policyWantsRestart, RestartScheduler, validateRestartPolicy, type RestartPolicy } from './restart.js';
-import { ContainerMounts, usesVolume, type ResolvedMounts } from './mounts.js';
+import { anonymousVolumes, ContainerMounts, usesVolume, type ResolvedMounts } from './mounts.js';
 import { directorySize } from '../core/du.js';
 
 const log = logger('containers');
@@ -94,6 +95,7 @@ const emptyState = (): ContainerState => ({
  */
 export class ContainerManager extends EventEmitter {
   private readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
   private readonly exitDir: string;
   private readonly socketDir: string;
   private exitWatcher: FSWatcher | undefined;
@@ -153,6 +155,16 @@ export class ContainerManager extends EventEmitter {
     await Promise.all([...this.pendingTeardowns.values(), ...this.pendingRemovals]);
   }
 
+  /** A prepared statement, compiled once: find() and save() run several times per container start. */
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
   bundle(id: string): string {
     return join(this.options.containersDir, id);
   }
@@ -178,7 +190,7 @@ export class ContainerManager extends EventEmitter {
   list(): ContainerRecord[] {
     if (!this.cache) {
       this.cache = new Map();
-      for (const r of this.db.prepare('SELECT record FROM containers').all() as { record: string }[]) {
+      for (const r of this.sql('SELECT record FROM containers').all() as { record: string }[]) {
         const record = JSON.parse(r.record) as ContainerRecord;
         this.cache.set(record.id, record);
       }
@@ -188,9 +200,9 @@ export class ContainerManager extends EventEmitter {
 
   find(idOrName: string): ContainerRecord | undefined {
     const key = idOrName.startsWith('/') ? idOrName.slice(1) : idOrName;
-    let row = this.db.prepare('SELECT record FROM containers WHERE id = ? OR name = ?').get(key, key) as { record: string } | undefined;
+    let row = this.sql('SELECT record FROM containers WHERE id = ? OR name = ?').get(key, key) as { record: string } | undefined;
     if (!row && /^[a-f0-9]+$/.test(key)) {
-      const rows = this.db.prepare('SELECT record FROM containers WHERE id LIKE ?').all(`${key}%`) as { record: string }[];
+      const rows = this.sql('SELECT record FROM containers WHERE id LIKE ?').all(`${key}%`) as { record: string }[];
       if (rows.length > 1) throw invalidArgument(`multiple containers found with provided prefix: ${key}`);
       row = rows[0];
     }
@@ -205,7 +217,7 @@ export class ContainerManager extends EventEmitter {
 
   private save(record: ContainerRecord): void {
     const json = JSON.stringify(record);
-    this.db.prepare('UPDATE containers SET record = ?, name = ? WHERE id = ?').run(json, record.name, record.id);
+    this.sql('UPDATE containers SET record = ?, name = ? WHERE id = ?').run(json, record.name, record.id);
     this.cache?.set(record.id, JSON.parse(json) as ContainerRecord);
   }
 
@@ -225,10 +237,13 @@ export class ContainerManager extends EventEmitter {
     this.save(record);
   }
 
-  private updateState(id: string, patch: Partial<ContainerState>): ContainerRecord | undefined {
+  /** Patches the state, and with `network` replaces the network state too, in one write. */
+  private updateState(id: string, patch: Partial<ContainerState>, network?: { state: ContainerNetworkState | undefined }): ContainerRecord | undefined {
     const record = this.find(id);
     if (!record) return undefined;
     record.state = { ...record.state, ...patch };
+    if (network?.state) record.network = network.state;
+    else if (network) delete record.network;
     this.save(record);
     return record;
   }
@@ -258,7 +273,7 @@ export class ContainerManager extends EventEmitter {
       for (let retry = 0; retry < 6 && taken(name); retry++) name = randomName() + (retry > 0 ? String(randomInt(10)) : '');
       if (taken(name)) name = randomBytes(6).toString('hex');
     }
-    const existing = this.db.prepare('SELECT id FROM containers WHERE name = ?').get(name) as { id: string } | undefined;
+    const existing = this.sql('SELECT id FROM containers WHERE name = ?').get(name) as { id: string } | undefined;
     if (existing) {
       throw conflict(`Conflict. The container name "/${name}" is already in use by container "${existing.id}". You have to remove (or rename) that container to be able to reuse that name.`);
     }
@@ -291,10 +306,9 @@ export class ContainerManager extends EventEmitter {
     const mounts = await this.mounts.resolve(id, input.request, input.imageConfig.Volumes ?? {});
     record.mounts = mounts.points;
     try {
-      await mkdir(bundle, { recursive: true });
-      await this.options.snapshots.prepareActive(id, input.chainIds);
+      await settleAll([mkdir(bundle, { recursive: true }), this.options.snapshots.prepareActive(id, input.chainIds)] as const);
       if (mounts.copies.length > 0) await this.copyUp(id, mounts);
-      this.db.prepare('INSERT INTO containers (id, name, record) VALUES (?, ?, ?)').run(id, name, JSON.stringify(record));
+      this.sql('INSERT INTO containers (id, name, record) VALUES (?, ?, ?)').run(id, name, JSON.stringify(record));
       this.cache?.set(id, structuredClone(record));
       this.mounts.release(id, mounts);
     } catch (err) {
@@ -369,22 +383,29 @@ export class ContainerManager extends EventEmitter {
     const rootfs = join(bundle, 'rootfs');
     const req = record.request;
     await this.pendingTeardowns.get(id);
-    await mkdir(rootfs, { recursive: true });
-    await rm(join(this.exitDir, id), { force: true });
-    await rm(join(conmonFiles(bundle).persistDir, 'exit'), { force: true });
-    await this.options.snapshots.mountActive(id, rootfs, { volatile: req.autoRemove });
-
-    const sandbox = await prepareSandbox({
-      record,
-      bundle,
-      network: this.options.network,
-      bundleOf: (other) => this.bundle(other),
-      findContainer: (other) => this.get(other),
-    });
+    // Nothing here depends on another step but the user lookup, which reads the mounted rootfs:
+    // run them side by side (every one finishes before a failure is handled, so the cleanup
+    // never races a mount still under way).
+    const [user, sandbox, { mounts, rootfsPropagation }, limits] = await settleAll([
+      (async () => {
+        await mkdir(rootfs, { recursive: true });
+        await this.options.snapshots.mountActive(id, rootfs, { volatile: req.autoRemove });
+        return resolveUser(rootfs, req.user || record.imageConfig.User || '', req.groupAdd);
+      })(),
+      prepareSandbox({
+        record,
+        bundle,
+        network: this.options.network,
+        bundleOf: (other) => this.bundle(other),
+        findContainer: (other) => this.get(other),
+      }),
+      this.mounts.prepareStart(record),
+      limitsSpecInput(req, detectHostFacts().cgroupV2, this.options.initBinary),
+      rm(join(this.exitDir, id), { force: true }),
+      rm(join(conmonFiles(bundle).persistDir, 'exit'), { force: true }),
+    ] as const);
     const scratch = (name: string, text: string): Promise<void> => writeFileAtomic(join(bundle, name), text, 0o644, { durable: false });
-    const user = await resolveUser(rootfs, req.user || record.imageConfig.User || '', req.groupAdd);
     const host = detectHostFacts();
-    const { mounts, rootfsPropagation } = await this.mounts.prepareStart(record);
     const spec = generateSpec({
       containerId: id,
       rootfs,
@@ -405,7 +426,7 @@ export class ContainerManager extends EventEmitter {
       capDrop: req.capDrop,
       privileged: req.privileged,
       shmSize: req.shmSize || undefined,
-      ...(await limitsSpecInput(req, host.cgroupV2, this.options.initBinary)),
+      ...limits,
       etcFiles: sandbox.etcFiles,
       mounts,
       ...(rootfsPropagation ? { rootfsPropagation } : {}),
@@ -418,7 +439,7 @@ export class ContainerManager extends EventEmitter {
     await scratch('config.json', toRuntimeJson(spec));
 
     // The CNI attachments run while runc creates the container: both only need the pinned namespace.
-    const [created, networkState] = await settleBoth(
+    const [created, networkState] = await settleAll([
       conmonCreate({
         id,
         name: record.name,
@@ -434,9 +455,8 @@ export class ContainerManager extends EventEmitter {
         conmonBinary: this.options.conmonBinary,
       }),
       sandbox.connect(),
-    );
+    ] as const);
     const logOffset = await stat(this.logPath(id)).then((s) => s.size, () => 0);
-    this.setNetworkState(id, networkState);
     const running = this.updateState(id, {
       status: 'running',
       pid: created.pid,
@@ -446,7 +466,7 @@ export class ContainerManager extends EventEmitter {
       oomKilled: false,
       startedAt: new Date().toISOString(),
       finishedAt: '0001-01-01T00:00:00Z',
-    });
+    }, { state: networkState });
     if (!running) throw notFound(`No such container: ${id}`);
     // dockerd's order: network connect, volume mount, then (after runc start) container start.
     for (const networkId of this.joinedNetworkIds(running, networkState)) this.emit('connect', id, networkId);
@@ -481,9 +501,12 @@ export class ContainerManager extends EventEmitter {
     if (!record || (record.state.status !== 'running' && record.state.status !== 'paused')) return;
     const persist = conmonFiles(this.bundle(id)).persistDir;
     // The cgroup's OOM-kill counter must be read before `runc delete` removes the cgroup.
-    const oomKilled =
-      (await stat(join(persist, 'oom')).then(() => true, () => false)) || (await oomKillCount(this.cgroupsPath(id), detectHostFacts().cgroupV2)) > 0;
-    const finishedAt = await stat(join(this.exitDir, id)).then((s) => s.mtime.toISOString(), () => new Date().toISOString());
+    const [oomFile, oomKills, finishedAt] = await Promise.all([
+      stat(join(persist, 'oom')).then(() => true, () => false),
+      oomKillCount(this.cgroupsPath(id), detectHostFacts().cgroupV2),
+      stat(join(this.exitDir, id)).then((s) => s.mtime.toISOString(), () => new Date().toISOString()),
+    ]);
+    const oomKilled = oomFile || oomKills > 0;
     const released = this.beginTeardown(id);
     const code = Number.isFinite(exitCode) ? exitCode : 255;
     const restartDelay = this.restarts.afterExit(
@@ -823,7 +846,7 @@ export class ContainerManager extends EventEmitter {
     if (!namePattern.test(newName)) throw invalidArgument(`Invalid container name (${newName}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     const name = newName.replace(/^\//, '');
     if (name === record.name) throw conflict(`Renaming a container with the same name as its current name`);
-    const holder = this.db.prepare('SELECT id FROM containers WHERE name = ?').get(name) as { id: string } | undefined;
+    const holder = this.sql('SELECT id FROM containers WHERE name = ?').get(name) as { id: string } | undefined;
     if (holder) throw conflict(`Conflict. The container name "/${name}" is already in use by container "${holder.id}". You have to remove (or rename) that container to be able to reuse that name.`);
     const oldName = record.name;
     record.name = name;
@@ -918,11 +941,12 @@ export class ContainerManager extends EventEmitter {
     if (!record) return;
     // A forced removal racing the exit file: the exit has not been processed yet.
     if (record.state.status === 'running' || record.state.status === 'paused') this.announceRelease(id, this.beginTeardown(id));
-    this.db.prepare('DELETE FROM containers WHERE id = ?').run(id);
+    this.sql('DELETE FROM containers WHERE id = ?').run(id);
     this.cache?.delete(id);
     this.restarts.forget(id);
     // Anonymous volumes go before the event, as in moby: once `run --rm` returns they are gone.
-    if (removeVolumes) await this.mounts.removeAnonymous(record);
+    // Not awaited when there is nothing to remove: the waiters on `remove` answer sooner.
+    if (removeVolumes && anonymousVolumes(record).length > 0) await this.mounts.removeAnonymous(record);
     this.emit('remove', id, record.state.exitCode, record);
     const removal = this.removeFiles(id);
     this.pendingRemovals.add(removal);
@@ -1117,13 +1141,6 @@ function processAlive(pid: number): boolean {
 }
 
 /** Both outcomes, once both have settled; the first failure is rethrown after that. */
-async function settleBoth<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
-  const [ra, rb] = await Promise.allSettled([a, b]);
-  if (ra.status === 'rejected') throw ra.reason;
-  if (rb.status === 'rejected') throw rb.reason;
-  return [ra.value, rb.value];
-}
-
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

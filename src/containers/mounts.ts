@@ -175,8 +175,7 @@ export class ContainerMounts {
 
   /** After the record is gone (`rm -v`, `--rm`): its anonymous volumes go too, unless another container uses them. */
   async removeAnonymous(record: ContainerRecord): Promise<void> {
-    for (const p of record.mounts ?? []) {
-      if (p.type !== 'volume' || !p.anonymous) continue;
+    for (const p of anonymousVolumes(record)) {
       try {
         await this.volumes.remove(p.name);
       } catch (err) {
@@ -185,6 +184,11 @@ export class ContainerMounts {
       }
     }
   }
+}
+
+/** The container's anonymous volumes (`-v /path`, image VOLUMEs): removed with it by `rm -v` and `--rm`. */
+export function anonymousVolumes(record: ContainerRecord): MountPoint[] {
+  return (record.mounts ?? []).filter((p) => p.type === 'volume' && p.anonymous);
 }
 
 export function usesVolume(record: ContainerRecord, name: string): boolean {

@@ -112,9 +112,7 @@ function spawnConmon(binary: string, args: string[], conmonLog: string, cwd: str
 /** Runs conmon (which runs `runc create`) and resolves with the container's init PID. */
 export async function conmonCreate(options: ConmonCreateOptions): Promise<ConmonCreated> {
   const files = conmonFiles(options.bundle);
-  await mkdir(files.persistDir, { recursive: true });
-  await mkdir(options.paths.exitDir, { recursive: true });
-  await mkdir(options.paths.socketDir, { recursive: true });
+  await Promise.all([files.persistDir, options.paths.exitDir, options.paths.socketDir].map((d) => mkdir(d, { recursive: true })));
   const args = [
     ...commonArgs({
       cid: options.id,

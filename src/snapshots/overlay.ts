@@ -66,6 +66,7 @@ import {
   notFound,
 } from '../core/errors.js';
 import { fsyncDir, writeFileAtomic } from '../core/fs-atomic.js';
+import { settleAll } from '../core/settle.js';
 import { MNT_DETACH, mount, mountLoopImage, umount2, umount2Async } from '../core/libc.js';
 import { logger } from '../core/log.js';
 import { applyLayer, type ApplyResult, type LayerCompression } from '../core/tar-apply.js';
@@ -335,26 +336,35 @@ export class OverlaySnapshotter {
       return chainId;
     });
     await this.serialized(async () => {
-      for (const chainId of lowers) {
-        if (!(await this.has(chainId))) throw notFound(`layer snapshot ${chainId} not found`);
-      }
-      if (await exists(dir)) throw alreadyExists(`active snapshot "${key}" already exists`);
+      const top = lowers[lowers.length - 1];
+      const [present, taken, topStat] = await Promise.all([
+        Promise.all(lowers.map((chainId) => this.has(chainId))),
+        exists(dir),
+        // Settled: a missing layer is reported by has() above, not as this stat's ENOENT.
+        top === undefined ? undefined : stat(this.layerPath(top)).then((st) => ({ st }), (err: unknown) => ({ err })),
+      ]);
+      const missing = lowers.find((_, i) => !present[i]);
+      if (missing !== undefined) throw notFound(`layer snapshot ${missing} not found`);
+      if (taken) throw alreadyExists(`active snapshot "${key}" already exists`);
+      if (topStat && 'err' in topStat) throw topStat.err;
       const staging = join(this.tmpDir, `active-${randomBytes(8).toString('hex')}`);
       try {
         await mkdir(staging, { mode: 0o700 });
         const upper = join(staging, 'upper');
-        await mkdir(upper, { mode: 0o755 });
-        await mkdir(join(staging, 'work'), { mode: 0o700 });
-        // overlay's merged root takes the upper dir's attributes: copy them from the top layer
-        const top = lowers[lowers.length - 1];
-        if (top !== undefined) {
-          const st = await stat(this.layerPath(top));
-          await chown(upper, st.uid, st.gid);
-          await chmod(upper, st.mode & 0o7777);
-        }
-        // Not fsynced: this is on the path of every `docker run`, and the container record it
-        // belongs to (SQLite in WAL mode, synchronous=NORMAL) is no more durable than this.
-        await writeFileAtomic(join(staging, 'lowers.json'), JSON.stringify({ lowers }) + '\n', 0o600, { durable: false });
+        await settleAll([
+          (async () => {
+            await mkdir(upper, { mode: 0o755 });
+            // overlay's merged root takes the upper dir's attributes: copy them from the top layer
+            if (topStat) {
+              await chown(upper, topStat.st.uid, topStat.st.gid);
+              await chmod(upper, topStat.st.mode & 0o7777);
+            }
+          })(),
+          mkdir(join(staging, 'work'), { mode: 0o700 }),
+          // Not fsynced: this is on the path of every `docker run`, and the container record it
+          // belongs to (SQLite in WAL mode, synchronous=NORMAL) is no more durable than this.
+          writeFileAtomic(join(staging, 'lowers.json'), JSON.stringify({ lowers }) + '\n', 0o600, { durable: false }),
+        ]);
         try {
           await rename(staging, dir);
         } catch (err) {
@@ -362,7 +372,6 @@ export class OverlaySnapshotter {
           if (code === 'ENOTEMPTY' || code === 'EEXIST') throw alreadyExists(`active snapshot "${key}" already exists`);
           throw err;
         }
-        await fsyncDir(this.activeDir);
       } catch (err) {
         await rm(staging, { recursive: true, force: true });
         throw err;
@@ -442,13 +451,15 @@ export class OverlaySnapshotter {
   async removeActive(key: string): Promise<void> {
     const dir = this.activePath(key);
     const upper = join(dir, 'upper');
-    await this.serialized(async () => {
+    const trash = await this.serialized(async () => {
       const mounted = (await readMountInfo()).filter((m) => isOurOverlay(m, upper));
       if (mounted.length > 0) {
         throw failedPrecondition(`active snapshot "${key}" is still mounted on ${mounted.map((m) => m.mountPoint).join(', ')}`);
       }
-      await this.moveAwayAndDelete(dir, this.activeDir);
+      return this.moveAway(dir, this.activeDir);
     });
+    // Deleting the container's files needs no lock: nothing can reach them after the rename.
+    if (trash) await discard(trash);
   }
 
   activeUpperPath(key: string): string {
@@ -503,15 +514,21 @@ export class OverlaySnapshotter {
   }
 
   private async moveAwayAndDelete(dir: string, parent: string): Promise<void> {
+    const trash = await this.moveAway(dir, parent);
+    if (trash) await discard(trash);
+  }
+
+  /** Renames `dir` into the tmp dir (gone for every reader at once); returns where it went, for discard(). */
+  private async moveAway(dir: string, parent: string): Promise<string | undefined> {
     const trash = join(this.tmpDir, `rm-${randomBytes(8).toString('hex')}`);
     try {
       await rename(dir, trash);
     } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return;
+      if (errnoCode(err) === 'ENOENT') return undefined;
       throw err;
     }
     await fsyncDir(parent);
-    await discard(trash);
+    return trash;
   }
 
   private async serialized<T>(fn: () => Promise<T>): Promise<T> {
