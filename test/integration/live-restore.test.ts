@@ -2,7 +2,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { access, readFile } from 'node:fs/promises';
+import { access, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
@@ -119,6 +119,7 @@ describe('containers outlive berthd', () => {
 
     await d.start();
     assert.equal(await runcState(), 'running');
+    assert.deepEqual(await readdir(join(d.root, 'run', 'frozen-for-copy')), [], 'the freeze marker goes with the thaw');
     const state = await d.docker(['inspect', '-f', '{{.State.Status}} {{.State.Paused}}', 'copied', 'held']);
     assert.equal(state.stdout, 'running false\npaused true\n');
     const exec = await d.docker(['exec', 'copied', 'echo', 'thawed'], { timeoutMs: 10_000 });
