@@ -79,6 +79,7 @@ export class NetworkStore {
   private readonly db: Database.Database;
   /** Creates and removes are serialized: subnet choice must see every earlier decision. */
   private queue: Promise<unknown> = Promise.resolve();
+  private writes = 0;
 
   constructor(private readonly options: NetworkStoreOptions) {
     this.db = options.db;
@@ -113,6 +114,11 @@ export class NetworkStore {
     for (const record of this.list()) {
       if (record.driver === 'bridge') await ensureBridge(record).catch((err: unknown) => log.warn('bridge setup failed', { network: record.name, error: errorMessage(err) }));
     }
+  }
+
+  /** Changes whenever a network is created or removed: for caches of what refers to networks. */
+  get generation(): number {
+    return this.writes;
   }
 
   list(): NetworkRecord[] {
@@ -198,6 +204,7 @@ export class NetworkStore {
       await deleteBridge(record);
       await rm(join(this.options.ipamDir, cniNetworkName(record)), { recursive: true, force: true });
       this.db.prepare('DELETE FROM networks WHERE id = ?').run(record.id);
+      this.writes++;
     });
     this.queue = run;
     return run;
@@ -205,6 +212,7 @@ export class NetworkStore {
 
   private insert(record: NetworkRecord): void {
     this.db.prepare('INSERT INTO networks (id, name, record) VALUES (?, ?, ?)').run(record.id, record.name, JSON.stringify(record));
+    this.writes++;
   }
 
   private async chooseSubnets(request: CreateNetworkRequest, id: string): Promise<SubnetConfig[]> {

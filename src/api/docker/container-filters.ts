@@ -61,26 +61,29 @@ export function containerFilter(engine: Engine, filters: Record<string, string[]
     const values = filters[key];
     return !values || values.length === 0 || values.some(test);
   };
+  const impliesAll = Boolean(filters.status?.length || filters.exited?.length);
+  // `ps -a` without filters lists every container: nothing to compute per record.
+  if (Object.values(filters).every((values) => values.length === 0)) return { impliesAll, matches: () => true };
   return {
-    impliesAll: Boolean(filters.status?.length || filters.exited?.length),
+    impliesAll,
     matches(record) {
       const s = record.state;
-      const exposed = Object.keys({ ...(record.imageConfig.ExposedPorts ?? {}), ...record.request.exposedPorts }).map((k) => parsePortKey(k));
-      const published = (record.network?.ports ?? []).map((p) => ({ port: p.hostPort, protocol: p.protocol }));
-      const labels = containerLabels(record);
-      const attached = record.request.network.endpoints.map((e) => engine.network.store.find(e.network)?.id ?? e.network);
+      const exposed = (): Array<{ port: number; protocol: string }> =>
+        Object.keys({ ...(record.imageConfig.ExposedPorts ?? {}), ...record.request.exposedPorts }).map((k) => parsePortKey(k));
+      const published = (): Array<{ port: number; protocol: string }> => (record.network?.ports ?? []).map((p) => ({ port: p.hostPort, protocol: p.protocol }));
+      const attached = (): string[] => record.request.network.endpoints.map((e) => engine.network.store.find(e.network)?.id ?? e.network);
       return (
         any('id', (v) => record.id.startsWith(v)) &&
         any('name', (v) => nameMatches(record.name, v)) &&
-        (filters.label ?? []).every((v) => labelMatches(labels, v)) &&
+        (filters.label ?? []).every((v) => labelMatches(containerLabels(record), v)) &&
         any('status', (v) => v === s.status) &&
         any('exited', (v) => s.status === 'exited' && s.exitCode === Number(v)) &&
         ancestors.every(({ ref, id }) => record.imageId === id || record.request.image === ref) &&
         (before ?? []).every((t) => Date.parse(record.created) < t) &&
         (since ?? []).every((t) => Date.parse(record.created) > t) &&
-        (networks.length === 0 || networks.some((n) => attached.includes(n))) &&
-        any('publish', (v) => portMatches(v, published)) &&
-        any('expose', (v) => portMatches(v, exposed)) &&
+        (networks.length === 0 || networks.some((n) => attached().includes(n))) &&
+        any('publish', (v) => portMatches(v, published())) &&
+        any('expose', (v) => portMatches(v, exposed())) &&
         any('is-task', (v) => v === 'false') &&
         any('health', (v) => v === (engine.health.get(record.id)?.Status ?? 'none')) &&
         any('volume', (v) => mountMatches(record, v))

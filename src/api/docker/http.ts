@@ -132,9 +132,14 @@ export function commonHeaders(): Record<string, string> {
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body) + '\n';
-  res.writeHead(status, { ...commonHeaders(), 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
+  sendJsonText(res, status, JSON.stringify(body));
+}
+
+/** A body already serialized as JSON (see container-list.ts). */
+export function sendJsonText(res: ServerResponse, status: number, json: string): void {
+  const bytes = Buffer.from(json + '\n');
+  res.writeHead(status, { ...commonHeaders(), 'Content-Type': 'application/json', 'Content-Length': bytes.length });
+  res.end(bytes);
 }
 
 export function sendEmpty(res: ServerResponse, status = 204): void {

@@ -6,7 +6,7 @@ import { ContainerSizes } from '../../containers/sizes.js';
 import type { Engine } from '../../engine/engine.js';
 import { readLogs } from '../../runtime/logs.js';
 import { resizeTerminalSpaced } from '../../runtime/resize.js';
-import { commonHeaders, parseFilters, queryBool, queryInt, readJsonBody, sendEmpty, sendJson, type Router } from './http.js';
+import { commonHeaders, parseFilters, queryBool, queryInt, readJsonBody, sendEmpty, sendJson, sendJsonText, type Router } from './http.js';
 import { containerInspect, containerSummary, createBodyToRequest } from './convert.js';
 import { updateBodyToChange } from './convert-limits.js';
 import { containerFilter, containerLabels } from './container-filters.js';
@@ -14,6 +14,7 @@ import { pruneFilter } from './prune-filters.js';
 import { networkLookup } from './convert-network.js';
 import { writeEntry } from './attach-io.js';
 import { attachContainer } from './attach-container.js';
+import { ContainerListCache } from './container-list.js';
 
 /** Docker's `since`/`until`: unix seconds with optional fraction, or RFC3339. */
 function parseTimeParam(value: string | null, name: string): number | undefined {
@@ -27,6 +28,7 @@ function parseTimeParam(value: string | null, name: string): number | undefined 
 export function registerContainerRoutes(router: Router, engine: Engine): void {
   const containers = engine.containers;
   const sizeCache = new ContainerSizes(containers, engine.snapshots);
+  const listCache = new ContainerListCache(engine);
   /** Attach requests that arrived before start: they begin reading at start, so no output is missed. */
   const pendingAttaches = new Map<string, Array<(offset: number | undefined) => void>>();
   /** Releases attach requests waiting for a start; undefined offset = the start failed. */
@@ -62,9 +64,9 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
     const created = new Map(list.map((c) => [c.id, Date.parse(c.created)]));
     list.sort((a, b) => (created.get(b.id) ?? 0) - (created.get(a.id) ?? 0));
     if (limit !== undefined && limit > 0) list = list.slice(0, limit);
+    if (!queryBool(query, 'size')) return sendJsonText(res, 200, listCache.render(list));
     const findNetwork = networkLookup(engine);
     const summaries = list.map((c) => containerSummary(engine, c, findNetwork));
-    if (!queryBool(query, 'size')) return sendJson(res, 200, summaries);
     const sizes = await sizeCache.sizesOf(list);
     sendJson(res, 200, summaries.map((s, i) => ({ ...s, SizeRw: sizes.get(list[i]?.id ?? '')?.sizeRw ?? 0, SizeRootFs: sizes.get(list[i]?.id ?? '')?.sizeRootFs ?? 0 })));
   });
