@@ -9,6 +9,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { conflict, invalidArgument, notFound } from '../core/errors.js';
 import { writeFileAtomic } from '../core/fs-atomic.js';
+import { settleAll } from '../core/settle.js';
 import type { Process } from '../oci/runtime-spec.js';
 import { connectAttachSocket, type AttachWriter } from '../runtime/attach-socket.js';
 import { conmonExec } from '../runtime/conmon.js';
@@ -102,9 +103,12 @@ export class ExecManager extends EventEmitter {
     if (record.state.status !== 'running') throw conflict(`Container ${record.id} is not running`);
     session.started = true;
     const bundle = this.containers.bundle(record.id);
-    const base = JSON.parse(await readFile(join(bundle, 'config.json'), 'utf8')) as { process: Process };
     const c = session.config;
-    const user = c.user ? await resolveUser(join(bundle, 'rootfs'), c.user) : undefined;
+    const [config, user] = await settleAll([
+      readFile(join(bundle, 'config.json'), 'utf8'),
+      c.user ? resolveUser(join(bundle, 'rootfs'), c.user) : Promise.resolve(undefined),
+    ] as const);
+    const base = JSON.parse(config) as { process: Process };
     const process: Process = {
       ...base.process,
       terminal: c.tty,
