@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import type * as CommanderModule from 'commander';
 import { CliError, displayError } from './errors.js';
 import { eprintln, setHostFlag } from './io.js';
+import { InvalidGoBool, normalizeGoBools } from './go-bools.js';
 import type { HistoryOptions } from './commands/history.js';
 import { defineEvents, LIFECYCLE_ARG_SPECS, LIFECYCLE_CONTAINER_COMMANDS, LIFECYCLE_TOP_LEVEL } from './program-lifecycle.js';
 
@@ -353,7 +354,6 @@ function defineHistory(parent: Command): void {
     .command('history')
     .description('Show the history of an image')
     .usage('[OPTIONS] IMAGE')
-    // Optional here: a bare -H takes the next word, which history.ts gives back as the image.
     .argument('[image]')
     .option('--format <string>', 'Format output using a custom template')
     .option('-H, --human [bool]', 'Print sizes and dates in human readable format (default true)')
@@ -934,10 +934,15 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     return 0;
   }
   try {
-    await program.parseAsync([...argv], { from: 'user' });
+    await program.parseAsync(normalizeGoBools(program, argv), { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) return reportCommanderError(program, e, argv);
+    if (e instanceof InvalidGoBool) {
+      const path = commandPath(program, argv);
+      eprintln(`${e.message}\n\n${usageLine(program, path)}\n\nRun 'berth ${path} --help' for more information`);
+      return 125;
+    }
     if (e instanceof CliError) {
       if (e.message !== '') eprintln(e.message);
       return e.exitCode;

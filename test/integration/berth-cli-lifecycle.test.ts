@@ -1,5 +1,5 @@
 /**
- * The berth CLI's pause, unpause, rename, top and diff against a real berthd: what each does
+ * The berth CLI's pause, unpause, rename, top, diff and its bool flags against a real berthd: what each does
  * to the container (seen through inspect), and the docker CLI on the same berthd as the
  * reference for output, error text and exit status.
  */
@@ -89,5 +89,23 @@ describe('berth CLI: pause, unpause, rename, top, diff', () => {
     await assertSameAsDocker(d, ['diff', 'no-such-ctr']);
     await assertSameAsDocker(d, ['diff', '']);
     await assertSameAsDocker(d, ['diff', 'changer', 'after-rename']);
+  });
+
+  it('reads bool flags as pflag does: a bare flag never takes the next word, a bad value is refused like docker', async () => {
+    const committed = await d.berth(['run', '--name', 'pausable', 'busybox', 'sh', '-c', 'echo kept > /kept']);
+    assert.equal(committed.code, 0, committed.stderr);
+    // `-p` once took "pausable" for its value and the repository for the container.
+    for (const args of [['commit', '-p', 'pausable', 'paused:1'], ['commit', '--pause=false', 'pausable', 'paused:2'], ['commit', '-p=0', 'pausable', 'paused:3']]) {
+      const r = await d.berth(args);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      const read = await d.berth(['run', '--rm', args.at(-1) ?? '', 'cat', '/kept']);
+      assert.equal(read.stdout, 'kept\n', read.stderr);
+    }
+    await assertSameAsDocker(d, ['commit', '--pause=maybe', 'pausable', 'paused:4']);
+    await assertSameAsDocker(d, ['history', '-H', 'paused:1', '--format', '{{.CreatedBy}}']);
+    const proxied = await assertSameAsDocker(d, ['run', '--rm', '--sig-proxy', 'busybox', 'echo', '--sig-proxy']);
+    assert.equal(proxied.stdout, '--sig-proxy\n');
+    await assertSameAsDocker(d, ['run', '--rm', '--sig-proxy=nope', 'busybox', 'true']);
+    await assertSameAsDocker(d, ['attach', '--sig-proxy=2', 'pausable']);
   });
 });

@@ -65,7 +65,8 @@ export async function attachCmd(name: string, o: AttachFlags): Promise<number> {
   const useStdin = o.stdin !== false && Boolean(info.Config?.OpenStdin);
   const stdin = useStdin ? stdinStream() : undefined;
   if (o.stdin !== false && tty && !process.stdin.isTTY) throw new CliError('the input device is not a TTY', 1);
-  const sigProxy = o.sigProxy === undefined || o.sigProxy === true || !['false', '0', 'f', 'F', 'FALSE', 'False'].includes(String(o.sigProxy));
+  // "true" or "false" when given (see go-bools.ts).
+  const sigProxy = o.sigProxy !== 'false';
   if (sigProxy && !tty) {
     for (const sig of SIGNALS) {
       process.on(sig, () => {

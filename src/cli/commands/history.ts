@@ -21,7 +21,7 @@ interface HistoryEntry {
 
 export interface HistoryOptions {
   format?: string;
-  /** `-H`/`--human`: true when given bare; the text after `=` (or, commander-style, the next word) otherwise. */
+  /** `-H`/`--human`: "true" or "false" (see go-bools.ts). */
   human?: boolean | string;
   trunc?: boolean;
   platform?: string;
@@ -40,31 +40,9 @@ const HISTORY_HEADERS: Record<string, string> = {
 };
 const USAGE = 'Usage:  berth history [OPTIONS] IMAGE';
 
-/** strconv.ParseBool's words. */
-const GO_BOOLS: Readonly<Record<string, boolean>> = {
-  1: true, t: true, T: true, true: true, TRUE: true, True: true,
-  0: false, f: false, F: false, false: false, FALSE: false, False: false,
-};
-
-/**
- * Reconciles commander's optional-value `-H` with pflag's bool flag, which takes a value only
- * after "=": `-H=false`/`--human=false` set it, and a word that is not a bool after a bare
- * `-H` is the image, as docker reads `history -H IMAGE`.
- */
 function humanAndImage(human: boolean | string | undefined, image: string | undefined): { human: boolean; image: string } {
-  if (typeof human !== 'string') {
-    if (image === undefined) throw argumentCountError();
-    return { human: human !== false, image };
-  }
-  const value = human.startsWith('=') ? human.slice(1) : human;
-  const parsed = GO_BOOLS[value];
-  if (parsed !== undefined && image !== undefined) return { human: parsed, image };
-  if (parsed === undefined && image === undefined) return { human: true, image: value };
   if (image === undefined) throw argumentCountError();
-  throw new CliError(
-    `invalid argument "${value}" for "-H, --human" flag: strconv.ParseBool: parsing "${value}": invalid syntax\n\n${USAGE}\n\nRun 'berth history --help' for more information`,
-    125,
-  );
+  return { human: human !== false && human !== 'false', image };
 }
 
 function argumentCountError(): CliError {

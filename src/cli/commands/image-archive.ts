@@ -85,7 +85,8 @@ export async function importCmd(file: string, ref: string | undefined, opts: { c
 
 export async function commitCmd(container: string, ref: string | undefined, opts: { author?: string; change?: string[]; message?: string; pause?: string | boolean }): Promise<number> {
   const target = repoTag(ref);
-  const pause = opts.pause === undefined || opts.pause === true || !/^(false|0|f)$/i.test(String(opts.pause));
+  // "true" or "false" when given (see go-bools.ts).
+  const pause = opts.pause !== 'false';
   const { Id } = await api().json<{ Id: string }>({
     method: 'POST',
     path: '/commit',

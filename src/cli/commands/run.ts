@@ -196,10 +196,9 @@ export function monitorTtySize(resizePath: string): void {
   process.on('SIGWINCH', resize);
 }
 
+/** "true" or "false" when given (see go-bools.ts). */
 function sigProxyEnabled(v: string | boolean | undefined): boolean {
-  if (v === undefined || v === true) return true;
-  if (v === false) return false;
-  return !['false', '0', 'f', 'F', 'FALSE', 'False'].includes(v);
+  return v !== 'false' && v !== false;
 }
 
 /**
