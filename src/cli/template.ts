@@ -14,9 +14,16 @@
  */
 
 export class TemplateError extends Error {
+  /** For an error found while parsing: the line it is on, which Go's text names. */
+  line: number | undefined;
   constructor(message: string) {
     super(message);
     this.name = 'TemplateError';
+  }
+
+  /** Go's wording, "template: NAME:LINE: …" for a parse error (the CLI's --format templates have the name ""). */
+  goMessage(name = ''): string {
+    return this.line === undefined ? this.message : `template: ${name}:${this.line}: ${this.message}`;
   }
 }
 
@@ -147,7 +154,11 @@ type Node =
 interface RawAction {
   kind: 'text' | 'action';
   text: string;
+  /** The line the part starts on (1-based). */
+  line: number;
 }
+
+const lineAt = (src: string, index: number): number => src.slice(0, index).split('\n').length;
 
 function splitTemplate(src: string): RawAction[] {
   const parts: RawAction[] = [];
@@ -155,7 +166,7 @@ function splitTemplate(src: string): RawAction[] {
   while (i < src.length) {
     const open = src.indexOf('{{', i);
     if (open < 0) {
-      parts.push({ kind: 'text', text: src.slice(i) });
+      parts.push({ kind: 'text', text: src.slice(i), line: lineAt(src, i) });
       break;
     }
     let text = src.slice(i, open);
@@ -164,9 +175,10 @@ function splitTemplate(src: string): RawAction[] {
       text = text.replace(/\s+$/, '');
       inner += 2;
     }
-    parts.push({ kind: 'text', text });
+    parts.push({ kind: 'text', text, line: lineAt(src, i) });
+    const line = lineAt(src, open);
     const close = src.indexOf('}}', inner);
-    if (close < 0) throw new TemplateError('unclosed action');
+    if (close < 0) throw atLine(new TemplateError('unclosed action'), line);
     let body = src.slice(inner, close);
     i = close + 2;
     if (/\s-$/.test(body)) {
@@ -175,19 +187,27 @@ function splitTemplate(src: string): RawAction[] {
       i += m?.[0].length ?? 0;
     }
     if (/^\s*\/\*[\s\S]*\*\/\s*$/.test(body)) continue;
-    parts.push({ kind: 'action', text: body });
+    parts.push({ kind: 'action', text: body, line });
   }
   return parts.filter((p) => p.kind === 'action' || p.text !== '');
 }
 
+function atLine(error: TemplateError, line: number): TemplateError {
+  error.line ??= line;
+  return error;
+}
+
 class Parser {
   private pos = 0;
+  /** The line of the part being parsed, for errors. */
+  line = 1;
   constructor(private readonly parts: RawAction[]) {}
 
   parseList(stops: string[]): { nodes: Node[]; stop: string; rest: Token[] } {
     const nodes: Node[] = [];
     while (this.pos < this.parts.length) {
       const p = this.parts[this.pos++] as RawAction;
+      this.line = p.line;
       if (p.kind === 'text') {
         nodes.push({ t: 'text', text: p.text });
         continue;
@@ -574,7 +594,13 @@ export interface Template {
 
 /** Parses a template; throws TemplateError on syntax errors. */
 export function parseTemplate(src: string): Template {
-  const nodes = new Parser(splitTemplate(src)).parseList([]).nodes;
+  const parser = new Parser(splitTemplate(src));
+  let nodes: Node[];
+  try {
+    nodes = parser.parseList([]).nodes;
+  } catch (e) {
+    throw e instanceof TemplateError ? atLine(e, parser.line) : e;
+  }
   return {
     execute(data: unknown): string {
       const out: string[] = [];

@@ -108,4 +108,23 @@ describe('berth CLI: pause, unpause, rename, top, diff', () => {
     await assertSameAsDocker(d, ['run', '--rm', '--sig-proxy=nope', 'busybox', 'true']);
     await assertSameAsDocker(d, ['attach', '--sig-proxy=2', 'pausable']);
   });
+
+  it('words a --format that does not parse as docker does, with its exit status (1 for lists, 64 for single objects and events)', async () => {
+    const cases = [
+      ['ps', '--format', '{{'],
+      ['ps', '--format', '{{.ID}}\n{{if .Names}}'],
+      ['images', '--format', '{{'],
+      ['volume', 'ls', '--format', '{{'],
+      ['network', 'ls', '--format', '{{'],
+      ['stats', '--no-stream', '--format', '{{'],
+      ['version', '--format', '{{'],
+      ['info', '--format', '{{'],
+      ['inspect', '--format', '{{', 'busybox'],
+      ['events', '--format', '{{', '--since', '0', '--until', '1'],
+    ];
+    for (const args of cases) {
+      const r = await assertSameAsDocker(d, args);
+      assert.notEqual(r.code, 0, args.join(' '));
+    }
+  });
 });

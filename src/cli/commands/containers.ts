@@ -256,7 +256,7 @@ export async function psCmd(opts: {
   try {
     out(renderRows(format, rows, HEADERS.container));
   } catch (e) {
-    if (e instanceof TemplateError) throw new CliError(`template parsing error: ${e.message}`, 64);
+    if (e instanceof TemplateError) throw new CliError(`failed to ${e.line === undefined ? 'execute' : 'parse'} template: ${e.goMessage()}`, 1);
     throw e;
   }
   return 0;

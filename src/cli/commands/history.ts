@@ -85,7 +85,7 @@ export async function historyCmd(imageArg: string | undefined, opts: HistoryOpti
   try {
     out(renderRows(format, rows, HISTORY_HEADERS));
   } catch (e) {
-    if (e instanceof TemplateError) throw new CliError(`template parsing error: ${e.message}`, 1);
+    if (e instanceof TemplateError) throw new CliError(`template parsing error: ${e.goMessage()}`, 1);
     throw e;
   }
   return 0;

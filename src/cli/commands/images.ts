@@ -112,7 +112,7 @@ export async function imagesCmd(
   try {
     out(renderRows(format, rows, HEADERS.image));
   } catch (e) {
-    if (e instanceof TemplateError) throw new CliError(`template parsing error: ${e.message}`, 64);
+    if (e instanceof TemplateError) throw new CliError(`template parsing error: ${e.goMessage()}`, 1);
     throw e;
   }
   return 0;
@@ -146,11 +146,12 @@ export async function inspectObjects(
   return 0;
 }
 
-export function compileFormat(format: string): { execute(data: unknown): string } {
+/** A --format template of a one-object command (inspect, version, info); `name` as docker names the template. */
+export function compileFormat(format: string, name = ''): { execute(data: unknown): string } {
   try {
     return parseTemplate(format.replace(/\\t/g, '\t').replace(/\\n/g, '\n'));
   } catch (e) {
-    if (e instanceof TemplateError) throw new CliError(`template parsing error: ${e.message}`, 64);
+    if (e instanceof TemplateError) throw new CliError(`template parsing error: ${e.goMessage(name)}`, 64);
     throw e;
   }
 }

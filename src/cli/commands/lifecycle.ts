@@ -15,7 +15,7 @@ import { ApiError, CliError, DaemonUnreachableError } from '../errors.js';
 import { renderRows } from '../format.js';
 import { api, out } from '../io.js';
 import { STATS_HEADERS, STATS_TABLE, statsEntry, statsFields, type StatsEntry, type StatsJson } from '../stats-format.js';
-import { renderTemplate, TemplateError } from '../template.js';
+import { parseTemplate, TemplateError, type Template } from '../template.js';
 import { formatRfc3339, getTimestamp } from '../timestamps.js';
 import { buildFilters } from './filters.js';
 import { c } from './run.js';
@@ -36,7 +36,7 @@ async function* jsonLines(res: IncomingMessage): AsyncGenerator<string> {
 }
 
 function templateError(e: unknown): never {
-  if (e instanceof TemplateError) throw new CliError(`template parsing error: ${e.message}`, 64);
+  if (e instanceof TemplateError) throw new CliError(`template parsing error: ${e.goMessage()}`, 1);
   throw e;
 }
 
@@ -70,6 +70,14 @@ export async function eventsCmd(opts: { since?: string; until?: string; filter?:
   const filters = buildFilters(opts.filter ?? []);
   let format = opts.format;
   if (format === 'json') format = '{{json .}}';
+  let template: Template | undefined;
+  try {
+    // Parsed before anything is asked of the daemon, as docker does.
+    template = format ? parseTemplate(format) : undefined;
+  } catch (e) {
+    if (e instanceof TemplateError) throw new CliError(`Error parsing format: ${e.goMessage()}`, 64);
+    throw e;
+  }
   const abort = new AbortController();
   process.once('SIGINT', () => abort.abort());
   let res: IncomingMessage;
@@ -90,9 +98,9 @@ export async function eventsCmd(opts: { since?: string; until?: string; filter?:
   }
   try {
     for await (const line of jsonLines(res)) {
-      if (format) {
+      if (template) {
         try {
-          out(`${renderTemplate(format, JSON.parse(line))}\n`);
+          out(`${template.execute(JSON.parse(line))}\n`);
         } catch (e) {
           templateError(e);
         }

@@ -135,7 +135,7 @@ export async function networkLsCmd(o: { quiet?: boolean; trunc?: boolean; filter
   try {
     out(renderRows(format, networkRows(networks ?? [], o.trunc !== false), NETWORK_HEADERS));
   } catch (e) {
-    if (e instanceof TemplateError) throw new CliError(`template parsing error: ${e.message}`, 1);
+    if (e instanceof TemplateError) throw new CliError(`template parsing error: ${e.goMessage()}`, 1);
     throw e;
   }
   return 0;

@@ -76,7 +76,7 @@ export async function versionCmd(opts: { format?: string }): Promise<number> {
     Context: 'default',
   };
   if (opts.format) {
-    const tpl = compileFormat(opts.format);
+    const tpl = compileFormat(opts.format, 'version');
     println(tpl.execute({ Client: clientInfo, Server: server ?? null }));
   } else {
     let t = 'Client:\n';

@@ -96,7 +96,7 @@ export async function volumeLsCmd(opts: { quiet?: boolean; filter?: string[]; fo
   try {
     out(renderRows(format, rows, VOLUME_HEADERS));
   } catch (e) {
-    if (e instanceof TemplateError) throw new CliError(`template parsing error: ${e.message}`, 64);
+    if (e instanceof TemplateError) throw new CliError(`template parsing error: ${e.goMessage()}`, 1);
     throw e;
   }
   return 0;

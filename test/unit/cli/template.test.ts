@@ -81,3 +81,19 @@ test('trim markers and errors', () => {
   assert.throws(() => renderTemplate('{{if .Name}}x', container), TemplateError);
   assert.throws(() => renderTemplate('{{end}}', container), TemplateError);
 });
+
+test("parse errors carry their line, for Go's \"template: NAME:LINE: …\" wording; execution errors do not", () => {
+  const parseError = (src: string): TemplateError => {
+    try {
+      renderTemplate(src, {});
+    } catch (e) {
+      if (e instanceof TemplateError) return e;
+      throw e;
+    }
+    assert.fail(`${src} parsed`);
+  };
+  assert.equal(parseError('{{').goMessage(), 'template: :1: unclosed action');
+  assert.equal(parseError('{{.A}}\n{{if .B}}').goMessage('version'), 'template: version:2: unexpected EOF');
+  assert.equal(parseError('a\nb\n{{end}}').goMessage(), 'template: :3: unexpected {{end}}');
+  assert.throws(() => renderTemplate('{{index .A 3}}', { A: [1] }), (e: unknown) => e instanceof TemplateError && e.line === undefined);
+});
