@@ -143,6 +143,9 @@ function labelsString(labels: Record<string, string> | null | undefined): string
     .join(',');
 }
 
+/** The fields of docker's ps row (formatter.ContainerContext), as {{json .}} names them. */
+export const PS_FIELDS = ['Command', 'CreatedAt', 'ID', 'Image', 'Labels', 'LocalVolumes', 'Mounts', 'Names', 'Networks', 'Platform', 'Ports', 'RunningFor', 'Size', 'State', 'Status'] as const;
+
 /** The fields `docker ps --format` offers, computed for one container. */
 export function containerFields(c: ContainerSummary, trunc: boolean, now: number = Date.now()): Record<string, unknown> {
   let image = c.Image ?? '';
@@ -241,16 +244,56 @@ export function renderRows(
   rows: ReadonlyArray<Record<string, unknown>>,
   headers: Record<string, string>,
 ): string {
+  return compileRowFormat(format).render(rows, headers);
+}
+
+export interface RowFormat {
+  render(rows: ReadonlyArray<Record<string, unknown>>, headers: Record<string, string>): string;
+  /** Whether the template reads the field, or the whole row (`{{json .}}`): docker's FieldsUsed. */
+  uses(field: string, fields: readonly string[]): boolean;
+}
+
+/** Parses a docker format string once (a TemplateError if it does not parse). */
+export function compileRowFormat(format: string): RowFormat {
   let fmt = format;
   const isTable = fmt.startsWith('table');
   if (isTable) fmt = fmt.slice(5);
   // formatter.Context.preFormat: spaces (only spaces) trimmed at both ends, then \t and \n unescaped.
   fmt = fmt.replace(/^ +| +$/g, '').replace(/\\t/g, '\t').replace(/\\n/g, '\n');
   const tpl = parseTemplate(fmt);
-  let text = '';
-  if (isTable) text += `${tpl.execute(headers)}\n`;
-  for (const r of rows) text += `${tpl.execute(r)}\n`;
-  return isTable ? tabwrite(text) : text;
+  return {
+    render(rows, headers) {
+      let text = '';
+      if (isTable) text += `${tpl.execute(headers)}\n`;
+      for (const r of rows) text += `${tpl.execute(r)}\n`;
+      return isTable ? tabwrite(text) : text;
+    },
+    uses(field, fields) {
+      // As docker finds out: one execution against a row that notes what is read of it.
+      const read = new Set<string>();
+      let whole = false;
+      const probe = new Proxy(Object.fromEntries(fields.map((f) => [f, ''])), {
+        get(target, key, receiver) {
+          if (typeof key === 'string') read.add(key);
+          return Reflect.get(target, key, receiver) as unknown;
+        },
+        getOwnPropertyDescriptor(target, key) {
+          if (typeof key === 'string') read.add(key);
+          return Reflect.getOwnPropertyDescriptor(target, key);
+        },
+        ownKeys(target) {
+          whole = true;
+          return Reflect.ownKeys(target);
+        },
+      });
+      try {
+        tpl.execute(probe);
+      } catch {
+        // An execution error is reported when the real rows are rendered.
+      }
+      return whole || read.has(field);
+    },
+  };
 }
 
 export const PS_TABLE = 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';

@@ -127,4 +127,19 @@ describe('berth CLI: pause, unpause, rename, top, diff', () => {
       assert.notEqual(r.code, 0, args.join(' '));
     }
   });
+
+  it('ps --format: {{json .}} prints docker\'s whole row with sorted keys, and a template reading .Size asks for sizes', async () => {
+    const run = await d.berth(['run', '-d', '--name', 'sized', '-v', '/data', 'busybox', 'sleep', '120']);
+    assert.equal(run.code, 0, run.stderr);
+    const args = ['ps', '--filter', 'name=sized', '--format', '{{json .}}'];
+    const [viaDocker, viaBerth] = await Promise.all([d.docker(args), d.berth(args)]);
+    const docker = JSON.parse(viaDocker.stdout) as Record<string, unknown>;
+    const berth = JSON.parse(viaBerth.stdout) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(berth), Object.keys(docker));
+    assert.match(String(berth.Size), /^0B \(virtual [\d.]+[kM]B\)$/);
+    assert.equal(berth.Size, docker.Size);
+    assert.equal(berth.LocalVolumes, '1');
+    await assertSameAsDocker(d, ['ps', '--filter', 'name=sized', '--format', '{{.Names}} {{.Size}} {{.LocalVolumes}} {{.Platform}}']);
+    await assertSameAsDocker(d, ['ps', '--filter', 'name=sized', '--format', '{{.Names}} {{.Size}}', '--quiet']);
+  });
 });

@@ -22,7 +22,7 @@ import { pathSegment, readBody } from '../client.js';
 import { statusFromStateWord } from '../container-status.js';
 import { buildCreateRequest } from '../create-config.js';
 import { ApiError, CliError, DaemonUnreachableError, displayError } from '../errors.js';
-import { containerFields, HEADERS, PS_TABLE, PS_TABLE_SIZE, renderRows, type ContainerSummary } from '../format.js';
+import { compileRowFormat, containerFields, HEADERS, PS_FIELDS, PS_TABLE, PS_TABLE_SIZE, type ContainerSummary, type RowFormat } from '../format.js';
 import { api, eprintln, out, println } from '../io.js';
 import { isMultiplexed, FrameDemuxer, STREAM_STDERR } from '../stdcopy.js';
 import { TemplateError } from '../template.js';
@@ -223,6 +223,20 @@ export async function psCmd(opts: {
     if (!Number.isInteger(n)) throw new CliError(`invalid argument "${opts.last}" for "-n, --last" flag`, 125);
     if (n !== -1) limit = n;
   }
+  let format = opts.format;
+  if (opts.quiet && format) eprintln('WARNING: Ignoring custom format, because both --format and --quiet are set.');
+  if (opts.quiet) format = '{{.ID}}';
+  else if (format === undefined || format === '' || format === 'table') format = opts.size ? PS_TABLE_SIZE : PS_TABLE;
+  // docker's `--format json` prints the whole row, as {{json .}} does, but does not ask for sizes.
+  const template = format === 'json' ? '{{json .}}' : format;
+  let rowFormat: RowFormat;
+  try {
+    rowFormat = compileRowFormat(template);
+  } catch (e) {
+    if (e instanceof TemplateError) throw new CliError(`failed to parse template: ${e.goMessage()}`, 1);
+    throw e;
+  }
+  const size = opts.size || (!opts.quiet && format !== 'json' && rowFormat.uses('Size', PS_FIELDS));
   const list = await api().json<ContainerSummary[]>({
     method: 'GET',
     path: '/containers/json',
@@ -230,33 +244,23 @@ export async function psCmd(opts: {
       all: opts.all || (limit !== undefined && limit > 0) ? '1' : undefined,
       filters: Object.keys(filters).length > 0 ? JSON.stringify(filters) : undefined,
       limit: limit !== undefined && limit > 0 ? limit : undefined,
-      size: opts.size ? '1' : undefined,
+      size: size ? '1' : undefined,
     },
   });
   const trunc = opts.trunc !== false;
   const now = Date.now();
   const rows = (list ?? []).map((ctr) => {
-    const f = containerFields(ctr, trunc, now);
-    if (f['Status'] === '') f['Status'] = statusFromStateWord(ctr.State);
-    return f;
+    const row = containerFields(ctr, trunc, now);
+    if (row['Status'] === '') row['Status'] = statusFromStateWord(ctr.State);
+    // docker marshals its row type for {{json .}}: every field, keys sorted, LocalVolumes and Platform too.
+    row['LocalVolumes'] = String((ctr.Mounts ?? []).filter((m) => m.Driver === 'local').length);
+    row['Platform'] = null;
+    return Object.fromEntries(Object.keys(row).sort().map((k) => [k, row[k]]));
   });
-  let format = opts.format;
-  if (opts.quiet) format = '{{.ID}}';
-  else if (format === undefined || format === '' || format === 'table') format = opts.size ? PS_TABLE_SIZE : PS_TABLE;
-  if (format === 'json') {
-    // docker marshals its row type: every field, keys sorted, plus LocalVolumes and Platform.
-    (list ?? []).forEach((ctr, i) => {
-      const row = rows[i] ?? {};
-      row['LocalVolumes'] = String((ctr.Mounts ?? []).filter((m) => m.Driver === 'local').length);
-      row['Platform'] = null;
-      rows[i] = Object.fromEntries(Object.keys(row).sort().map((k) => [k, row[k]]));
-    });
-    format = '{{json .}}';
-  }
   try {
-    out(renderRows(format, rows, HEADERS.container));
+    out(rowFormat.render(rows, HEADERS.container));
   } catch (e) {
-    if (e instanceof TemplateError) throw new CliError(`failed to ${e.line === undefined ? 'execute' : 'parse'} template: ${e.goMessage()}`, 1);
+    if (e instanceof TemplateError) throw new CliError(`failed to execute template: ${e.goMessage()}`, 1);
     throw e;
   }
   return 0;
