@@ -173,20 +173,23 @@ export function containerFields(c: ContainerSummary, trunc: boolean, now: number
   const created = c.Created ?? 0;
   const srw = humanSizeWithPrecision(c.SizeRw ?? 0, 3);
   const size = (c.SizeRootFs ?? 0) > 0 ? `${srw} (virtual ${humanSizeWithPrecision(c.SizeRootFs ?? 0, 3)})` : srw;
-  const fields: Record<string, unknown> = {
-    ID: trunc ? truncateId(c.Id) : c.Id,
-    Image: image,
+  // In PS_FIELDS order (sorted), as docker's {{json .}} marshals its row.
+  const fields: Record<(typeof PS_FIELDS)[number], unknown> = {
     Command: goQuote(command),
     CreatedAt: formatGoTime(new Date(created * 1000)),
-    RunningFor: createdAgo(created, now),
+    ID: trunc ? truncateId(c.Id) : c.Id,
+    Image: image,
+    Labels: labelsString(c.Labels),
+    LocalVolumes: String((c.Mounts ?? []).filter((m) => m.Driver === 'local').length),
+    Mounts: (c.Mounts ?? []).map((m) => (trunc ? ellipsis(m.Name || m.Source || '', 15) : m.Name || m.Source || '')).join(','),
+    Names: names.join(','),
+    Networks: Object.keys(c.NetworkSettings?.Networks ?? {}).sort().join(','),
+    Platform: null,
     Ports: displayablePorts(c.Ports ?? []),
+    RunningFor: createdAgo(created, now),
+    Size: size,
     State: c.State ?? '',
     Status: c.Status ?? '',
-    Size: size,
-    Names: names.join(','),
-    Labels: labelsString(c.Labels),
-    Mounts: (c.Mounts ?? []).map((m) => (trunc ? ellipsis(m.Name || m.Source || '', 15) : m.Name || m.Source || '')).join(','),
-    Networks: Object.keys(c.NetworkSettings?.Networks ?? {}).sort().join(','),
   };
   // docker's containerContext.Label(name) method: non-enumerable, so `{{json .}}` and the
   // table header row do not see it.

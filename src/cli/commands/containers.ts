@@ -252,10 +252,7 @@ export async function psCmd(opts: {
   const rows = (list ?? []).map((ctr) => {
     const row = containerFields(ctr, trunc, now);
     if (row['Status'] === '') row['Status'] = statusFromStateWord(ctr.State);
-    // docker marshals its row type for {{json .}}: every field, keys sorted, LocalVolumes and Platform too.
-    row['LocalVolumes'] = String((ctr.Mounts ?? []).filter((m) => m.Driver === 'local').length);
-    row['Platform'] = null;
-    return Object.fromEntries(Object.keys(row).sort().map((k) => [k, row[k]]));
+    return row;
   });
   try {
     out(rowFormat.render(rows, HEADERS.container));
