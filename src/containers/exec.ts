@@ -12,7 +12,7 @@ import { writeFileAtomic } from '../core/fs-atomic.js';
 import { settleAll } from '../core/settle.js';
 import type { Process } from '../oci/runtime-spec.js';
 import { connectAttachSocket, type AttachWriter } from '../runtime/attach-socket.js';
-import { conmonExec } from '../runtime/conmon.js';
+import { launchConmonExec } from '../runtime/conmon.js';
 import type { Runc } from '../runtime/runc.js';
 import { detectHostFacts, mergeEnv, toRuntimeJson } from '../runtime/spec.js';
 import { resolveUser } from '../runtime/user.js';
@@ -104,6 +104,53 @@ export class ExecManager extends EventEmitter {
     session.started = true;
     const bundle = this.containers.bundle(record.id);
     const c = session.config;
+    const specPath = join(session.dir, 'process.json');
+    // conmon's log, sockets and files live in the session's directory; conmon starts now and
+    // waits on its start pipe while the process spec is written (launchConmonExec).
+    await mkdir(session.dir, { recursive: true });
+    const launching = launchConmonExec({
+      containerId: record.id,
+      execId: session.id,
+      name: record.name,
+      dir: session.dir,
+      processSpecPath: specPath,
+      tty: c.tty,
+      openStdin: c.attachStdin,
+      runc: this.runtime.runc,
+      conmonBinary: this.runtime.conmonBinary,
+    });
+    try {
+      await writeFileAtomic(specPath, toRuntimeJson(await this.processSpec(bundle, c)), 0o600, { durable: false });
+    } catch (err) {
+      await launching.then((launch) => launch.cancel(), () => undefined);
+      throw await this.failStart(session, err);
+    }
+    try {
+      const started = await (await launching).proceed();
+      session.pid = started.pid;
+      session.running = true;
+      this.emit('start', session);
+      void started.exited.then((code) => {
+        session.running = false;
+        session.exitCode = code;
+        this.emit('exit', session.id, code);
+      });
+    } catch (err) {
+      throw await this.failStart(session, err);
+    }
+    return session;
+  }
+
+  /** A session whose process could not start: dockerd's exit code for it (127 not found, else 126), no directory left. */
+  private async failStart(session: ExecSession, err: unknown): Promise<unknown> {
+    session.exitCode = /no such file|not found/i.test(String(err)) ? 127 : 126;
+    this.emit('exit', session.id, session.exitCode);
+    await rm(session.dir, { recursive: true, force: true });
+    return err;
+  }
+
+  /** The exec's OCI process: the container's, with the session's command, env, user, cwd and TTY. */
+  private async processSpec(bundle: string, c: ExecConfig): Promise<Process> {
     const [config, user] = await settleAll([
       readFile(join(bundle, 'config.json'), 'utf8'),
       c.user ? resolveUser(join(bundle, 'rootfs'), c.user) : Promise.resolve(undefined),
@@ -125,36 +172,7 @@ export class ExecManager extends EventEmitter {
       const all = detectHostFacts().capabilities;
       process.capabilities = { bounding: [...all], effective: [...all], permitted: [...all] };
     }
-    await mkdir(session.dir, { recursive: true });
-    const specPath = join(session.dir, 'process.json');
-    await writeFileAtomic(specPath, toRuntimeJson(process), 0o600, { durable: false });
-    try {
-      const started = await conmonExec({
-        containerId: record.id,
-        execId: session.id,
-        name: record.name,
-        dir: session.dir,
-        processSpecPath: specPath,
-        tty: c.tty,
-        openStdin: c.attachStdin,
-        runc: this.runtime.runc,
-        conmonBinary: this.runtime.conmonBinary,
-      });
-      session.pid = started.pid;
-      session.running = true;
-      this.emit('start', session);
-      void started.exited.then((code) => {
-        session.running = false;
-        session.exitCode = code;
-        this.emit('exit', session.id, code);
-      });
-    } catch (err) {
-      session.exitCode = /no such file|not found/i.test(String(err)) ? 127 : 126;
-      this.emit('exit', session.id, session.exitCode);
-      await rm(session.dir, { recursive: true, force: true });
-      throw err;
-    }
-    return session;
+    return process;
   }
 
   /** Forgets a finished session and deletes its directory (health probes leave nothing behind). */

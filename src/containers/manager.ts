@@ -15,7 +15,7 @@ import { writeFileAtomic } from '../core/fs-atomic.js';
 import { logger } from '../core/log.js';
 import { settleAll } from '../core/settle.js';
 import type { ImageRuntimeConfig } from '../oci/image.js';
-import { conmonCreate, conmonFiles } from '../runtime/conmon.js';
+import { conmonFiles, launchConmonCreate } from '../runtime/conmon.js';
 import { connectAttachSocket, type AttachWriter } from '../runtime/attach-socket.js';
 import type { Runc } from '../runtime/runc.js';
 import { detectHostFacts, generateSpec, resolveArgs, toRuntimeJson } from '../runtime/spec.js';
@@ -28,7 +28,7 @@ import type { VolumeStore } from '../volumes/store.js';
 import type { NetworkManager } from '../network/manager.js';
 import type { ContainerNetworkState, EndpointRequest } from '../network/types.js';
 import type { MountPoint } from '../volumes/mount-spec.js';
-import { prepareSandbox } from './sandbox.js';
+import { prepareSandbox, type Sandbox } from './sandbox.js';
 import type { ContainerRecord, ContainerSpecRequest, ContainerState, HealthState } from './types.js';
 import { randomName } from './names.js';
 import { top, type TopResult } from './top.js';
@@ -383,10 +383,62 @@ export class ContainerManager extends EventEmitter {
 
   private async startLocked(record: ContainerRecord, beforeStart?: (record: ContainerRecord, logOffset: number) => Promise<void> | void): Promise<ContainerRecord> {
     const id = record.id;
+    const req = record.request;
+    await this.pendingTeardowns.get(id);
+    // conmon starts now and waits on its start pipe while the bundle is made (launchConmonCreate).
+    const launching = launchConmonCreate({
+      id,
+      name: record.name,
+      bundle: this.bundle(id),
+      logPath: this.logPath(id),
+      tty: req.tty,
+      openStdin: req.openStdin,
+      // dockerd closes a StdinOnce container's stdin after the first attach only without a
+      // TTY: `run -it` then detach must leave the shell's terminal open for `attach`.
+      leaveStdinOpen: req.tty || !req.stdinOnce,
+      paths: { exitDir: this.exitDir, socketDir: this.socketDir },
+      runc: this.options.runc,
+      conmonBinary: this.options.conmonBinary,
+    });
+    let sandbox: Sandbox;
+    try {
+      sandbox = await this.prepareBundle(record);
+    } catch (err) {
+      await launching.then((launch) => launch.cancel(), () => undefined);
+      throw err;
+    }
+    const launch = await launching;
+    // The CNI attachments run while runc creates the container: both only need the pinned namespace.
+    const [created, networkState] = await settleAll([launch.proceed(), sandbox.connect()] as const);
+    const logOffset = await stat(this.logPath(id)).then((s) => s.size, () => 0);
+    const running = this.updateState(id, {
+      status: 'running',
+      pid: created.pid,
+      conmonPid: created.conmonPid,
+      exitCode: 0,
+      error: '',
+      oomKilled: false,
+      startedAt: new Date().toISOString(),
+      finishedAt: '0001-01-01T00:00:00Z',
+    }, { state: networkState });
+    if (!running) throw notFound(`No such container: ${id}`);
+    // dockerd's order: network connect, volume mount, then (after runc start) container start.
+    for (const networkId of this.joinedNetworkIds(running, networkState)) this.emit('connect', id, networkId);
+    for (const point of running.mounts ?? []) if (point.type === 'volume') this.emit('mount', id, point);
+    if (beforeStart) await beforeStart(running, logOffset);
+    await this.options.runc.start(id);
+    this.emit('start', id);
+    // A process that exits instantly may have written its exit file before the watcher saw it.
+    void this.onExitFile(id);
+    return running;
+  }
+
+  /** The bundle of a container about to start: rootfs mounted, /etc files and config.json written. */
+  private async prepareBundle(record: ContainerRecord): Promise<Sandbox> {
+    const id = record.id;
     const bundle = this.bundle(id);
     const rootfs = join(bundle, 'rootfs');
     const req = record.request;
-    await this.pendingTeardowns.get(id);
     // Nothing here depends on another step but the user lookup, which reads the mounted rootfs:
     // run them side by side (every one finishes before a failure is handled, so the cleanup
     // never races a mount still under way).
@@ -441,46 +493,7 @@ export class ContainerManager extends EventEmitter {
     });
     if (sandbox.hostname === undefined && spec.hostname !== undefined) delete spec.hostname;
     await scratch('config.json', toRuntimeJson(spec));
-
-    // The CNI attachments run while runc creates the container: both only need the pinned namespace.
-    const [created, networkState] = await settleAll([
-      conmonCreate({
-        id,
-        name: record.name,
-        bundle,
-        logPath: this.logPath(id),
-        tty: req.tty,
-        openStdin: req.openStdin,
-        // dockerd closes a StdinOnce container's stdin after the first attach only without a
-        // TTY: `run -it` then detach must leave the shell's terminal open for `attach`.
-        leaveStdinOpen: req.tty || !req.stdinOnce,
-        paths: { exitDir: this.exitDir, socketDir: this.socketDir },
-        runc: this.options.runc,
-        conmonBinary: this.options.conmonBinary,
-      }),
-      sandbox.connect(),
-    ] as const);
-    const logOffset = await stat(this.logPath(id)).then((s) => s.size, () => 0);
-    const running = this.updateState(id, {
-      status: 'running',
-      pid: created.pid,
-      conmonPid: created.conmonPid,
-      exitCode: 0,
-      error: '',
-      oomKilled: false,
-      startedAt: new Date().toISOString(),
-      finishedAt: '0001-01-01T00:00:00Z',
-    }, { state: networkState });
-    if (!running) throw notFound(`No such container: ${id}`);
-    // dockerd's order: network connect, volume mount, then (after runc start) container start.
-    for (const networkId of this.joinedNetworkIds(running, networkState)) this.emit('connect', id, networkId);
-    for (const point of running.mounts ?? []) if (point.type === 'volume') this.emit('mount', id, point);
-    if (beforeStart) await beforeStart(running, logOffset);
-    await this.options.runc.start(id);
-    this.emit('start', id);
-    // A process that exits instantly may have written its exit file before the watcher saw it.
-    void this.onExitFile(id);
-    return running;
+    return sandbox;
   }
 
   // ---- exit -----------------------------------------------------------------
@@ -1106,6 +1119,15 @@ export class ContainerManager extends EventEmitter {
       log.info('removing leftovers of a removed container', { id });
       await this.options.runc.delete(id).catch((err: unknown) => log.warn('runc delete of a leftover failed', { id, error: errorMessage(err) }));
       await this.removeFiles(id).catch((err: unknown) => log.warn('removing a leftover failed', { id, error: errorMessage(err) }));
+    }
+    // A container that is not running has no runtime state, unless berthd died during its start
+    // (after `runc create`, before the record said running) or before the teardown of its exit:
+    // that state would make its next `runc create` fail.
+    for (const id of runtimeStates) {
+      const status = this.find(id)?.state.status;
+      if (status === undefined || status === 'running' || status === 'paused') continue;
+      log.info('deleting the runtime state a crash left of a stopped container', { id, status });
+      await this.options.runc.delete(id).catch((err: unknown) => log.warn('runc delete of a leftover failed', { id, error: errorMessage(err) }));
     }
   }
 

@@ -1,16 +1,17 @@
 /**
  * Starting a container under conmon, the per-container monitor that outlives berthd.
- * Contract (containers/conmon): the sync pipe fd is named by _OCI_SYNCPIPE; conmon
- * double-forks, runs `runc create`, and writes one JSON line `{"data": pid}` (negative
- * with "message" on failure). berthd runs `runc start` itself afterwards. On exit conmon
+ * Contract (containers/conmon): the sync pipe fd is named by _OCI_SYNCPIPE, the start pipe by
+ * _OCI_STARTPIPE; conmon waits for a byte on the start pipe, double-forks, runs `runc create`,
+ * and writes one JSON line `{"data": pid}` (negative with "message" on failure). berthd runs `runc start` itself afterwards. On exit conmon
  * writes the decimal exit status to <exit-dir>/<id>; output goes to a k8s-file log.
  */
 import type { Readable } from 'node:stream';
 import { openSync, closeSync, readFileSync, writeSync, constants as fsConstants } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BerthError } from '../core/errors.js';
-import { spawnProcess } from '../core/spawn.js';
+import { BerthError, errnoCode } from '../core/errors.js';
+import { pipe } from '../core/libc.js';
+import { spawnProcess, type SpawnedChild } from '../core/spawn.js';
 import { runcMessage, type Runc } from './runc.js';
 
 export interface ConmonPaths {
@@ -95,22 +96,79 @@ function commonArgs(o: CommonArgs): string[] {
  * pipe: it outlives berthd, and a pipe whose reader died would hand it EPIPE. It runs in
  * `cwd` (the bundle): on an OOM kill conmon also writes an "oom" file into its working directory.
  */
-function spawnConmon(binary: string, args: string[], conmonLog: string, cwd: string): { sync: Readable } {
+function spawnConmon(binary: string, args: string[], conmonLog: string, cwd: string): Launched {
   const stderrFd = openSync(conmonLog, 'a');
-  const env: NodeJS.ProcessEnv = { ...process.env, _OCI_SYNCPIPE: '3' };
+  const [startRead, startWrite] = pipe();
+  const env: NodeJS.ProcessEnv = { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4' };
   delete env.NOTIFY_SOCKET;
+  let child: SpawnedChild;
   try {
-    const child = spawnProcess(binary, args, { fds: ['ignore', 'ignore', stderrFd, 'pipe'], env, newSession: true, cwd });
-    const sync = child.pipes.get(3);
-    if (!sync) throw new BerthError('internal', 'conmon: no sync pipe');
-    return { sync };
+    child = spawnProcess(binary, args, { fds: ['ignore', 'ignore', stderrFd, 'pipe', startRead], env, newSession: true, cwd });
+  } catch (err) {
+    closeSync(startWrite);
+    throw err;
   } finally {
     closeSync(stderrFd);
+    closeSync(startRead);
   }
+  const sync = child.pipes.get(3);
+  if (!sync) throw new BerthError('internal', 'conmon: no sync pipe');
+  let state: 'waiting' | 'proceeded' | 'cancelled' = 'waiting';
+  return {
+    sync,
+    proceed() {
+      if (state !== 'waiting') return;
+      state = 'proceeded';
+      try {
+        writeSync(startWrite, '1');
+      } catch (err) {
+        // A conmon that already exited (bad arguments) reports through its log and the sync pipe's end.
+        if (errnoCode(err) !== 'EPIPE') throw err;
+      } finally {
+        closeSync(startWrite);
+      }
+    },
+    async cancel() {
+      if (state !== 'waiting') return;
+      state = 'cancelled';
+      // Killed before the start pipe closes: on EOF conmon would go on to run the runtime.
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch (err) {
+        if (errnoCode(err) !== 'ESRCH') throw err;
+      }
+      closeSync(startWrite);
+      sync.destroy();
+      await child.exited;
+    },
+  };
 }
 
-/** Runs conmon (which runs `runc create`) and resolves with the container's init PID. */
-export async function conmonCreate(options: ConmonCreateOptions): Promise<ConmonCreated> {
+/**
+ * A started conmon that waits on its start pipe: conmon reads one byte from _OCI_STARTPIPE
+ * before it forks (the contract Podman and CRI-O use to move it into a cgroup first). berthd
+ * starts it while it still prepares the bundle, so conmon's own start-up overlaps that work.
+ */
+interface Launched {
+  sync: Readable;
+  /** Lets conmon run the runtime: the bundle (or exec process spec) must be complete. */
+  proceed(): void;
+  /** Stops a conmon that was not told to proceed; nothing of it is left. */
+  cancel(): Promise<void>;
+}
+
+export interface ConmonLaunch<T> {
+  /** Lets conmon run the runtime and resolves with what it reports. */
+  proceed(): Promise<T>;
+  /** Stops conmon if it was not told to proceed (the preparation failed); a no-op after proceed(). */
+  cancel(): Promise<void>;
+}
+
+/**
+ * Starts conmon for `runc create`, waiting on its start pipe; proceed() lets it create the
+ * container and resolves with the container's init PID.
+ */
+export async function launchConmonCreate(options: ConmonCreateOptions): Promise<ConmonLaunch<ConmonCreated>> {
   const files = conmonFiles(options.bundle);
   await Promise.all([files.persistDir, options.paths.exitDir, options.paths.socketDir].map((d) => mkdir(d, { recursive: true })));
   const args = [
@@ -135,8 +193,17 @@ export async function conmonCreate(options: ConmonCreateOptions): Promise<Conmon
   if (options.openStdin && options.leaveStdinOpen) args.push('--leave-stdin-open');
   if (options.timeoutSeconds) args.push('-T', String(options.timeoutSeconds));
 
-  const { sync } = spawnConmon(options.conmonBinary, args, files.conmonLog, options.bundle);
+  const launched = spawnConmon(options.conmonBinary, args, files.conmonLog, options.bundle);
+  return {
+    proceed: async () => {
+      launched.proceed();
+      return createReply(launched.sync, files);
+    },
+    cancel: () => launched.cancel(),
+  };
+}
 
+async function createReply(sync: Readable, files: ReturnType<typeof conmonFiles>): Promise<ConmonCreated> {
   const reply = await new Promise<string>((resolve, reject) => {
     let buffered = '';
     const onData = (chunk: Buffer): void => {
@@ -218,9 +285,10 @@ export interface ConmonExecStarted {
 /**
  * `conmon --exec`: conmon runs `runc exec` for the process spec; on the sync pipe it reports
  * the process's PID, then its exit status. Each session has its own directory so its attach
- * socket, control FIFO and exit file never collide with the container's.
+ * socket, control FIFO and exit file never collide with the container's. conmon waits on its
+ * start pipe until proceed(): the process spec need not exist before then.
  */
-export async function conmonExec(options: ConmonExecOptions): Promise<ConmonExecStarted> {
+export async function launchConmonExec(options: ConmonExecOptions): Promise<ConmonLaunch<ConmonExecStarted>> {
   const exitDir = join(options.dir, 'exits');
   const persistDir = join(options.dir, 'persist');
   const socketDir = join(options.dir, 's');
@@ -243,8 +311,17 @@ export async function conmonExec(options: ConmonExecOptions): Promise<ConmonExec
     '--exec',
     '--exec-process-spec', options.processSpecPath,
   ];
-  const { sync } = spawnConmon(options.conmonBinary, args, join(options.dir, 'conmon.log'), options.dir);
+  const launched = spawnConmon(options.conmonBinary, args, join(options.dir, 'conmon.log'), options.dir);
+  return {
+    proceed: async () => {
+      launched.proceed();
+      return execReplies(launched.sync, options.dir, persistDir);
+    },
+    cancel: () => launched.cancel(),
+  };
+}
 
+async function execReplies(sync: Readable, dir: string, persistDir: string): Promise<ConmonExecStarted> {
   const replies: Array<{ data: number; message?: string }> = [];
   const waiters: Array<() => void> = [];
   let buffered = '';
@@ -279,8 +356,8 @@ export async function conmonExec(options: ConmonExecOptions): Promise<ConmonExec
   const started = await nth(0);
   if (!started || started.data < 0) {
     sync.destroy();
-    const conmonLog = join(options.dir, 'conmon.log');
-    const reason = started?.message ? runcMessage(started.message.trim()) : readRuntimeError(join(options.dir, 'runtime.log'), conmonLog);
+    const conmonLog = join(dir, 'conmon.log');
+    const reason = started?.message ? runcMessage(started.message.trim()) : readRuntimeError(join(dir, 'runtime.log'), conmonLog);
     throw new BerthError('internal', `OCI runtime exec failed: ${reason || 'conmon exited without a reply'}`);
   }
   const exited = nth(1).then(async (reply) => {

@@ -216,3 +216,14 @@ export async function mountsUnder(dir: string): Promise<string[]> {
     .map((l) => l.split(' ')[4] ?? '')
     .filter((p) => p.startsWith(dir + '/'));
 }
+
+/** PIDs of the processes whose command line mentions `text` (conmon names its container's bundle). */
+export async function processesMentioning(text: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.split('\0').some((arg) => arg.includes(text))) found.push(Number(entry));
+  }
+  return found;
+}

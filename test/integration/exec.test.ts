@@ -2,8 +2,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { startBerthd, type Berthd } from '../helpers/berthd.js';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { processesMentioning, startBerthd, type Berthd } from '../helpers/berthd.js';
 
 describe('exec', () => {
   let d: Berthd;
@@ -56,6 +57,15 @@ describe('exec', () => {
   it('applies -u, -w and -e', async () => {
     const who = await d.docker(['exec', '-u', 'nobody', '-w', '/tmp', '-e', 'X=1', 'target', 'sh', '-c', 'echo $(id -u) $(pwd) $X']);
     assert.equal(who.stdout, '65534 /tmp 1\n');
+    // An unknown user fails before the runtime runs: the conmon started for the session is stopped, its directory removed.
+    const id = (await d.docker(['inspect', '-f', '{{.Id}}', 'target'])).stdout.trim();
+    const sessions = join(d.root, 'data', 'containers', id, 'exec');
+    const before = await readdir(sessions).catch(() => []);
+    const unknown = await d.docker(['exec', '-u', 'nobody-here', 'target', 'true']);
+    assert.equal(unknown.code, 126, 'exit status of an exec that could not start');
+    assert.match(unknown.stdout + unknown.stderr, /unable to find user nobody-here/);
+    assert.deepEqual(await processesMentioning(sessions), []);
+    assert.deepEqual(await readdir(sessions).catch(() => []), before);
   });
 
   it('detaches with -d and reports the session in exec inspect', async () => {

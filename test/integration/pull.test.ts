@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { chainIds } from '../../src/core/digest.js';
 import { applyLayer } from '../../src/core/tar-apply.js';
 import { readMountInfo } from '../../src/snapshots/overlay.js';
-import { mountsUnder, startBerthd, type Berthd } from '../helpers/berthd.js';
+import { mountsUnder, processesMentioning, startBerthd, type Berthd } from '../helpers/berthd.js';
 import { fixtures, type Fixtures } from '../helpers/fixtures.js';
 import { loopDevicesBelow } from '../helpers/loop.js';
 import { treeListing } from '../helpers/tree-listing.js';
@@ -104,6 +104,8 @@ describe('pull from a registry', () => {
     const unknownUser = await d.docker(['run', '--rm', '-u', 'nobody-here', img]);
     assert.notEqual(unknownUser.code, 0);
     assert.match(unknownUser.stderr, /unable to find user nobody-here/);
+    // The conmon started while the bundle was made is stopped before it ran the runtime.
+    assert.deepEqual(await processesMentioning(join(d.root, 'data', 'containers')), []);
   });
 
   it('pulls a missing image when run needs it, as docker run does', async () => {
