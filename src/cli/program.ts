@@ -526,8 +526,9 @@ function defineSystemGroup(program: Command): void {
     .command('df')
     .description('Show docker disk usage')
     .usage('[OPTIONS]')
+    .option('--format <string>', 'Format output using a custom template: \'table\', \'table TEMPLATE\', \'json\' or \'TEMPLATE\'')
     .option('-v, --verbose', 'Show detailed information on space usage')
-    .action(act(async (o: { verbose?: boolean }) => (await import('./commands/system-df.js')).systemDfCmd(o)));
+    .action(act(async (o: { verbose?: boolean; format?: string }) => (await import('./commands/system-df.js')).systemDfCmd(o)));
   system
     .command('prune')
     .description('Remove unused data')

@@ -341,6 +341,13 @@ print(c.containers.run('pycommit:t', remove=True).decode(), end='')
     assert.match(table.stdout, /^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE\nImages\s+\d+/);
     assert.match((await d.docker(['system', 'df', '-v'])).stdout, /Images space usage:/);
     assert.match((await d.berth(['system', 'df'])).stdout, /^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE\nImages\s+\d+/);
+    for (const format of ['json', '{{.Type}}|{{.TotalCount}}|{{.Active}}|{{.Size}}|{{.Reclaimable}}', 'table {{.Type}}\t{{.Size}}', '{{']) {
+      const [viaDocker, viaBerth] = await Promise.all([d.docker(['system', 'df', '--format', format]), d.berth(['system', 'df', '--format', format])]);
+      assert.equal(viaBerth.stdout, viaDocker.stdout, `system df --format ${format}`);
+      assert.equal(viaBerth.stderr, viaDocker.stderr.replace(/docker/g, 'berth'), `system df --format ${format}`);
+      assert.equal(viaBerth.code, viaDocker.code, `system df --format ${format}`);
+    }
+    assert.match((await d.berth(['system', 'df', '--format', 'json'])).stdout, /^\{"Active":"\d+","Reclaimable":"[^"]+","Size":"[^"]+","TotalCount":"\d+","Type":"Images"\}\n/);
 
     assert.deepEqual((await d.api('POST', '/build/prune')).json(), { CachesDeleted: null, SpaceReclaimed: 0 });
     const prune = await d.docker(['system', 'prune', '-f']);

@@ -7,7 +7,9 @@
 import { humanSize } from '../../core/units.js';
 import { CliError } from '../errors.js';
 import { api, confirm, out, println } from '../io.js';
+import { compileRowFormat, type RowFormat } from '../format.js';
 import { tabwrite } from '../tabwriter.js';
+import { TemplateError } from '../template.js';
 import { buildFilters } from './filters.js';
 import { pruneContainers, pruneImages } from './prune.js';
 
@@ -53,7 +55,25 @@ function ago(seconds: number): string {
   return `${Math.floor(s / 86400)} days ago`;
 }
 
-export async function systemDfCmd(opts: { verbose?: boolean }): Promise<number> {
+/** docker's diskUsageContext rows, keys in the sorted order its {{json .}} prints them. */
+const DF_TABLE = 'table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}';
+const DF_HEADERS: Record<string, string> = { Type: 'TYPE', TotalCount: 'TOTAL', Active: 'ACTIVE', Size: 'SIZE', Reclaimable: 'RECLAIMABLE' };
+
+function dfRow(type: string, total: number, active: number, size: number, reclaimableText: string): Record<string, unknown> {
+  return { Active: String(active), Reclaimable: reclaimableText, Size: humanSize(size), TotalCount: String(total), Type: type };
+}
+
+export async function systemDfCmd(opts: { verbose?: boolean; format?: string }): Promise<number> {
+  if (opts.verbose && opts.format) throw new CliError('berth: --format with --verbose is not supported yet', 1);
+  let rowFormat: RowFormat | undefined;
+  if (opts.format) {
+    try {
+      rowFormat = compileRowFormat(opts.format === 'json' ? '{{json .}}' : opts.format === 'table' ? DF_TABLE : opts.format);
+    } catch (e) {
+      if (e instanceof TemplateError) throw new CliError(`template parsing error: ${e.goMessage()}`, 1);
+      throw e;
+    }
+  }
   const du = await api().json<DiskUsage>({ method: 'GET', path: '/system/df' });
   const images = du.Images ?? [];
   const containers = du.Containers ?? [];
@@ -65,12 +85,18 @@ export async function systemDfCmd(opts: { verbose?: boolean }): Promise<number> 
     const ctrFree = containers.filter((c) => c.State !== 'running' && c.State !== 'paused').reduce((sum, c) => sum + (c.SizeRw ?? 0), 0);
     const volSize = volumes.reduce((sum, v) => sum + Math.max(0, v.UsageData?.Size ?? 0), 0);
     const volFree = volumes.filter((v) => (v.UsageData?.RefCount ?? 0) === 0).reduce((sum, v) => sum + Math.max(0, v.UsageData?.Size ?? 0), 0);
-    let text = 'TYPE\tTOTAL\tACTIVE\tSIZE\tRECLAIMABLE\n';
-    text += `Images\t${images.length}\t${images.filter((i) => i.Containers > 0).length}\t${humanSize(layers)}\t${reclaimable(layers - usedImages, layers)}\n`;
-    text += `Containers\t${containers.length}\t${containers.filter((c) => c.State === 'running' || c.State === 'paused').length}\t${humanSize(ctrSize)}\t${reclaimable(ctrFree, ctrSize)}\n`;
-    text += `Local Volumes\t${volumes.length}\t${volumes.filter((v) => (v.UsageData?.RefCount ?? 0) > 0).length}\t${humanSize(volSize)}\t${reclaimable(volFree, volSize)}\n`;
-    text += `Build Cache\t0\t0\t0B\t0B\n`;
-    out(tabwrite(text));
+    const rows = [
+      dfRow('Images', images.length, images.filter((i) => i.Containers > 0).length, layers, reclaimable(layers - usedImages, layers)),
+      dfRow('Containers', containers.length, containers.filter((c) => c.State === 'running' || c.State === 'paused').length, ctrSize, reclaimable(ctrFree, ctrSize)),
+      dfRow('Local Volumes', volumes.length, volumes.filter((v) => (v.UsageData?.RefCount ?? 0) > 0).length, volSize, reclaimable(volFree, volSize)),
+      dfRow('Build Cache', 0, 0, 0, '0B'),
+    ];
+    try {
+      out((rowFormat ?? compileRowFormat(DF_TABLE)).render(rows, DF_HEADERS));
+    } catch (e) {
+      if (e instanceof TemplateError) throw new CliError(e.goMessage(), 1);
+      throw e;
+    }
     return 0;
   }
   let text = 'Images space usage:\n\n';
