@@ -36,6 +36,8 @@ export interface ContainerFlags {
   readOnly?: boolean;
   shmSize?: string;
   pull?: string;
+  /** --cidfile: where run/create write the new container's ID. */
+  cidfile?: string;
   publish?: string[];
   volume?: string[];
   mount?: string[];
@@ -139,19 +141,19 @@ export function parseLabels(labels: readonly string[]): Record<string, string> {
   return out;
 }
 
+/**
+ * docker's opts.ParseRestartPolicy: only the form is checked here ("name[:count]", count an
+ * integer); the policy itself is the daemon's to judge, so its words reach the user.
+ */
 export function parseRestartPolicy(value: string | undefined): { Name: string; MaximumRetryCount: number } {
-  if (value === undefined || value === '' || value === 'no') return { Name: 'no', MaximumRetryCount: 0 };
-  const [name = '', count] = value.split(':');
-  if (!['always', 'unless-stopped', 'on-failure', 'no'].includes(name)) {
-    throw new FlagError(`invalid restart policy '${name}'`);
-  }
-  if (count !== undefined) {
-    if (name !== 'on-failure') throw new FlagError(`invalid restart policy format: maximum retry count can only be used with 'on-failure'`);
-    const n = Number(count);
-    if (!Number.isInteger(n) || n < 0) throw new FlagError(`invalid restart policy format: maximum retry count must be an integer`);
-    return { Name: name, MaximumRetryCount: n };
-  }
-  return { Name: name, MaximumRetryCount: 0 };
+  if (value === undefined || value === '') return { Name: 'no', MaximumRetryCount: 0 };
+  const colon = value.indexOf(':');
+  const name = colon < 0 ? value : value.slice(0, colon);
+  const count = colon < 0 ? '' : value.slice(colon + 1);
+  if (colon >= 0 && name === '') throw new FlagError('invalid restart policy format: no policy provided before colon');
+  if (count === '') return { Name: name, MaximumRetryCount: 0 };
+  if (!/^[+-]?\d+$/.test(count)) throw new FlagError('invalid restart policy format: maximum retry count must be an integer');
+  return { Name: name, MaximumRetryCount: Number(count) };
 }
 
 /** A flag's integer value, with docker's (pflag's strconv) wording when it is not one. */

@@ -57,6 +57,7 @@ function addContainerFlags(cmd: Command, forRun: boolean): Command {
     .option('--read-only', "Mount the container's root filesystem as read only")
     .option('--shm-size <bytes>', 'Size of /dev/shm')
     .option('--pull <string>', 'Pull image before running ("always", "missing", "never")', 'missing')
+    .option('--cidfile <string>', 'Write the container ID to the file')
     .option('-p, --publish <list>', "Publish a container's port(s) to the host", collect)
     .option('-v, --volume <list>', 'Bind mount a volume', collect)
     .option('--mount <mount>', 'Attach a filesystem mount to the container', collect)

@@ -5,6 +5,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startBerthd, type Berthd } from '../helpers/berthd.js';
 import { assertSameAsDocker } from '../helpers/cli-compare.js';
 
@@ -141,5 +144,36 @@ describe('berth CLI: pause, unpause, rename, top, diff', () => {
     assert.equal(berth.LocalVolumes, '1');
     await assertSameAsDocker(d, ['ps', '--filter', 'name=sized', '--format', '{{.Names}} {{.Size}} {{.LocalVolumes}} {{.Platform}}']);
     await assertSameAsDocker(d, ['ps', '--filter', 'name=sized', '--format', '{{.Names}} {{.Size}}', '--quiet']);
+  });
+
+  it('--cidfile writes the new container\'s ID, refuses a file that exists and leaves none after a failed create; create reports errors as docker create does', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-cid-'));
+    try {
+      const ran = await d.berth(['run', '--rm', '--cidfile', join(dir, 'ran'), 'busybox', 'true']);
+      assert.equal(ran.code, 0, ran.stderr);
+      assert.match(await readFile(join(dir, 'ran'), 'utf8'), /^[0-9a-f]{64}$/);
+      const created = await d.berth(['create', '--cidfile', join(dir, 'created'), 'busybox', 'true']);
+      assert.equal(created.code, 0, created.stderr);
+      const id = await readFile(join(dir, 'created'), 'utf8');
+      assert.equal(created.stdout, `${id}\n`);
+      assert.equal((await d.berth(['inspect', '-f', '{{.Id}}', id])).stdout, `${id}\n`);
+      await assertSameAsDocker(d, ['run', '--rm', '--cidfile', join(dir, 'ran'), 'busybox', 'true']);
+      await assertSameAsDocker(d, ['create', '--cidfile', join(dir, 'ran'), 'busybox', 'true']);
+      await assertSameAsDocker(d, ['run', '--rm', '--cidfile', join(dir, 'no-dir', 'x'), 'busybox', 'true']);
+      await assertSameAsDocker(d, ['create', '--cidfile', join(dir, 'failed'), '--name', 'bad/name', 'busybox', 'true']);
+      assert.deepEqual((await readdir(dir)).sort(), ['created', 'ran']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    for (const args of [
+      ['create', '--pull', 'never', 'no-such-image:1', 'true'],
+      ['create', '--restart', 'bogus', 'busybox', 'true'],
+      ['run', '--restart', 'bogus', 'busybox', 'true'],
+      ['create', '--restart', 'on-failure:x', 'busybox', 'true'],
+      ['create', '--restart', 'always:3', 'busybox', 'true'],
+    ]) {
+      const r = await assertSameAsDocker(d, args);
+      assert.notEqual(r.code, 0, args.join(' '));
+    }
   });
 });

@@ -13,7 +13,7 @@
  *           attached are forwarded with POST /containers/{id}/kill?signal=NAME.
  *   start   POST /containers/{id}/start; with -a: GET /containers/{id}/json, attach, wait, start
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { ContainerStateLike } from '../container-status.js';
 import {
@@ -26,7 +26,7 @@ import {
 } from '../attach.js';
 import { pathSegment, readBody, type HijackedStream } from '../client.js';
 import { buildCreateRequest, FlagError, type ContainerFlags, type CreateRequest } from '../create-config.js';
-import { ApiError, CliError, withHelp } from '../errors.js';
+import { ApiError, CliError, displayError, withHelp } from '../errors.js';
 import { api, eprintln, println } from '../io.js';
 import { familiarString, isImageId, parseNormalizedNamed, tagNameOnly, type NamedReference } from '../reference.js';
 
@@ -57,6 +57,53 @@ export function readFlagFiles(files: readonly string[]): Map<string, string> {
     }
   }
   return m;
+}
+
+/**
+ * --cidfile, as docker's cidfile.go: the file must not exist yet; it is made (empty) before the
+ * create request, gets the ID after it, and goes again if the create fails.
+ */
+class ContainerIdFile {
+  private written = false;
+
+  private constructor(
+    private readonly path: string,
+    private readonly fd: number,
+  ) {}
+
+  static open(path: string | undefined): ContainerIdFile | undefined {
+    if (!path) return undefined;
+    if (existsSync(path)) throw new Error(`container ID file found, make sure the other container isn't running or delete ${path}`);
+    try {
+      return new ContainerIdFile(path, openSync(path, 'wx', 0o644));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new Error(`failed to create the container ID file: open ${path}: ${code === 'ENOENT' ? 'no such file or directory' : code === 'EEXIST' ? 'file exists' : (e as Error).message}`);
+    }
+  }
+
+  write(id: string): void {
+    writeSync(this.fd, id);
+    this.written = true;
+  }
+
+  close(): void {
+    closeSync(this.fd);
+    if (!this.written) rmSync(this.path, { force: true });
+  }
+}
+
+/** createWithPull with --cidfile around it. */
+async function createRecordingId(req: CreateRequest, image: string, f: RunFlags): Promise<string> {
+  const policy = validatePull(f.pull);
+  const idFile = ContainerIdFile.open(f.cidfile);
+  try {
+    const id = await createWithPull(req, image, policy, f.platform);
+    idFile?.write(id);
+    return id;
+  } finally {
+    idFile?.close();
+  }
 }
 
 /** Errors of run/create: flag-value errors print usage (exit 125), the rest go through withHelp. */
@@ -141,9 +188,16 @@ function prepareCreate(image: string, cmd: string[], f: RunFlags, command: 'run'
 
 export async function createCmd(image: string, cmd: string[], f: RunFlags): Promise<number> {
   try {
-    const policy = validatePull(f.pull);
+    validatePull(f.pull);
     const req = prepareCreate(image, cmd, f, 'create');
-    const id = await createWithPull(req, image, policy, f.platform);
+    let id: string;
+    try {
+      id = await createRecordingId(req, image, f);
+    } catch (e) {
+      // docker create prints what went wrong once its flags were read as it is, and exits 1
+      // (run wraps the same errors in "docker: … Run 'docker run --help'" with 125/126/127).
+      throw new CliError(displayError(e), 1);
+    }
     println(id);
     return 0;
   } catch (e) {
@@ -279,10 +333,10 @@ export async function runCmd(image: string, cmd: string[], f: RunFlags): Promise
   let id: string;
   let req: CreateRequest;
   try {
-    const policy = validatePull(f.pull);
+    validatePull(f.pull);
     req = prepareCreate(image, cmd, f, 'run');
     if (f.tty && req.attach.stdin && !process.stdin.isTTY) throw new CliError('the input device is not a TTY', 1);
-    id = await createWithPull(req, image, policy, f.platform);
+    id = await createRecordingId(req, image, f);
   } catch (e) {
     throw runError(e, 'run');
   }
