@@ -144,6 +144,9 @@ describe('berth CLI: pause, unpause, rename, top, diff', () => {
     assert.equal(berth.LocalVolumes, '1');
     await assertSameAsDocker(d, ['ps', '--filter', 'name=sized', '--format', '{{.Names}} {{.Size}} {{.LocalVolumes}} {{.Platform}}']);
     await assertSameAsDocker(d, ['ps', '--filter', 'name=sized', '--format', '{{.Names}} {{.Size}}', '--quiet']);
+    // The docker CLI decodes inspect into moby's types and marshals them again: berthd sends
+    // HostConfig and GraphDriver in those types' field order, so berth's {{json .}} is the same.
+    await assertSameAsDocker(d, ['inspect', '--format', '{{json .}}', 'sized']);
   });
 
   it('--cidfile writes the new container\'s ID, refuses a file that exists and leaves none after a failed create; create reports errors as docker create does', async () => {

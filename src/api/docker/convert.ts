@@ -5,6 +5,7 @@ import { containerNetworks, hostConfigNetworkFields, networkRequestFromBody, net
 import type { ImageRecord } from '../../images/store.js';
 import type { Engine } from '../../engine/engine.js';
 import { parseSignal } from '../../runtime/signals.js';
+import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, detectHostFacts } from '../../runtime/spec.js';
 import { humanDuration } from '../../core/units.js';
 import type { HealthState } from '../../containers/health.js';
 import { validateRestartPolicy } from '../../containers/restart.js';
@@ -213,6 +214,41 @@ export function containerSummary(engine: Engine, record: ContainerRecord, findNe
   };
 }
 
+/**
+ * moby's HostConfig fields in its struct order (api/types/container/hostconfig.go, with
+ * Resources embedded where it stands) and the value dockerd marshals for one that is unset;
+ * undefined for the omitempty ones. dockerd's inspect and the docker CLI's `{{json .}}` print
+ * exactly these, in this order.
+ */
+const HOST_CONFIG_FIELDS: ReadonlyArray<readonly [string, unknown]> = [
+  ['Binds', null], ['ContainerIDFile', ''], ['LogConfig', { Type: '', Config: null }], ['NetworkMode', ''], ['PortBindings', null],
+  ['RestartPolicy', { Name: '', MaximumRetryCount: 0 }], ['AutoRemove', false], ['VolumeDriver', ''], ['VolumesFrom', null],
+  ['ConsoleSize', [0, 0]], ['Annotations', undefined],
+  ['CapAdd', null], ['CapDrop', null], ['CgroupnsMode', ''], ['Dns', null], ['DnsOptions', null], ['DnsSearch', null],
+  ['ExtraHosts', null], ['GroupAdd', null], ['IpcMode', ''], ['Cgroup', ''], ['Links', null], ['OomScoreAdj', 0], ['PidMode', ''],
+  ['Privileged', false], ['PublishAllPorts', false], ['ReadonlyRootfs', false], ['SecurityOpt', null], ['StorageOpt', undefined],
+  ['Tmpfs', undefined], ['UTSMode', ''], ['UsernsMode', ''], ['ShmSize', 0], ['Sysctls', undefined], ['Runtime', undefined],
+  ['Isolation', ''],
+  ['CpuShares', 0], ['Memory', 0], ['NanoCpus', 0], ['CgroupParent', ''], ['BlkioWeight', 0], ['BlkioWeightDevice', null],
+  ['BlkioDeviceReadBps', null], ['BlkioDeviceWriteBps', null], ['BlkioDeviceReadIOps', null], ['BlkioDeviceWriteIOps', null],
+  ['CpuPeriod', 0], ['CpuQuota', 0], ['CpuRealtimePeriod', 0], ['CpuRealtimeRuntime', 0], ['CpusetCpus', ''], ['CpusetMems', ''],
+  ['Devices', null], ['DeviceCgroupRules', null], ['DeviceRequests', null], ['MemoryReservation', 0], ['MemorySwap', 0],
+  ['MemorySwappiness', null], ['OomKillDisable', null], ['PidsLimit', null], ['Ulimits', null], ['CpuCount', 0], ['CpuPercent', 0],
+  ['IOMaximumIOps', 0], ['IOMaximumBandwidth', 0],
+  ['Mounts', undefined], ['MaskedPaths', null], ['ReadonlyPaths', null], ['Init', undefined],
+];
+
+/** `values` with its keys in `fields` order, the unset ones at their zero value; keys not in `fields` last. */
+function inStructOrder(fields: ReadonlyArray<readonly [string, unknown]>, values: Json): Json {
+  const out: Json = {};
+  for (const [key, zero] of fields) {
+    if (key in values) out[key] = values[key];
+    else if (zero !== undefined) out[key] = zero;
+  }
+  for (const key of Object.keys(values)) if (!(key in out)) out[key] = values[key];
+  return out;
+}
+
 export function containerInspect(engine: Engine, record: ContainerRecord): Json {
   const req = record.request;
   const bundle = engine.containers.bundle(record.id);
@@ -257,7 +293,7 @@ export function containerInspect(engine: Engine, record: ContainerRecord): Json 
     ProcessLabel: '',
     AppArmorProfile: '',
     ExecIDs: null,
-    HostConfig: {
+    HostConfig: inStructOrder(HOST_CONFIG_FIELDS, {
       Binds: req.binds?.length ? req.binds : null,
       ContainerIDFile: '',
       // conmon writes k8s-file logs, but to clients the driver behaves as json-file does (logs are
@@ -281,10 +317,16 @@ export function containerInspect(engine: Engine, record: ContainerRecord): Json 
       ...inspectHostConfigLimits(record),
       ...(req.mounts?.length ? { Mounts: req.mounts } : {}),
       ...(req.tmpfs && Object.keys(req.tmpfs).length ? { Tmpfs: req.tmpfs } : {}),
-    },
+      // What the spec gets (spec.ts): no cgroup namespace on cgroup v1, a private one on v2;
+      // Docker's masked and read-only paths unless privileged, as dockerd records them at create.
+      CgroupnsMode: detectHostFacts().cgroupV2 ? 'private' : 'host',
+      MaskedPaths: req.privileged ? null : [...DEFAULT_MASKED_PATHS],
+      ReadonlyPaths: req.privileged ? null : [...DEFAULT_READONLY_PATHS],
+    }),
+    // Struct order (Data, Name) and the map's keys sorted, as dockerd marshals it.
     GraphDriver: {
+      Data: { MergedDir: `${bundle}/rootfs`, UpperDir: engine.snapshots.activeUpperPath(record.id) },
       Name: 'overlay',
-      Data: { UpperDir: engine.snapshots.activeUpperPath(record.id), MergedDir: `${bundle}/rootfs` },
     },
     Mounts: (record.mounts ?? []).map(mountPointDoc),
     Config: {
