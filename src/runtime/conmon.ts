@@ -112,7 +112,12 @@ function spawnConmon(binary: string, args: string[], conmonLog: string, cwd: str
     closeSync(startRead);
   }
   const sync = child.pipes.get(3);
-  if (!sync) throw new BerthError('internal', 'conmon: no sync pipe');
+  if (!sync) {
+    // Cannot happen (fd 3 was asked for as a pipe), but must not leave conmon waiting on its start pipe.
+    process.kill(child.pid, 'SIGKILL');
+    closeSync(startWrite);
+    throw new BerthError('internal', 'conmon: no sync pipe');
+  }
   let state: 'waiting' | 'proceeded' | 'cancelled' = 'waiting';
   return {
     sync,

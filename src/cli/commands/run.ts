@@ -94,8 +94,7 @@ class ContainerIdFile {
 }
 
 /** createWithPull with --cidfile around it. */
-async function createRecordingId(req: CreateRequest, image: string, f: RunFlags): Promise<string> {
-  const policy = validatePull(f.pull);
+async function createRecordingId(req: CreateRequest, image: string, policy: 'missing' | 'always' | 'never', f: RunFlags): Promise<string> {
   const idFile = ContainerIdFile.open(f.cidfile);
   try {
     const id = await createWithPull(req, image, policy, f.platform);
@@ -188,11 +187,11 @@ function prepareCreate(image: string, cmd: string[], f: RunFlags, command: 'run'
 
 export async function createCmd(image: string, cmd: string[], f: RunFlags): Promise<number> {
   try {
-    validatePull(f.pull);
+    const policy = validatePull(f.pull);
     const req = prepareCreate(image, cmd, f, 'create');
     let id: string;
     try {
-      id = await createRecordingId(req, image, f);
+      id = await createRecordingId(req, image, policy, f);
     } catch (e) {
       // docker create prints what went wrong once its flags were read as it is, and exits 1
       // (run wraps the same errors in "docker: … Run 'docker run --help'" with 125/126/127).
@@ -333,10 +332,10 @@ export async function runCmd(image: string, cmd: string[], f: RunFlags): Promise
   let id: string;
   let req: CreateRequest;
   try {
-    validatePull(f.pull);
+    const policy = validatePull(f.pull);
     req = prepareCreate(image, cmd, f, 'run');
     if (f.tty && req.attach.stdin && !process.stdin.isTTY) throw new CliError('the input device is not a TTY', 1);
-    id = await createRecordingId(req, image, f);
+    id = await createRecordingId(req, image, policy, f);
   } catch (e) {
     throw runError(e, 'run');
   }
