@@ -17,7 +17,7 @@ import { BerthError, errnoCode, errorMessage, invalidArgument, notFound } from '
 import { logger } from '../core/log.js';
 import { applyLayer, type LayerCompression } from '../core/tar-apply.js';
 import { fdPath, openDirAt, TreeTarWriter } from '../core/tar-tree.js';
-import { resolveInRoot, type ResolvedPath, type RootMount } from './rootfs-path.js';
+import { resolveInRoot, type ResolvedPath, type RootMount } from '../core/rootfs-path.js';
 import type { ContainerRecord } from './types.js';
 
 const log = logger('archive');

@@ -5,11 +5,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { conflict, invalidArgument, notFound } from '../core/errors.js';
-import { writeFileAtomic } from '../core/fs-atomic.js';
-import { settleAll } from '../core/settle.js';
+import { writeScratchFileSync } from '../core/fs-atomic.js';
 import type { Process } from '../oci/runtime-spec.js';
 import { connectAttachSocket, type AttachWriter } from '../runtime/attach-socket.js';
 import { launchConmonExec } from '../runtime/conmon.js';
@@ -107,7 +107,7 @@ export class ExecManager extends EventEmitter {
     const specPath = join(session.dir, 'process.json');
     // conmon's log, sockets and files live in the session's directory; conmon starts now and
     // waits on its start pipe while the process spec is written (launchConmonExec).
-    await mkdir(session.dir, { recursive: true });
+    mkdirSync(session.dir, { recursive: true });
     const launching = launchConmonExec({
       containerId: record.id,
       execId: session.id,
@@ -120,7 +120,7 @@ export class ExecManager extends EventEmitter {
       conmonBinary: this.runtime.conmonBinary,
     });
     try {
-      await writeFileAtomic(specPath, toRuntimeJson(await this.processSpec(bundle, c)), 0o600, { durable: false });
+      writeScratchFileSync(specPath, toRuntimeJson(await this.processSpec(bundle, c)), 0o600);
     } catch (err) {
       await launching.then((launch) => launch.cancel(), () => undefined);
       throw await this.failStart(session, err);
@@ -151,10 +151,10 @@ export class ExecManager extends EventEmitter {
 
   /** The exec's OCI process: the container's, with the session's command, env, user, cwd and TTY. */
   private async processSpec(bundle: string, c: ExecConfig): Promise<Process> {
-    const [config, user] = await settleAll([
-      readFile(join(bundle, 'config.json'), 'utf8'),
-      c.user ? resolveUser(join(bundle, 'rootfs'), c.user) : Promise.resolve(undefined),
-    ] as const);
+    // Synchronous reads (here and in resolveUser): an exec waits for them, and a thread-pool
+    // round trip costs more than reading a small file.
+    const config = readFileSync(join(bundle, 'config.json'), 'utf8');
+    const user = c.user ? await resolveUser(join(bundle, 'rootfs'), c.user) : undefined;
     const base = JSON.parse(config) as { process: Process };
     const process: Process = {
       ...base.process,

@@ -5,13 +5,13 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes, randomInt } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, readFile, rm, stat, readdir, writeFile } from 'node:fs/promises';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { mkdir, readFile, rm, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Digest } from '../core/digest.js';
 import { BerthError, conflict, errnoCode, invalidArgument, notFound, errorMessage } from '../core/errors.js';
-import { writeFileAtomic } from '../core/fs-atomic.js';
+import { writeFileAtomic, writeScratchFileSync } from '../core/fs-atomic.js';
 import { logger } from '../core/log.js';
 import { settleAll } from '../core/settle.js';
 import type { ImageRuntimeConfig } from '../oci/image.js';
@@ -310,7 +310,8 @@ export class ContainerManager extends EventEmitter {
     const mounts = await this.mounts.resolve(id, input.request, input.imageConfig.Volumes ?? {});
     record.mounts = mounts.points;
     try {
-      await settleAll([mkdir(bundle, { recursive: true }), this.options.snapshots.prepareActive(id, input.chainIds)] as const);
+      mkdirSync(bundle, { recursive: true });
+      await this.options.snapshots.prepareActive(id, input.chainIds);
       if (mounts.copies.length > 0) await this.copyUp(id, mounts);
       this.sql('INSERT INTO containers (id, name, record) VALUES (?, ?, ?)').run(id, name, JSON.stringify(record));
       this.cache?.set(id, structuredClone(record));
@@ -410,7 +411,7 @@ export class ContainerManager extends EventEmitter {
     const launch = await launching;
     // The CNI attachments run while runc creates the container: both only need the pinned namespace.
     const [created, networkState] = await settleAll([launch.proceed(), sandbox.connect()] as const);
-    const logOffset = await stat(this.logPath(id)).then((s) => s.size, () => 0);
+    const logOffset = logSize(this.logPath(id));
     const running = this.updateState(id, {
       status: 'running',
       pid: created.pid,
@@ -444,7 +445,7 @@ export class ContainerManager extends EventEmitter {
     // never races a mount still under way).
     const [user, sandbox, { mounts, rootfsPropagation }, limits] = await settleAll([
       (async () => {
-        await mkdir(rootfs, { recursive: true });
+        mkdirSync(rootfs, { recursive: true });
         await this.options.snapshots.mountActive(id, rootfs, { volatile: req.autoRemove });
         return resolveUser(rootfs, req.user || record.imageConfig.User || '', req.groupAdd);
       })(),
@@ -457,10 +458,9 @@ export class ContainerManager extends EventEmitter {
       }),
       this.mounts.prepareStart(record),
       limitsSpecInput(req, detectHostFacts().cgroupV2, this.options.initBinary),
-      rm(join(this.exitDir, id), { force: true }),
-      rm(join(conmonFiles(bundle).persistDir, 'exit'), { force: true }),
     ] as const);
-    const scratch = (name: string, text: string): Promise<void> => writeFileAtomic(join(bundle, name), text, 0o644, { durable: false });
+    rmSync(join(this.exitDir, id), { force: true });
+    rmSync(join(conmonFiles(bundle).persistDir, 'exit'), { force: true });
     const host = detectHostFacts();
     const spec = generateSpec({
       containerId: id,
@@ -492,7 +492,7 @@ export class ContainerManager extends EventEmitter {
       host,
     });
     if (sandbox.hostname === undefined && spec.hostname !== undefined) delete spec.hostname;
-    await scratch('config.json', toRuntimeJson(spec));
+    writeScratchFileSync(join(bundle, 'config.json'), toRuntimeJson(spec));
     return sandbox;
   }
 
@@ -507,7 +507,7 @@ export class ContainerManager extends EventEmitter {
   private async onExitFile(id: string): Promise<void> {
     if (!/^[a-f0-9]{64}$/.test(id)) return;
     await this.serialize(id, async () => {
-      const text = await readFile(join(this.exitDir, id), 'utf8').catch(() => '');
+      const text = readExitFile(join(this.exitDir, id));
       if (text.trim() === '') return;
       await this.handleExit(id, Number.parseInt(text.trim(), 10));
     });
@@ -518,11 +518,10 @@ export class ContainerManager extends EventEmitter {
     if (!record || (record.state.status !== 'running' && record.state.status !== 'paused')) return;
     const persist = conmonFiles(this.bundle(id)).persistDir;
     // The cgroup's OOM-kill counter must be read before `runc delete` removes the cgroup.
-    const [oomFile, oomKills, finishedAt] = await Promise.all([
-      stat(join(persist, 'oom')).then(() => true, () => false),
-      oomKillCount(this.cgroupsPath(id), detectHostFacts().cgroupV2),
-      stat(join(this.exitDir, id)).then((s) => s.mtime.toISOString(), () => new Date().toISOString()),
-    ]);
+    // Synchronous reads of small files: a `run --rm` waits for this.
+    const oomFile = existsSync(join(persist, 'oom'));
+    const oomKills = oomKillCount(this.cgroupsPath(id), detectHostFacts().cgroupV2);
+    const finishedAt = fileModified(join(this.exitDir, id)) ?? new Date().toISOString();
     const oomKilled = oomFile || oomKills > 0;
     const released = this.beginTeardown(id);
     const code = Number.isFinite(exitCode) ? exitCode : 255;
@@ -601,6 +600,9 @@ export class ContainerManager extends EventEmitter {
     const released = this.releaseAfterStop(id);
     const previous = this.pendingTeardowns.get(id);
     const job = (previous ?? Promise.resolve())
+      // After a turn of the event loop: the exit's waiters (`run --rm` waits for the removal
+      // that follows) are answered before spawning runc holds the event loop for its vfork.
+      .then(() => new Promise((resolve) => setImmediate(resolve)))
       .then(() => this.teardownRuntime(id))
       .catch((err: unknown) => log.warn('teardown after exit failed', { id, error: errorMessage(err) }))
       .finally(() => {
@@ -1188,4 +1190,31 @@ function processAlive(pid: number): boolean {
 /** Both outcomes, once both have settled; the first failure is rethrown after that. */
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** The log's length now: where an attach that begins at this start reads from. */
+function logSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** conmon's exit file: '' while it is missing (the exit has not happened or was handled). */
+function readExitFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** When conmon wrote the exit file: the container's FinishedAt. */
+function fileModified(path: string): string | undefined {
+  try {
+    return statSync(path).mtime.toISOString();
+  } catch {
+    return undefined;
+  }
 }

@@ -6,7 +6,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { conflict } from '../core/errors.js';
-import { writeFileAtomic } from '../core/fs-atomic.js';
+import { writeScratchFileSync } from '../core/fs-atomic.js';
 import type { NetworkMode } from '../runtime/spec.js';
 import type { NetworkManager } from '../network/manager.js';
 import type { NetworkRecord } from '../network/networks.js';
@@ -44,18 +44,16 @@ export async function prepareSandbox(input: SandboxInput): Promise<Sandbox> {
   const id = record.id;
   const own: EtcFiles = { hostname: join(bundle, 'hostname'), hosts: join(bundle, 'hosts'), resolvConf: join(bundle, 'resolv.conf') };
   // Regenerated at every start, so a crash can only leave an old copy: no fsync needed.
-  const scratch = (path: string, text: string): Promise<void> => writeFileAtomic(path, text, 0o644, { durable: false });
+  const scratch = (path: string, text: string): void => writeScratchFileSync(path, text);
   const hostname = req.hostname || id.slice(0, 12);
   const resolved = network.resolveMode(req.network);
 
   if (resolved.kind === 'host') {
     const hostFile = (path: string): Promise<string | undefined> => readFile(path, 'utf8').catch(() => undefined);
-    const hostHosts = (await hostFile('/etc/hosts')) ?? hostsFile([]);
-    await Promise.all([
-      scratch(own.hostname, `${(await hostFile('/etc/hostname'))?.trim() ?? hostname}\n`),
-      scratch(own.hosts, hostHosts.replace(/\n*$/, '\n') + extraHostLines(req.network.extraHosts, undefined)),
-      scratch(own.resolvConf, (await hostFile('/etc/resolv.conf')) ?? ''),
-    ]);
+    const [hostHosts, hostHostname, hostResolvConf] = await Promise.all([hostFile('/etc/hosts'), hostFile('/etc/hostname'), hostFile('/etc/resolv.conf')]);
+    scratch(own.hostname, `${hostHostname?.trim() ?? hostname}\n`);
+    scratch(own.hosts, (hostHosts ?? hostsFile([])).replace(/\n*$/, '\n') + extraHostLines(req.network.extraHosts, undefined));
+    scratch(own.resolvConf, hostResolvConf ?? '');
     return { mode: 'host', hostname: undefined, etcFiles: own, connect: async () => undefined };
   }
 
@@ -75,7 +73,9 @@ export async function prepareSandbox(input: SandboxInput): Promise<Sandbox> {
 
   const baseHosts = hostsFile([]).replace(/\n*$/, '\n') + extraHostLines(req.network.extraHosts, defaultGateway(network));
   if (resolved.kind === 'none' || resolved.networks.length === 0) {
-    await Promise.all([scratch(own.hostname, `${hostname}\n`), scratch(own.hosts, baseHosts), scratch(own.resolvConf, containerResolvConf())]);
+    scratch(own.hostname, `${hostname}\n`);
+    scratch(own.hosts, baseHosts);
+    scratch(own.resolvConf, containerResolvConf());
     return { mode: 'none', hostname, etcFiles: own, connect: async () => undefined };
   }
 
@@ -84,11 +84,9 @@ export async function prepareSandbox(input: SandboxInput): Promise<Sandbox> {
   const ports = await network.reservePorts(id, publishRequests(record));
   const sandboxKey = await network.prepareSandbox(id);
   const nameservers = primary.isDefault && req.network.dns.length > 0 ? req.network.dns : [network.dnsAddress(primary) ?? ''];
-  await Promise.all([
-    scratch(own.hostname, `${hostname}\n`),
-    scratch(own.hosts, baseHosts),
-    scratch(own.resolvConf, networkResolvConf(nameservers.filter(Boolean), req.network.dnsSearch, req.network.dnsOptions)),
-  ]);
+  scratch(own.hostname, `${hostname}\n`);
+  scratch(own.hosts, baseHosts);
+  scratch(own.resolvConf, networkResolvConf(nameservers.filter(Boolean), req.network.dnsSearch, req.network.dnsOptions));
   const context = { containerName: record.name, hostname: req.hostname, dns: req.network.dns };
   return {
     mode: { netnsPath: sandboxKey },

@@ -1,5 +1,5 @@
 /** Reading a container's cgroup files (cgroup v1 controllers or the v2 unified hierarchy). */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
@@ -14,9 +14,14 @@ export function cgroupDir(cgroupsPath: string, cgroupV2: boolean, controller: st
  * memory.oom_control (v1) or memory.events (v2). Read before the cgroup is deleted; conmon's
  * own "oom" file is not written on every host, this counter is.
  */
-export async function oomKillCount(cgroupsPath: string, cgroupV2: boolean): Promise<number> {
+export function oomKillCount(cgroupsPath: string, cgroupV2: boolean): number {
   const file = join(cgroupDir(cgroupsPath, cgroupV2, 'memory'), cgroupV2 ? 'memory.events' : 'memory.oom_control');
-  const text = await readFile(file, 'utf8').catch(() => '');
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    // No memory cgroup (any more): nothing the kernel counted can be read.
+  }
   const m = /^oom_kill (\d+)$/m.exec(text);
   return m ? Number(m[1]) : 0;
 }

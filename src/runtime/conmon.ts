@@ -6,8 +6,8 @@
  * writes the decimal exit status to <exit-dir>/<id>; output goes to a k8s-file log.
  */
 import type { Readable } from 'node:stream';
-import { openSync, closeSync, readFileSync, writeSync, constants as fsConstants } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { openSync, closeSync, mkdirSync, readFileSync, writeSync, constants as fsConstants } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError, errnoCode } from '../core/errors.js';
 import { pipe } from '../core/libc.js';
@@ -175,7 +175,8 @@ export interface ConmonLaunch<T> {
  */
 export async function launchConmonCreate(options: ConmonCreateOptions): Promise<ConmonLaunch<ConmonCreated>> {
   const files = conmonFiles(options.bundle);
-  await Promise.all([files.persistDir, options.paths.exitDir, options.paths.socketDir].map((d) => mkdir(d, { recursive: true })));
+  // Synchronous: conmon is spawned as early as possible on the start path.
+  for (const dir of [files.persistDir, options.paths.exitDir, options.paths.socketDir]) mkdirSync(dir, { recursive: true });
   const args = [
     ...commonArgs({
       cid: options.id,
@@ -297,7 +298,7 @@ export async function launchConmonExec(options: ConmonExecOptions): Promise<Conm
   const exitDir = join(options.dir, 'exits');
   const persistDir = join(options.dir, 'persist');
   const socketDir = join(options.dir, 's');
-  await Promise.all([exitDir, persistDir, socketDir].map((d) => mkdir(d, { recursive: true })));
+  for (const dir of [exitDir, persistDir, socketDir]) mkdirSync(dir, { recursive: true });
   const args = [
     ...commonArgs({
       cid: options.containerId,

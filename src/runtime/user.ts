@@ -15,10 +15,9 @@
  * paths are resolved with securejoin semantics (every symlink is evaluated as if the rootfs were
  * `/`, so nothing outside it is ever read), and the final open uses O_NOFOLLOW.
  */
-import { constants as fsConstants } from 'node:fs';
-import { lstat, open, readlink, type FileHandle } from 'node:fs/promises';
-import { join, posix } from 'node:path';
-import { errnoCode, invalidArgument } from '../core/errors.js';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readFileSync } from 'node:fs';
+import { errnoCode, invalidArgument, isBerthError } from '../core/errors.js';
+import { resolveInRoot, type ResolvedPath } from '../core/rootfs-path.js';
 
 const MIN_ID = 0;
 const MAX_ID = 2 ** 31 - 1;
@@ -183,74 +182,38 @@ function dedupe(ids: number[]): number[] {
 }
 
 /**
- * Resolves `unsafePath` inside `root` the way filepath-securejoin does: each symlink met on the
- * way is expanded as if `root` were `/` (absolute targets restart at root, `..` never climbs
- * above it). Missing components are kept as they are. The result is always inside root.
- */
-export async function resolveInRoot(root: string, unsafePath: string): Promise<string> {
-  let rest = unsafePath;
-  let resolved = ''; // root-relative, symlink-free, '/'-terminated components
-  let links = 0;
-  while (rest !== '') {
-    if (links > 255) throw invalidArgument(`resolving ${unsafePath} in ${root}: too many levels of symbolic links`);
-    const i = rest.indexOf('/');
-    let part: string;
-    if (i === -1) {
-      part = rest;
-      rest = '';
-    } else {
-      part = rest.slice(0, i);
-      rest = rest.slice(i + 1);
-    }
-    const cleanP = posix.normalize('/' + resolved + part);
-    const scoped = cleanP === '/' ? '/' : cleanP.replace(/\/+$/, '');
-    if (scoped === '/') {
-      resolved = '';
-      continue;
-    }
-    const full = join(root, scoped);
-    let isLink = false;
-    try {
-      isLink = (await lstat(full)).isSymbolicLink();
-    } catch (err) {
-      const code = errnoCode(err);
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
-    }
-    if (!isLink) {
-      resolved = scoped.slice(1) + '/';
-      continue;
-    }
-    links++;
-    const dest = await readlink(full);
-    if (dest.startsWith('/')) resolved = '';
-    else resolved = scoped.slice(1, scoped.lastIndexOf('/') + 1);
-    rest = dest + '/' + rest;
-  }
-  const inside = posix.normalize('/' + resolved).replace(/\/+$/, '');
-  return inside === '' ? root : join(root, inside);
-}
-
-/**
  * Reads a regular file at `path` inside `root` without leaving root; `undefined` if it does not
- * exist or is not a regular file (a FIFO or device is never opened blocking).
+ * exist or is not a regular file (a FIFO or device is never opened blocking). Synchronous: it
+ * is on the path of every start and exec, and a few syscalls on two small files cost less than
+ * a thread-pool round trip each.
  */
-export async function readFileInRoot(root: string, path: string): Promise<string | undefined> {
-  const full = await resolveInRoot(root, path);
-  let handle: FileHandle;
+export function readFileInRoot(root: string, path: string): string | undefined {
+  let resolved: ResolvedPath;
   try {
-    handle = await open(full, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK | fsConstants.O_NOCTTY);
+    resolved = resolveInRoot(root, path, { followFinal: true });
+  } catch (err) {
+    // A missing or non-directory component on the way means there is no such file.
+    if (isBerthError(err, 'not-found') || (isBerthError(err, 'invalid-argument') && /: not a directory$/.test(err.message))) return undefined;
+    throw err;
+  }
+  let fd: number;
+  try {
+    if (resolved.name === '') return undefined;
+    fd = openSync(resolved.hostPath(), fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK | fsConstants.O_NOCTTY);
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP' || code === 'ENXIO') return undefined;
     throw err;
+  } finally {
+    resolved.close();
   }
   try {
-    const st = await handle.stat();
+    const st = fstatSync(fd);
     if (!st.isFile()) return undefined;
     if (st.size > MAX_DB_FILE) throw invalidArgument(`${path} in the container is too large (${st.size} bytes)`);
-    return await handle.readFile({ encoding: 'utf8' });
+    return readFileSync(fd, 'utf8');
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
@@ -258,10 +221,9 @@ export async function readFileInRoot(root: string, path: string): Promise<string
  * Resolves a Docker User string against `<rootfs>/etc/passwd` and `<rootfs>/etc/group`.
  * Errors are BerthError invalid-argument with runc's messages.
  */
+// async so that a failure is a rejection for every caller, as with the other start steps.
 export async function resolveUser(rootfs: string, userSpec: string, groupAdd: readonly string[] = []): Promise<ExecUser> {
-  const [passwd, group] = await Promise.all([
-    readFileInRoot(rootfs, '/etc/passwd'),
-    readFileInRoot(rootfs, '/etc/group'),
-  ]);
+  const passwd = readFileInRoot(rootfs, '/etc/passwd');
+  const group = readFileInRoot(rootfs, '/etc/group');
   return resolveUserFromData(userSpec, passwd, group, groupAdd);
 }

@@ -48,8 +48,8 @@
  * so a layer cannot be removed while an active snapshot that uses it is being created.
  */
 import { spawn } from 'node:child_process';
-import { constants as fsConstants } from 'node:fs';
-import { chmod, chown, lstat, mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { chmodSync, chownSync, constants as fsConstants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmod, lstat, mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { release } from 'node:os';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
@@ -66,7 +66,6 @@ import {
   notFound,
 } from '../core/errors.js';
 import { fsyncDir, writeFileAtomic } from '../core/fs-atomic.js';
-import { settleAll } from '../core/settle.js';
 import { MNT_DETACH, mount, mountLoopImage, umount2, umount2Async } from '../core/libc.js';
 import { logger } from '../core/log.js';
 import { applyLayer, type ApplyResult, type LayerCompression } from '../core/tar-apply.js';
@@ -335,45 +334,37 @@ export class OverlaySnapshotter {
       this.layerDir(chainId); // validates
       return chainId;
     });
+    // Synchronous calls: this is on the path of every create, and a dozen thread-pool round
+    // trips cost more than the syscalls block the event loop.
     await this.serialized(async () => {
-      const top = lowers[lowers.length - 1];
-      const [present, taken, topStat] = await Promise.all([
-        Promise.all(lowers.map((chainId) => this.has(chainId))),
-        exists(dir),
-        // Settled: a missing layer is reported by has() above, not as this stat's ENOENT.
-        top === undefined ? undefined : stat(this.layerPath(top)).then((st) => ({ st }), (err: unknown) => ({ err })),
-      ]);
-      const missing = lowers.find((_, i) => !present[i]);
+      const missing = lowers.find((chainId) => !existsSync(join(this.layerDir(chainId), 'layer.json')));
       if (missing !== undefined) throw notFound(`layer snapshot ${missing} not found`);
-      if (taken) throw alreadyExists(`active snapshot "${key}" already exists`);
-      if (topStat && 'err' in topStat) throw topStat.err;
+      if (existsSync(dir)) throw alreadyExists(`active snapshot "${key}" already exists`);
+      const top = lowers[lowers.length - 1];
+      const topStat = top === undefined ? undefined : statSync(this.layerPath(top));
       const staging = join(this.tmpDir, `active-${randomBytes(8).toString('hex')}`);
       try {
-        await mkdir(staging, { mode: 0o700 });
+        mkdirSync(staging, { mode: 0o700 });
         const upper = join(staging, 'upper');
-        await settleAll([
-          (async () => {
-            await mkdir(upper, { mode: 0o755 });
-            // overlay's merged root takes the upper dir's attributes: copy them from the top layer
-            if (topStat) {
-              await chown(upper, topStat.st.uid, topStat.st.gid);
-              await chmod(upper, topStat.st.mode & 0o7777);
-            }
-          })(),
-          mkdir(join(staging, 'work'), { mode: 0o700 }),
-          // Not fsynced: this is on the path of every `docker run`, and the container record it
-          // belongs to (SQLite in WAL mode, synchronous=NORMAL) is no more durable than this.
-          writeFileAtomic(join(staging, 'lowers.json'), JSON.stringify({ lowers }) + '\n', 0o600, { durable: false }),
-        ]);
+        mkdirSync(upper, { mode: 0o755 });
+        // overlay's merged root takes the upper dir's attributes: copy them from the top layer
+        if (topStat) {
+          chownSync(upper, topStat.uid, topStat.gid);
+          chmodSync(upper, topStat.mode & 0o7777);
+        }
+        mkdirSync(join(staging, 'work'), { mode: 0o700 });
+        // Not fsynced: the container record this belongs to (SQLite in WAL mode,
+        // synchronous=NORMAL) is no more durable than this.
+        writeFileSync(join(staging, 'lowers.json'), JSON.stringify({ lowers }) + '\n', { mode: 0o600 });
         try {
-          await rename(staging, dir);
+          renameSync(staging, dir);
         } catch (err) {
           const code = errnoCode(err);
           if (code === 'ENOTEMPTY' || code === 'EEXIST') throw alreadyExists(`active snapshot "${key}" already exists`);
           throw err;
         }
       } catch (err) {
-        await rm(staging, { recursive: true, force: true });
+        rmSync(staging, { recursive: true, force: true });
         throw err;
       }
     });
@@ -387,11 +378,12 @@ export class OverlaySnapshotter {
    */
   async mountActive(key: string, target: string, options: { volatile?: boolean } = {}): Promise<void> {
     const dir = this.activePath(key);
-    const lowers = await this.readLowers(key);
+    // Synchronous checks: this is on the path of every start (see readLowersSync).
+    const lowers = this.readLowersSync(key);
     const lowerDirs = lowers.length === 0 ? [this.emptyDir] : lowers.map((id) => this.layerPath(id)).reverse();
     for (const [i, lowerDir] of lowerDirs.entries()) {
       const chainId = lowers[lowers.length - 1 - i] ?? '(empty)';
-      if (!(await exists(lowerDir))) throw notFound(`active snapshot "${key}": layer ${chainId} is missing`);
+      if (!existsSync(lowerDir)) throw notFound(`active snapshot "${key}": layer ${chainId} is missing`);
       const unmounted = this.unmountedLayers.get(resolvePath(lowerDir, '..'));
       if (unmounted !== undefined) {
         throw failedPrecondition(`active snapshot "${key}": the squashfs image of layer ${chainId} cannot be mounted (${unmounted}): remove the image and pull it again`);
@@ -402,7 +394,7 @@ export class OverlaySnapshotter {
     if (options.volatile && supportsVolatile()) {
       // A volatile mount leaves work/work/incompat/volatile behind and overlay refuses the
       // next mount while it exists; a snapshot mounted volatile again is thrown away too.
-      await rm(join(dir, 'work', 'work', 'incompat'), { recursive: true, force: true });
+      rmSync(join(dir, 'work', 'work', 'incompat'), { recursive: true, force: true });
       tail += ',volatile';
     }
     const handles: FileHandle[] = [];
@@ -490,9 +482,27 @@ export class OverlaySnapshotter {
     try {
       text = await readFile(join(this.activePath(key), 'lowers.json'), 'utf8');
     } catch (err) {
-      if (errnoCode(err) === 'ENOENT') throw notFound(`active snapshot "${key}" not found`);
-      throw err;
+      throw this.lowersError(key, err);
     }
+    return this.parseLowers(key, text);
+  }
+
+  /** readLowers for the start path, where a thread-pool round trip costs more than the read. */
+  private readLowersSync(key: string): Digest[] {
+    let text: string;
+    try {
+      text = readFileSync(join(this.activePath(key), 'lowers.json'), 'utf8');
+    } catch (err) {
+      throw this.lowersError(key, err);
+    }
+    return this.parseLowers(key, text);
+  }
+
+  private lowersError(key: string, err: unknown): unknown {
+    return errnoCode(err) === 'ENOENT' ? notFound(`active snapshot "${key}" not found`) : err;
+  }
+
+  private parseLowers(key: string, text: string): Digest[] {
     const parsed = JSON.parse(text) as { lowers?: unknown };
     if (!Array.isArray(parsed.lowers) || !parsed.lowers.every((l): l is Digest => typeof l === 'string' && isDigest(l))) {
       throw new BerthError('internal', `active snapshot "${key}": lowers.json is corrupt`);

@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isBerthError } from '../../../src/core/errors.js';
-import { readFileInRoot, resolveInRoot, resolveUser, resolveUserFromData } from '../../../src/runtime/user.js';
+import { readFileInRoot, resolveUser, resolveUserFromData } from '../../../src/runtime/user.js';
 
 const passwd = [
   'root:x:0:0:root:/root:/bin/sh',
@@ -146,26 +146,13 @@ describe('resolveUser reads the rootfs without leaving it', () => {
     assert.deepEqual(await resolveUser(etcRel, 'carol'), { uid: 77, gid: 88, sgids: [], additionalGids: [88], home: '/home/carol' });
   });
 
-  test('resolveInRoot never climbs above the root', async () => {
-    const root = await makeRoot('scoped');
-    await symlink('/', join(root, 'etc/up'));
-    await symlink('../../..', join(root, 'etc/rel'));
-    assert.equal(await resolveInRoot(root, '/../../etc/passwd'), join(root, 'etc/passwd'));
-    assert.equal(await resolveInRoot(root, 'etc/up/etc/passwd'), join(root, 'etc/passwd'));
-    assert.equal(await resolveInRoot(root, '/etc/rel/x'), join(root, 'x'));
-    assert.equal(await resolveInRoot(root, '/'), root);
-    await symlink('loop2', join(root, 'loop1'));
-    await symlink('loop1', join(root, 'loop2'));
-    await assert.rejects(resolveInRoot(root, '/loop1'), /too many levels of symbolic links/);
-  });
-
   test('a FIFO or directory at /etc/passwd is ignored, never blocks', async () => {
     const root = await makeRoot('fifo');
     const made = spawnSync('mkfifo', [join(root, 'etc/passwd')]);
     assert.equal(made.status, 0);
     await mkdir(join(root, 'etc/group'));
-    assert.equal(await readFileInRoot(root, '/etc/passwd'), undefined);
-    assert.equal(await readFileInRoot(root, '/etc/group'), undefined);
+    assert.equal(readFileInRoot(root, '/etc/passwd'), undefined);
+    assert.equal(readFileInRoot(root, '/etc/group'), undefined);
     assert.equal((await resolveUser(root, '')).uid, 0);
   });
 });

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fdPath } from '../../../src/core/tar-tree.js';
-import { resolveInRoot } from '../../../src/containers/rootfs-path.js';
+import { resolveInRoot } from '../../../src/core/rootfs-path.js';
 import { BerthError } from '../../../src/core/errors.js';
 
 describe('resolveInRoot', () => {

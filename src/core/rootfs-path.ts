@@ -16,8 +16,8 @@
  */
 import * as fs from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { BerthError, errnoCode, invalidArgument, notFound } from '../core/errors.js';
-import { fdPath, openDirAt } from '../core/tar-tree.js';
+import { BerthError, errnoCode, invalidArgument, notFound } from './errors.js';
+import { fdPath, openDirAt } from './tar-tree.js';
 
 const MAX_SYMLINKS = 255;
 const ROOT_FLAGS = fs.constants.O_RDONLY | fs.constants.O_DIRECTORY;
