@@ -81,11 +81,21 @@ if (data.has('run')) {
   const rows = timingRows('run', stats, (_key, s) => [ratio(s.median, floor), ratio(s.median, dockerd)]);
   const bridged = stats.get('berth-defnet')?.median;
   const none = stats.get('berth')?.median;
+  const summary = [];
+  if (none && floor) summary.push(`docker CLI → berthd / runc run = ${ratio(none, floor)} (target ≤ 3.00×)`);
+  const cli = stats.get('cli-floor')?.median;
+  const confined = stats.get('floor-berth')?.median;
+  if (none && floor && cli && confined) {
+    summary.push(
+      `of docker CLI → berthd: the CLI alone ${fmt(cli)} ms, runc with Docker's confinement ${fmt(confined)} ms, the rest (berthd, conmon, runc create and start as two runs) ${fmt(none - cli - confined)} ms; a 3.00× target leaves that rest ${fmt(3 * floor - cli - confined)} ms`,
+    );
+  }
+  if (bridged && none) summary.push(`berth's bridge network path: default bridge / \`--network none\` = ${ratio(bridged, none)} (target ≤ 1.25×)`);
   tables.push({
     title: '1. `run --rm busybox true` latency (ms, wall clock of the client command)',
     head: ['engine', 'median', 'p90', 'min', 'max', 'mean ± sd', 'n', '× runc floor', '× dockerd'],
     rows,
-    ...(bridged && none ? { summary: [`berth's bridge network path: default bridge / \`--network none\` = ${ratio(bridged, none)} (target ≤ 1.25×)`] } : {}),
+    summary,
     commands: [...section('run')].filter(([, r]) => r.cmd).map(([, r]) => [r.label, r.cmd]),
   });
 }
@@ -155,6 +165,13 @@ for (const [sec, title, target] of [
   const b = stats.get('berth')?.median;
   const dd = stats.get('dockerd')?.median;
   if (b && dd) summary.push(`${target} = ${ratio(b, dd)} (target ≤ 0.50×)`);
+  const floor = stats.get('floor')?.median;
+  const cli = stats.get('cli-floor')?.median;
+  if (b && floor && cli && dd) {
+    summary.push(
+      `of docker CLI → berthd: the CLI alone ${fmt(cli)} ms, runc exec alone ${fmt(floor)} ms, the rest (berthd and conmon) ${fmt(b - cli - floor)} ms; a 0.50× target leaves that rest ${fmt(0.5 * dd - cli - floor)} ms`,
+    );
+  }
   const ba = stats.get('berth-api')?.median;
   const da = stats.get('dockerd-api')?.median;
   if (ba && da) summary.push(`daemon alone (curl): berthd / dockerd = ${ratio(ba, da)}`);

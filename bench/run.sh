@@ -273,6 +273,22 @@ floor_with_berth_config() {
     runc --root "$f/state" run --bundle "$f/bundle" berth-bench-floor2
 }
 
+# cli_floor_row SECTION DIR ARGS...: the docker CLI against bench/cli-floor-stub.mjs, an engine
+# that answers at once and runs nothing: the CLI's own share of the section's figure. Sets
+# STUB_PID (stop it with stop_pid after measure_rows).
+cli_floor_row() {
+  local sec="$1" d="$2"
+  shift 2
+  start_bg "$d/stub.log" node "$REPO/bench/cli-floor-stub.mjs" "$d/stub.sock"
+  STUB_PID=$BG_PID
+  if wait_until 10 "$STUB_PID" "$DOCKER" -H "unix://$d/stub.sock" "$@"; then
+    add_row cli-floor "docker CLI → a stub engine that runs nothing (the CLI's own share)" "$DOCKER" -H "unix://$d/stub.sock" "$@"
+  else
+    rec "$sec" cli-floor label "docker CLI → a stub engine that runs nothing (the CLI's own share)"
+    fail "$sec" cli-floor "the stub engine did not answer" "$d/stub.log"
+  fi
+}
+
 section_run() {
   local d="$WORK/run"
   mkdir -p "$d"
@@ -289,6 +305,7 @@ section_run() {
     rec run floor label "runc run (floor, no engine)"
     fail run floor "could not prepare the runc bundle" "$d/floor/umoci.log"
   fi
+  cli_floor_row run "$d" run --rm --network none "$BUSYBOX" true
 
   # (a) docker CLI → berthd, (b) berth CLI → berthd
   if berth_start "$d/berth"; then
@@ -353,6 +370,7 @@ section_run() {
   sync
   measure_rows
 
+  stop_pid "$STUB_PID"
   ctr_stop "$d/ctr"
   podman_stop "$d/podman"
   dockerd_stop "$d/dockerd"
@@ -555,15 +573,20 @@ section_memory() {
 # --- section: exec -----------------------------------------------------------------------
 
 section_exec() {
-  local d="$WORK/exec"
+  local d="$WORK/exec" id
   mkdir -p "$d"
   ROW_SEC=exec
   ROWS=()
   log "exec: a sleep container in berthd, dockerd and podman"
+  cli_floor_row exec "$d" exec bench-exec true
   if berth_start "$d/berth"; then
     if "$DOCKER" -H "$BERTH_HOST" run -d --network none --name bench-exec "$BUSYBOX" sleep 3600 >"$d/berth-ctr.out" 2>&1; then
       add_row berth "docker CLI → berthd" "$DOCKER" -H "$BERTH_HOST" exec bench-exec true
       add_row berth-cli "berth CLI → berthd" node "$REPO/bin/berth" -H "$BERTH_HOST" exec bench-exec true
+      # The floor: runc alone running the same exec in the same container (its config.json has
+      # Docker's seccomp profile, which runc compiles again for every exec), no engine, no CLI.
+      id="$("$DOCKER" -H "$BERTH_HOST" inspect -f '{{.Id}}' bench-exec)"
+      add_row floor "runc exec (floor, no engine)" runc --root "$d/berth/exec/runc" exec "$id" true
     else
       rec exec berth label "docker CLI → berthd"
       fail exec berth "could not start the sleep container in berthd" "$d/berth-ctr.out"
@@ -591,6 +614,7 @@ section_exec() {
     fail exec podman "could not start the sleep container in podman" "$d/podman-ctr.out"
   fi
   measure_rows
+  stop_pid "$STUB_PID"
   podman_stop "$d/podman"
   dockerd_stop "$d/dockerd"
   berth_stop "$d/berth"
