@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { mkdir, readFile, rm, readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Digest } from '../core/digest.js';
 import { BerthError, conflict, errnoCode, invalidArgument, notFound, errorMessage } from '../core/errors.js';
@@ -23,7 +23,7 @@ import { oomKillCount } from '../runtime/cgroups.js';
 import { emptyResources, mergeResourcesUpdate, ociResourcesForUpdate, type ResourcesUpdate } from '../runtime/resources.js';
 import { resolveUser } from '../runtime/user.js';
 import { parseSignal } from '../runtime/signals.js';
-import type { OverlaySnapshotter } from '../snapshots/overlay.js';
+import { readMountInfo, type OverlaySnapshotter } from '../snapshots/overlay.js';
 import type { VolumeStore } from '../volumes/store.js';
 import type { NetworkManager } from '../network/manager.js';
 import type { ContainerNetworkState, EndpointRequest } from '../network/types.js';
@@ -1122,14 +1122,21 @@ export class ContainerManager extends EventEmitter {
       await this.options.runc.delete(id).catch((err: unknown) => log.warn('runc delete of a leftover failed', { id, error: errorMessage(err) }));
       await this.removeFiles(id).catch((err: unknown) => log.warn('removing a leftover failed', { id, error: errorMessage(err) }));
     }
-    // A container that is not running has no runtime state, unless berthd died during its start
-    // (after `runc create`, before the record said running) or before the teardown of its exit:
-    // that state would make its next `runc create` fail.
-    for (const id of runtimeStates) {
-      const status = this.find(id)?.state.status;
-      if (status === undefined || status === 'running' || status === 'paused') continue;
-      log.info('deleting the runtime state a crash left of a stopped container', { id, status });
-      await this.options.runc.delete(id).catch((err: unknown) => log.warn('runc delete of a leftover failed', { id, error: errorMessage(err) }));
+    // A stopped container has no runtime state, no monitor and no rootfs mount, unless berthd
+    // died while starting it (after the mount or `runc create`, before the record said
+    // running), before the teardown of its exit, or while copying from its rootfs. Runtime
+    // state would make its next `runc create` fail; a mount would be left behind for good.
+    const withState = new Set(runtimeStates);
+    const mountPoints = new Set((await readMountInfo()).map((m) => m.mountPoint));
+    for (const record of this.list()) {
+      const { id, state } = record;
+      if (state.status === 'running' || state.status === 'paused') continue;
+      if (!withState.has(id) && !mountPoints.has(resolvePath(this.bundle(id), 'rootfs'))) continue;
+      log.info('clearing what a crash left of a stopped container', { id, status: state.status });
+      // Its conmon, if the start got that far: killed first, so that it cannot report the
+      // exit that `runc delete --force` causes after the container has been started again.
+      if (withState.has(id)) killLeftoverConmon(conmonFiles(this.bundle(id)).conmonPidFile, id);
+      await this.teardownRuntime(id).catch((err: unknown) => log.warn('clearing a leftover failed', { id, error: errorMessage(err) }));
     }
   }
 
@@ -1176,6 +1183,29 @@ function classifyStartError(err: unknown): BerthError & { exitCode: number } {
     exitCode = 126;
   }
   return Object.assign(new BerthError(code, message), { exitCode });
+}
+
+/**
+ * SIGKILLs the conmon that `pidFile` names if it still runs for container `id`: the PID in a
+ * file left by a crash may belong to another process by now, so its command line must name
+ * conmon and the container.
+ */
+function killLeftoverConmon(pidFile: string, id: string): void {
+  let pid: number;
+  let argv: string[];
+  try {
+    pid = Number.parseInt(readFileSync(pidFile, 'utf8').trim(), 10);
+    argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return;
+  }
+  const monitorOf = argv[0]?.endsWith('conmon') === true && argv.some((arg, i) => arg === '-c' && argv[i + 1] === id);
+  if (!monitorOf) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch (err) {
+    if (errnoCode(err) !== 'ESRCH') throw err;
+  }
 }
 
 function processAlive(pid: number): boolean {

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import Docker from 'dockerode';
 import tarStream from 'tar-stream';
-import { startBerthd, mountsUnder, mountsUnderExceptLayers, type Berthd } from '../helpers/berthd.js';
+import { startBerthd, mountsUnder, mountsUnderExceptLayers, processesMentioning, type Berthd } from '../helpers/berthd.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -85,6 +85,36 @@ describe('containers outlive berthd', () => {
     for (let i = 0; i < 50 && !(await gone(`/proc/${pid}`)); i++) await new Promise((res) => setTimeout(res, 100));
     assert.ok(await gone(`/proc/${pid}`), 'the orphaned process was killed');
     assert.deepEqual((await mountsUnder(d.root)).filter((m) => m.includes(id)), []);
+  });
+
+  it('a start that a crash cut short (runc had created it, the record did not say running yet) leaves nothing that blocks the next start', async () => {
+    const r = await d.docker(['run', '-d', '--name', 'halfway', 'busybox', 'sleep', '600']);
+    assert.equal(r.code, 0, r.stderr);
+    const id = r.stdout.trim();
+    const pid = Number((await d.docker(['inspect', '-f', '{{.State.Pid}}', id])).stdout.trim());
+    await d.kill9();
+    const db = new Database(join(d.root, 'data', 'berth.db'));
+    const row = db.prepare('SELECT record FROM containers WHERE id = ?').get(id) as { record: string };
+    const record = JSON.parse(row.record) as { state: Record<string, unknown> };
+    record.state = { ...record.state, status: 'created', pid: 0, conmonPid: 0, startedAt: '0001-01-01T00:00:00Z' };
+    db.prepare('UPDATE containers SET record = ? WHERE id = ?').run(JSON.stringify(record), id);
+    db.close();
+    await d.start();
+
+    const gone = async (path: string): Promise<boolean> => access(path).then(() => false, () => true);
+    assert.ok(await gone(join(d.root, 'run', 'runc', id)), 'runc state removed');
+    for (let i = 0; i < 50 && !(await gone(`/proc/${pid}`)); i++) await new Promise((res) => setTimeout(res, 100));
+    assert.ok(await gone(`/proc/${pid}`), 'the process of the cut-short start was killed');
+    assert.deepEqual(await processesMentioning(id), [], 'its conmon is gone too');
+    assert.deepEqual(await mountsUnderExceptLayers(join(d.root, 'data')), [], 'no rootfs left mounted');
+    assert.equal((await d.docker(['inspect', '-f', '{{.State.Status}}', id])).stdout.trim(), 'created');
+
+    const started = await d.docker(['start', id]);
+    assert.equal(started.code, 0, started.stderr);
+    const exec = await d.docker(['exec', id, 'echo', 'in again']);
+    assert.equal(exec.stdout, 'in again\n', exec.stderr);
+    assert.equal((await d.docker(['rm', '-f', id])).code, 0);
+    assert.deepEqual(await mountsUnderExceptLayers(join(d.root, 'data')), []);
   });
 
   it('thaws a container that a copy-in left frozen when berthd died mid-copy; one the user paused stays paused (dockerode, docker CLI, berth exec)', async () => {
