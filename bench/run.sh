@@ -311,8 +311,8 @@ section_run() {
   if berth_start "$d/berth"; then
     if "$DOCKER" -H "$BERTH_HOST" pull -q "$BUSYBOX" >"$d/berth-pull.out" 2>&1; then
       add_row berth "docker CLI → berthd" "$DOCKER" -H "$BERTH_HOST" run --rm --network none "$BUSYBOX" true
-      if timeout 60 node "$REPO/bin/berth" -H "$BERTH_HOST" run --rm busybox true >"$d/berth-cli-check.out" 2>&1; then
-        add_row berth-cli "berth CLI → berthd" node "$REPO/bin/berth" -H "$BERTH_HOST" run --rm --network none "$BUSYBOX" true
+      if timeout 60 "$REPO/bin/berth" -H "$BERTH_HOST" run --rm busybox true >"$d/berth-cli-check.out" 2>&1; then
+        add_row berth-cli "berth CLI → berthd" "$REPO/bin/berth" -H "$BERTH_HOST" run --rm --network none "$BUSYBOX" true
       else
         rec run berth-cli label "berth CLI → berthd"
         rec run berth-cli skipped "not measured: \`bin/berth run --rm busybox true\` does not work yet: $(tail -n 3 "$d/berth-cli-check.out" | tr '\n' ' ' | cut -c1-300)"
@@ -582,7 +582,7 @@ section_exec() {
   if berth_start "$d/berth"; then
     if "$DOCKER" -H "$BERTH_HOST" run -d --network none --name bench-exec "$BUSYBOX" sleep 3600 >"$d/berth-ctr.out" 2>&1; then
       add_row berth "docker CLI → berthd" "$DOCKER" -H "$BERTH_HOST" exec bench-exec true
-      add_row berth-cli "berth CLI → berthd" node "$REPO/bin/berth" -H "$BERTH_HOST" exec bench-exec true
+      add_row berth-cli "berth CLI → berthd" "$REPO/bin/berth" -H "$BERTH_HOST" exec bench-exec true
       # The floor: runc alone running the same exec in the same container (its config.json has
       # Docker's seccomp profile, which runc compiles again for every exec), no engine, no CLI.
       id="$("$DOCKER" -H "$BERTH_HOST" inspect -f '{{.Id}}' bench-exec)"
@@ -642,7 +642,7 @@ section_ps() {
   log "ps: $PS_CONTAINERS containers (half running) in berthd and in dockerd"
   if berth_start "$d/berth" && fill_containers "$BERTH_HOST" "$d/berth-fill.out"; then
     add_row berth "docker CLI → berthd: ps -a" "$DOCKER" -H "$BERTH_HOST" ps -a
-    add_row berth-cli "berth CLI → berthd: ps -a" node "$REPO/bin/berth" -H "$BERTH_HOST" ps -a
+    add_row berth-cli "berth CLI → berthd: ps -a" "$REPO/bin/berth" -H "$BERTH_HOST" ps -a
     add_row berth-api "GET /containers/json?all=1 → berthd (curl)" curl -sSf -o /dev/null --unix-socket "${BERTH_HOST#unix://}" "http://berth/containers/json?all=1"
     rec ps berth-api vs dockerd-api
   else

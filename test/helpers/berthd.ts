@@ -126,7 +126,7 @@ export async function startBerthd(extraArgs: string[] = []): Promise<Berthd> {
     host,
     pid: () => child?.pid ?? 0,
     docker: (args, options) => run('docker', args, env, options),
-    berth: (args, options) => run(process.execPath, [join(repoRoot, 'bin/berth'), ...args], env, options),
+    berth: (args, options) => run(join(repoRoot, 'bin/berth'), args, env, options),
     api,
     start,
     kill9: async () => {

@@ -77,7 +77,7 @@ async function waitUntil(what: string, test: () => Promise<boolean>, timeoutMs =
 describe('attach', () => {
   let d: Berthd;
   let env: NodeJS.ProcessEnv;
-  const berthCli = `node ${join(repoRoot, 'bin/berth')}`;
+  const berthCli = join(repoRoot, 'bin/berth');
   const status = async (name: string): Promise<string> => (await d.docker(['inspect', '-f', '{{.State.Status}}', name])).stdout.trim();
   before(async () => {
     d = await startBerthd();

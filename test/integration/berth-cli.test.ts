@@ -152,7 +152,7 @@ describe('berth CLI', () => {
 
   it('gives -it a working interactive shell with a TTY and its window size', async () => {
     const env = { ...process.env, DOCKER_HOST: d.host, BERTH_HOST: d.host };
-    const berth = await underTty(`stty rows 33 cols 101; ${process.execPath} ${join(repoRoot, 'bin/berth')} run -it --rm busybox sh`, 'tty; stty size; exit 5\n', env);
+    const berth = await underTty(`stty rows 33 cols 101; ${join(repoRoot, 'bin/berth')} run -it --rm busybox sh`, 'tty; stty size; exit 5\n', env);
     assert.equal(berth.code, 5, berth.output);
     assert.match(berth.output, /\/dev\/pts\/0/);
     assert.match(berth.output, /33 101/);

@@ -123,7 +123,7 @@ describe('completion', () => {
   const complete = (shell: 'bash', words: string[]): Promise<string[]> =>
     new Promise((resolve, reject) => {
       const script = [
-        `berth() { node ${join(repoRoot, 'bin/berth')} "$@"; }`,
+        `berth() { ${join(repoRoot, 'bin/berth')} "$@"; }`,
         'source <(berth completion bash)',
         `COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')})`,
         `COMP_CWORD=${words.length - 1}`,
