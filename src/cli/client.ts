@@ -98,10 +98,12 @@ export class ApiClient {
     this.version = opts.apiVersion;
   }
 
-  private connectOptions(): http.RequestOptions {
+  private connectOptions(): http.RequestOptions & { servername: string } {
+    // An empty TLS server name: the connection is plain HTTP, and without it node's agent
+    // derives one with isIP(), whose first call compiles a regex for ~5 ms of every command.
     return this.address.kind === 'unix'
-      ? { socketPath: this.address.socketPath }
-      : { host: this.address.host, port: this.address.port };
+      ? { socketPath: this.address.socketPath, servername: '' }
+      : { host: this.address.host, port: this.address.port, servername: '' };
   }
 
   /** Maps socket-level failures to docker's messages. */
