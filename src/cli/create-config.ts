@@ -35,6 +35,9 @@ export interface ContainerFlags {
   capDrop?: string[];
   readOnly?: boolean;
   shmSize?: string;
+  pid?: string;
+  ipc?: string;
+  uts?: string;
   pull?: string;
   /** --cidfile: where run/create write the new container's ID. */
   cidfile?: string;
@@ -419,11 +422,11 @@ export function buildCreateRequest(
     DnsSearch: dnsSearch,
     ExtraHosts: f.addHost && f.addHost.length > 0 ? f.addHost.map((h) => h.replace('=', ':')) : null,
     GroupAdd: f.groupAdd && f.groupAdd.length > 0 ? [...f.groupAdd] : null,
-    IpcMode: '',
+    IpcMode: f.ipc ?? '',
     Cgroup: '',
     Links: null,
     OomScoreAdj: intFlag(f.oomScoreAdj, '--oom-score-adj'),
-    PidMode: '',
+    PidMode: namespaceMode(f.pid, 'pid'),
     Privileged: Boolean(f.privileged),
     PublishAllPorts: Boolean(f.publishAll),
     ReadonlyRootfs: Boolean(f.readOnly),
@@ -431,7 +434,7 @@ export function buildCreateRequest(
   };
   if (Object.keys(tmpfs).length > 0) hostConfig['Tmpfs'] = tmpfs;
   Object.assign(hostConfig, {
-    UTSMode: '',
+    UTSMode: namespaceMode(f.uts, 'uts'),
     UsernsMode: '',
     ShmSize: shmSize,
   });
@@ -479,4 +482,15 @@ export function buildCreateRequest(
   if (f.name !== undefined && f.name !== '') query.name = f.name;
   if (f.platform !== undefined && f.platform !== '') query.platform = f.platform;
   return { query, body, attach: { stdin: attachStdin, stdout: attachStdout, stderr: attachStderr } };
+}
+
+/**
+ * --pid and --uts as the docker CLI checks them (PidMode.Valid(), UTSMode.Valid()) before
+ * sending; --ipc goes to the daemon unchecked, as the docker CLI leaves it.
+ */
+function namespaceMode(value: string | undefined, flag: 'pid' | 'uts'): string {
+  const mode = value ?? '';
+  const valid = mode === '' || mode === 'host' || (flag === 'pid' && /^container:.+/.test(mode));
+  if (!valid) throw new FlagError(`--${flag}: invalid ${flag.toUpperCase()} mode`);
+  return mode;
 }

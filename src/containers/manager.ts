@@ -12,13 +12,14 @@ import type Database from 'better-sqlite3';
 import type { Digest } from '../core/digest.js';
 import { BerthError, conflict, errnoCode, invalidArgument, notFound, errorMessage } from '../core/errors.js';
 import { writeFileAtomic, writeScratchFileSync } from '../core/fs-atomic.js';
+import { MNT_DETACH, MS_NODEV, MS_NOEXEC, MS_NOSUID, mount, umount2 } from '../core/libc.js';
 import { logger } from '../core/log.js';
 import { settleAll } from '../core/settle.js';
 import type { ImageRuntimeConfig } from '../oci/image.js';
 import { conmonFiles, launchConmonCreate } from '../runtime/conmon.js';
 import { connectAttachSocket, type AttachWriter } from '../runtime/attach-socket.js';
 import type { Runc } from '../runtime/runc.js';
-import { detectHostFacts, generateSpec, resolveArgs, toRuntimeJson } from '../runtime/spec.js';
+import { DEFAULT_SHM_SIZE, detectHostFacts, generateSpec, resolveArgs, toRuntimeJson, type SpecInput } from '../runtime/spec.js';
 import { oomKillCount } from '../runtime/cgroups.js';
 import { emptyResources, mergeResourcesUpdate, ociResourcesForUpdate, type ResourcesUpdate } from '../runtime/resources.js';
 import { resolveUser } from '../runtime/user.js';
@@ -486,6 +487,7 @@ export class ContainerManager extends EventEmitter {
       etcFiles: sandbox.etcFiles,
       mounts,
       ...(rootfsPropagation ? { rootfsPropagation } : {}),
+      ...this.namespaceChoices(record),
       cgroupsPath: this.cgroupsPath(id),
       cgroupV2: host.cgroupV2,
       // The host's capability set: `--privileged` and `--cap-add ALL` get no more than berthd has.
@@ -494,6 +496,78 @@ export class ContainerManager extends EventEmitter {
     if (sandbox.hostname === undefined && spec.hostname !== undefined) delete spec.hostname;
     writeScratchFileSync(join(bundle, 'config.json'), toRuntimeJson(spec));
     return sandbox;
+  }
+
+  /**
+   * The spec's PID, IPC and UTS namespaces and its /dev/shm for the request's modes, as moby's
+   * WithNamespaces and setupIpcDirs make them. A `container:` mode joins that container's
+   * namespace: it must be running, and for IPC its mode must be shareable (or host), whose
+   * /dev/shm the joiner then shares. Checked at every start: the other container may be gone.
+   */
+  private namespaceChoices(record: ContainerRecord): Pick<SpecInput, 'pidNamespace' | 'ipcNamespace' | 'utsNamespace' | 'shm'> {
+    const req = record.request;
+    const out: Pick<SpecInput, 'pidNamespace' | 'ipcNamespace' | 'utsNamespace' | 'shm'> = {};
+    const donor = (ref: string, notFoundMessage: string): ContainerRecord => {
+      const other = this.find(ref);
+      if (!other) throw notFound(notFoundMessage);
+      if (other.state.status === 'restarting') throw conflict(`Container ${other.id} is restarting, wait until the container is running`);
+      if (other.state.status !== 'running' && other.state.status !== 'paused') throw conflict(`container ${other.id} is not running`);
+      return other;
+    };
+    const pidMode = req.pidMode ?? '';
+    if (pidMode === 'host') out.pidNamespace = 'host';
+    else if (pidMode.startsWith('container:')) {
+      const ref = pidMode.slice('container:'.length);
+      out.pidNamespace = { path: `/proc/${donor(ref, `cannot join PID of a non running container: ${ref}`).state.pid}/ns/pid` };
+    }
+    const ipcMode = req.ipcMode ?? '';
+    if (ipcMode === 'shareable') {
+      out.shm = { source: this.mountShareableShm(record) };
+    } else if (ipcMode === 'host') {
+      out.ipcNamespace = 'host';
+      out.shm = { source: '/dev/shm' };
+    } else if (ipcMode === 'none') {
+      out.shm = 'none';
+    } else if (ipcMode.startsWith('container:')) {
+      const ref = ipcMode.slice('container:'.length);
+      const other = donor(ref, `can't join IPC of container ${ref}: No such container: ${ref}`);
+      const otherMode = other.request.ipcMode ?? '';
+      if (otherMode === 'host') {
+        out.ipcNamespace = 'host';
+        out.shm = { source: '/dev/shm' };
+      } else if (otherMode === 'shareable' && isMountPoint(this.shmPath(other.id))) {
+        out.ipcNamespace = { path: `/proc/${other.state.pid}/ns/ipc` };
+        out.shm = { source: this.shmPath(other.id) };
+      } else {
+        throw conflict(`can't join IPC of container ${ref}: non-shareable IPC (hint: use IpcMode:shareable for the donor container)`);
+      }
+    }
+    if (req.utsMode === 'host') out.utsNamespace = 'host';
+    return out;
+  }
+
+  /** The host-side /dev/shm of a container whose IPC namespace can be joined (moby's ShmPath). */
+  private shmPath(id: string): string {
+    return join(this.bundle(id), 'shm');
+  }
+
+  /**
+   * `--ipc shareable`: the container's /dev/shm is a tmpfs mounted on the host, as dockerd's
+   * setupIpcDirs does, so that a container joining its IPC namespace binds the same one. A
+   * tmpfs in the container's own mount namespace could not be bound into another.
+   */
+  private mountShareableShm(record: ContainerRecord): string {
+    const path = this.shmPath(record.id);
+    mkdirSync(path, { recursive: true, mode: 0o700 });
+    if (!isMountPoint(path)) {
+      mount('shm', path, 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, `mode=1777,size=${record.request.shmSize || DEFAULT_SHM_SIZE}`);
+    }
+    return path;
+  }
+
+  private unmountShareableShm(id: string): void {
+    const path = this.shmPath(id);
+    if (isMountPoint(path)) umount2(path, MNT_DETACH);
   }
 
   // ---- exit -----------------------------------------------------------------
@@ -644,6 +718,7 @@ export class ContainerManager extends EventEmitter {
       rm(join(this.exitDir, id), { force: true }),
       rm(join(this.socketDir, id), { force: true }),
       this.options.snapshots.unmountActive(id, join(this.bundle(id), 'rootfs')),
+      Promise.resolve().then(() => this.unmountShareableShm(id)),
     ]);
   }
 
@@ -985,6 +1060,7 @@ export class ContainerManager extends EventEmitter {
   private async removeFiles(id: string): Promise<void> {
     await this.pendingTeardowns.get(id);
     await this.options.snapshots.unmountActive(id, join(this.bundle(id), 'rootfs')).catch(() => undefined);
+    this.unmountShareableShm(id);
     await Promise.all([
       this.options.snapshots.removeActive(id),
       rm(this.bundle(id), { recursive: true, force: true }),
@@ -1131,7 +1207,8 @@ export class ContainerManager extends EventEmitter {
     for (const record of this.list()) {
       const { id, state } = record;
       if (state.status === 'running' || state.status === 'paused') continue;
-      if (!withState.has(id) && !mountPoints.has(resolvePath(this.bundle(id), 'rootfs'))) continue;
+      const mounted = mountPoints.has(resolvePath(this.bundle(id), 'rootfs')) || mountPoints.has(resolvePath(this.shmPath(id)));
+      if (!withState.has(id) && !mounted) continue;
       log.info('clearing what a crash left of a stopped container', { id, status: state.status });
       // Its conmon, if the start got that far: killed first, so that it cannot report the
       // exit that `runc delete --force` causes after the container has been started again.
@@ -1246,5 +1323,14 @@ function fileModified(path: string): string | undefined {
     return statSync(path).mtime.toISOString();
   } catch {
     return undefined;
+  }
+}
+
+/** Something is mounted at `path` (it is on another device than its parent directory). */
+function isMountPoint(path: string): boolean {
+  try {
+    return statSync(path).dev !== statSync(join(path, '..')).dev;
+  } catch {
+    return false;
   }
 }

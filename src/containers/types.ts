@@ -61,6 +61,10 @@ export interface ContainerSpecRequest {
   oomScoreAdj?: number;
   /** Run an init (catatonit) as PID 1 in front of the process. */
   init?: boolean;
+  /** HostConfig.PidMode, IpcMode and UTSMode as given ('' or absent: the container's own namespace). */
+  pidMode?: string;
+  ipcMode?: string;
+  utsMode?: string;
   /** The request's Healthcheck, merged with the image's at create. */
   healthcheck?: HealthConfig;
 }

@@ -170,6 +170,12 @@ export interface HostFacts {
   x32Abi: boolean;
 }
 
+/** A namespace of the container: its own (the default), the host's, or another process's at `path`. */
+export type NamespaceChoice = 'private' | 'host' | { path: string };
+
+/** /dev/shm: a tmpfs of its own (the default), none (`--ipc none`), or a bind of a host path (`--ipc host|container:`). */
+export type ShmChoice = 'tmpfs' | 'none' | { source: string };
+
 export interface SpecInput {
   /** Used for the default hostname (first 12 characters), as Docker does. */
   containerId: string;
@@ -212,6 +218,11 @@ export interface SpecInput {
   seccomp?: SeccompChoice;
   /** /dev/shm size in bytes; default 64 MiB. */
   shmSize?: number;
+  shm?: ShmChoice;
+  /** `--pid`, `--ipc`, `--uts`; private by default. With the host's UTS namespace there is no spec hostname. */
+  pidNamespace?: NamespaceChoice;
+  ipcNamespace?: NamespaceChoice;
+  utsNamespace?: NamespaceChoice;
   etcFiles?: EtcFiles;
   /** Further mounts (volumes, binds, tmpfs) already in OCI form; they override defaults at the same destination. */
   mounts?: Mount[];
@@ -352,7 +363,13 @@ export function tweakCapabilities(
 // ---------------------------------------------------------------------------------------------
 // Spec generation.
 
-function defaultMounts(shmSize: number): Mount[] {
+function shmMount(shm: ShmChoice, shmSize: number): Mount[] {
+  if (shm === 'none') return [];
+  if (shm === 'tmpfs') return [{ destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${shmSize}`] }];
+  return [{ destination: '/dev/shm', type: 'bind', source: shm.source, options: ['rbind', 'nosuid', 'noexec', 'nodev'] }];
+}
+
+function defaultMounts(shm: ShmChoice, shmSize: number): Mount[] {
   return [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
@@ -365,12 +382,7 @@ function defaultMounts(shmSize: number): Mount[] {
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
     { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro', 'nosuid', 'noexec', 'nodev'] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-    {
-      destination: '/dev/shm',
-      type: 'tmpfs',
-      source: 'shm',
-      options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${shmSize}`],
-    },
+    ...shmMount(shm, shmSize),
   ];
 }
 
@@ -423,7 +435,7 @@ function buildMounts(input: SpecInput): Mount[] {
   const overridden = new Set(sorted.map((m) => cleanPath(m.destination)));
 
   const mountDev = overridden.has('/dev');
-  let mounts = defaultMounts(shmSize).filter(
+  let mounts = defaultMounts(input.shm ?? 'tmpfs', shmSize).filter(
     (m) => !overridden.has(m.destination) && !(mountDev && m.destination.startsWith('/dev/')),
   );
   if (input.readonlyRootfs) {
@@ -449,7 +461,15 @@ function buildNamespaces(input: SpecInput): LinuxNamespace[] {
   } else if (mode !== 'host') {
     throw invalidArgument(`invalid network mode: ${String(mode)}`);
   }
-  ns.push({ type: 'uts' }, { type: 'pid' }, { type: 'ipc' });
+  const choose = (type: 'uts' | 'pid' | 'ipc', choice: NamespaceChoice = 'private'): void => {
+    if (choice === 'host') return;
+    if (choice === 'private') ns.push({ type });
+    else if (!choice.path.startsWith('/')) throw invalidArgument(`${type} namespace path must be absolute: ${choice.path}`);
+    else ns.push({ type, path: choice.path });
+  };
+  choose('uts', input.utsNamespace);
+  choose('pid', input.pidNamespace);
+  choose('ipc', input.ipcNamespace);
   if (input.cgroupV2) ns.push({ type: 'cgroup' });
   return ns;
 }
@@ -511,7 +531,8 @@ export function generateSpec(input: SpecInput): Spec {
     ociVersion: OCI_VERSION,
     process: proc,
     root: input.readonlyRootfs ? { path: input.rootfs, readonly: true } : { path: input.rootfs },
-    hostname,
+    // runc refuses a hostname without a UTS namespace of the container's own.
+    ...(input.utsNamespace === undefined || input.utsNamespace === 'private' ? { hostname } : {}),
   };
   if (input.domainname) spec.domainname = input.domainname;
   spec.mounts = buildMounts(input);

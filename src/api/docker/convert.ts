@@ -60,9 +60,6 @@ function refuseUnsupported(hc: Json): void {
   const unsupported: Array<[string, unknown]> = [
     ['HostConfig.Links', hc.Links],
     ['HostConfig.DeviceRequests', hc.DeviceRequests],
-    ['HostConfig.PidMode', hc.PidMode],
-    ['HostConfig.IpcMode', hc.IpcMode === 'private' || hc.IpcMode === 'shareable' ? undefined : hc.IpcMode],
-    ['HostConfig.UTSMode', hc.UTSMode],
     ['HostConfig.UsernsMode', hc.UsernsMode],
     ['HostConfig.CgroupParent', hc.CgroupParent],
   ];
@@ -70,6 +67,24 @@ function refuseUnsupported(hc: Json): void {
   if (asked.length > 0) {
     throw new BerthError('not-implemented', `not supported by berth yet: ${asked.join(', ')}`);
   }
+}
+
+/** `container:<name|id>` with a name: joining another container's namespace. */
+const joinsContainer = (mode: string): boolean => mode.startsWith('container:') && mode.length > 'container:'.length;
+
+/**
+ * HostConfig.PidMode, IpcMode and UTSMode, checked as dockerd's verifyPlatformContainerSettings
+ * and validateNetMode do. The container a `container:` mode names is looked up at each start.
+ */
+function namespaceModesFromBody(b: Json, hc: Json): Pick<ContainerSpecRequest, 'pidMode' | 'ipcMode' | 'utsMode'> {
+  const ipcMode = str(hc.IpcMode, 'HostConfig.IpcMode');
+  if (!(ipcMode === '' || ['none', 'private', 'shareable', 'host'].includes(ipcMode) || joinsContainer(ipcMode))) throw invalidArgument(`invalid IPC mode: ${ipcMode}`);
+  const pidMode = str(hc.PidMode, 'HostConfig.PidMode');
+  if (!(pidMode === '' || pidMode === 'host' || joinsContainer(pidMode))) throw invalidArgument(`invalid PID mode: ${pidMode}`);
+  const utsMode = str(hc.UTSMode, 'HostConfig.UTSMode');
+  if (!(utsMode === '' || utsMode === 'host')) throw invalidArgument(`invalid UTS mode: ${utsMode}`);
+  if (utsMode === 'host' && str(b.Hostname, 'Config.Hostname') !== '') throw invalidArgument('conflicting options: hostname and the UTS mode');
+  return { ...(pidMode ? { pidMode } : {}), ...(ipcMode ? { ipcMode } : {}), ...(utsMode ? { utsMode } : {}) };
 }
 
 /** Validates POST /containers/create and turns it into berth's request. */
@@ -134,6 +149,7 @@ export function createBodyToRequest(body: unknown): ContainerSpecRequest {
     readonlyRootfs: bool(hc.ReadonlyRootfs, 'HostConfig.ReadonlyRootfs'),
     shmSize,
     ...(h && w ? { consoleSize: { height: h, width: w } } : {}),
+    ...namespaceModesFromBody(b, hc),
     ...limitsFromCreateBody(b, hc),
   };
 }
@@ -307,8 +323,9 @@ export function containerInspect(engine: Engine, record: ContainerRecord): Json 
       CapAdd: req.capAdd.length ? req.capAdd : null,
       CapDrop: req.capDrop.length ? req.capDrop : null,
       GroupAdd: req.groupAdd.length ? req.groupAdd : null,
-      IpcMode: 'private',
-      PidMode: '',
+      IpcMode: req.ipcMode || 'private',
+      PidMode: req.pidMode ?? '',
+      UTSMode: req.utsMode ?? '',
       Privileged: req.privileged,
       ReadonlyRootfs: req.readonlyRootfs,
       ShmSize: req.shmSize || 67108864,

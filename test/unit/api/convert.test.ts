@@ -36,7 +36,20 @@ describe('POST /containers/create body', () => {
       );
     refused({ DeviceRequests: [{ Driver: 'nvidia' }] }, /HostConfig.DeviceRequests/);
     refused({ Links: ['db:db'] }, /Links/);
-    refused({ PidMode: 'host', UTSMode: 'host' }, /PidMode, HostConfig.UTSMode/);
+    refused({ UsernsMode: 'host', CgroupParent: '/x' }, /UsernsMode, HostConfig.CgroupParent/);
+  });
+
+  it('takes PID, IPC and UTS namespace modes and refuses bad ones with dockerd\'s messages', () => {
+    const req = createBodyToRequest({ Image: 'b', HostConfig: { PidMode: 'container:db', IpcMode: 'shareable', UTSMode: 'host' } });
+    assert.deepEqual([req.pidMode, req.ipcMode, req.utsMode], ['container:db', 'shareable', 'host']);
+    const plain = createBodyToRequest({ Image: 'b', HostConfig: { PidMode: '', IpcMode: '' } });
+    assert.deepEqual([plain.pidMode, plain.ipcMode, plain.utsMode], [undefined, undefined, undefined]);
+    const invalid = (body: Record<string, unknown>, message: string): void =>
+      assert.throws(() => createBodyToRequest({ Image: 'b', ...body }), (err: unknown) => err instanceof BerthError && err.code === 'invalid-argument' && err.message === message);
+    invalid({ HostConfig: { PidMode: 'container:' } }, 'invalid PID mode: container:');
+    invalid({ HostConfig: { IpcMode: 'public' } }, 'invalid IPC mode: public');
+    invalid({ HostConfig: { UTSMode: 'private' } }, 'invalid UTS mode: private');
+    invalid({ Hostname: 'h', HostConfig: { UTSMode: 'host' } }, 'conflicting options: hostname and the UTS mode');
   });
 
   it('takes limits, security options, init and a healthcheck', () => {

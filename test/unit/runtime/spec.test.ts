@@ -286,6 +286,19 @@ describe('options', () => {
     });
   });
 
+  test('--pid, --ipc, --uts: the host namespace is left out, another one joined by path; no hostname without a UTS namespace; /dev/shm none or bound', () => {
+    const spec = generateSpec(input({ pidNamespace: 'host', ipcNamespace: { path: '/proc/42/ns/ipc' }, utsNamespace: 'host', shm: { source: '/var/lib/berth/c/shm' } }));
+    assert.deepEqual(spec.linux?.namespaces, [{ type: 'mount' }, { type: 'network' }, { type: 'ipc', path: '/proc/42/ns/ipc' }]);
+    assert.equal(spec.hostname, undefined);
+    assert.deepEqual(spec.mounts?.find((m) => m.destination === '/dev/shm'), { destination: '/dev/shm', type: 'bind', source: '/var/lib/berth/c/shm', options: ['rbind', 'nosuid', 'noexec', 'nodev'] });
+    assert.equal(validateConfig(spec), true);
+    const none = generateSpec(input({ shm: 'none', pidNamespace: { path: '/proc/7/ns/pid' } }));
+    assert.equal(none.mounts?.some((m) => m.destination === '/dev/shm'), false);
+    assert.deepEqual(none.linux?.namespaces?.find((n) => n.type === 'pid'), { type: 'pid', path: '/proc/7/ns/pid' });
+    assert.equal(typeof none.hostname, 'string');
+    assert.throws(() => generateSpec(input({ pidNamespace: { path: 'proc/7/ns/pid' } })), /must be absolute/);
+  });
+
   test('privileged: host capabilities, no seccomp, no masked/readonly paths, rw sys and cgroup, all devices', () => {
     const hostCaps = ALL_CAPABILITIES.filter((c) => c !== 'CAP_SYS_RESOURCE');
     const spec = generateSpec(input({ privileged: true, host: { ...host, capabilities: hostCaps } }));
