@@ -246,12 +246,17 @@ export function renderRows(
   format: string,
   rows: ReadonlyArray<Record<string, unknown>>,
   headers: Record<string, string>,
+  rowType?: string,
 ): string {
-  return compileRowFormat(format).render(rows, headers);
+  return compileRowFormat(format).render(rows, headers, rowType);
 }
 
 export interface RowFormat {
-  render(rows: ReadonlyArray<Record<string, unknown>>, headers: Record<string, string>): string;
+  /**
+   * `rowType` is the Go type the docker CLI formats such a row as (`*formatter.imageContext`):
+   * a field the row lacks is then an execution error (a TemplateExecError), as on a Go struct.
+   */
+  render(rows: ReadonlyArray<Record<string, unknown>>, headers: Record<string, string>, rowType?: string): string;
   /** Whether the template reads the field, or the whole row (`{{json .}}`): docker's FieldsUsed. */
   uses(field: string, fields: readonly string[]): boolean;
 }
@@ -265,10 +270,11 @@ export function compileRowFormat(format: string): RowFormat {
   fmt = fmt.replace(/^ +| +$/g, '').replace(/\\t/g, '\t').replace(/\\n/g, '\n');
   const tpl = parseTemplate(fmt);
   return {
-    render(rows, headers) {
-      let text = '';
-      if (isTable) text += `${tpl.execute(headers)}\n`;
-      for (const r of rows) text += `${tpl.execute(r)}\n`;
+    render(rows, headers, rowType) {
+      // The rows first, as the docker CLI: a row that fails leaves nothing printed.
+      let body = '';
+      for (const r of rows) body += `${tpl.execute(r, rowType)}\n`;
+      const text = isTable ? `${tpl.execute(headers)}\n${body}` : body;
       return isTable ? tabwrite(text) : text;
     },
     uses(field, fields) {
@@ -326,8 +332,10 @@ export function imageRows(
     UniqueSize:
       (img.SharedSize ?? -1) === -1 ? 'N/A' : humanSizeWithPrecision((img.Size ?? 0) - (img.SharedSize ?? 0), 3),
     Containers: (img.Containers ?? -1) === -1 ? 'N/A' : String(img.Containers),
+    // imageContext.VirtualSize: the size again, as units.HumanSize (4 significant digits) prints it.
+    VirtualSize: humanSizeWithPrecision(img.Size ?? 0, 4),
   };
-  if (isDangling(img)) return [{ ...base, Repository: '<none>', Tag: '<none>', Digest: '<none>' }];
+  if (isDangling(img)) return [sortedKeys({ ...base, Repository: '<none>', Tag: '<none>', Digest: '<none>' })];
   const repoTags = new Map<string, string[]>();
   const repoDigests = new Map<string, string[]>();
   for (const s of img.RepoTags ?? []) {
@@ -363,7 +371,12 @@ export function imageRows(
     if (opts.digests) for (const d of digests) rows.push({ ...base, Repository: repo, Tag: '<none>', Digest: d });
     else rows.push({ ...base, Repository: repo, Tag: '<none>', Digest: '' });
   }
-  return rows;
+  return rows.map(sortedKeys);
+}
+
+/** The row's keys in sorted order, as Go marshals the map docker's `{{json .}}` makes of a context. */
+function sortedKeys(row: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.keys(row).sort().map((k) => [k, row[k]]));
 }
 
 /** `docker inspect` without --format: the raw objects as an indented JSON array. */

@@ -113,15 +113,16 @@ export function statsFields(e: StatsEntry, trunc: boolean): Record<string, strin
   const dash = (s: string): string => (e.invalid ? '--' : s);
   const pct = (n: number): string => `${n.toFixed(2)}%`;
   const pair = (a: string, b: string): string => `${a} / ${b}`;
+  // In sorted order, as Go marshals the map docker's `{{json .}}` makes of a statsContext.
   return {
+    BlockIO: e.invalid ? '--' : pair(humanSizeWithPrecision(e.blockRead, 3), humanSizeWithPrecision(e.blockWrite, 3)),
+    CPUPerc: dash(pct(e.cpuPercentage)),
     Container: e.container,
     ID: id,
-    Name: e.name || '--',
-    CPUPerc: dash(pct(e.cpuPercentage)),
-    MemUsage: e.invalid ? '-- / --' : pair(bytesSize(e.memory), bytesSize(e.memoryLimit)),
     MemPerc: dash(pct(e.memoryPercentage)),
+    MemUsage: e.invalid ? '-- / --' : pair(bytesSize(e.memory), bytesSize(e.memoryLimit)),
+    Name: e.name || '--',
     NetIO: e.invalid ? '--' : pair(humanSizeWithPrecision(e.networkRx, 3), humanSizeWithPrecision(e.networkTx, 3)),
-    BlockIO: e.invalid ? '--' : pair(humanSizeWithPrecision(e.blockRead, 3), humanSizeWithPrecision(e.blockWrite, 3)),
     PIDs: dash(String(e.pidsCurrent)),
   };
 }

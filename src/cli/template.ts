@@ -27,6 +27,27 @@ export class TemplateError extends Error {
   }
 }
 
+/**
+ * An error while executing, at a field: Go's text says where (`template: NAME:LINE:COL:
+ * executing "NAME" at <.Field>: …`), as the docker CLI prints it for a row of a list.
+ */
+export class TemplateExecError extends TemplateError {
+  constructor(
+    message: string,
+    /** The field's offset in the template source and its text, once known. */
+    public at?: { pos: number; node: string },
+  ) {
+    super(message);
+  }
+
+  override goMessage(name = ''): string {
+    return this.at === undefined ? this.message : `template: ${name}:${this.where}: executing "${name}" at <${this.at.node}>: ${this.message}`;
+  }
+
+  /** LINE:COL as Go's ErrorContext counts them (the column is a 0-based byte offset in the line). */
+  where = '';
+}
+
 /** Marker for "no such field" (Go prints <no value>). */
 const NO_VALUE: unique symbol = Symbol('no value');
 type Value = unknown;
@@ -34,7 +55,7 @@ type Value = unknown;
 // ---- lexing ------------------------------------------------------------------------------------
 
 type Token =
-  | { kind: 'field'; path: string[] } // .A.B   (path [] is ".")
+  | { kind: 'field'; path: string[]; pos: number } // .A.B   (path [] is "."); pos: offset in the template
   | { kind: 'var'; name: string; path: string[] } // $x.A
   | { kind: 'ident'; name: string }
   | { kind: 'string'; value: string }
@@ -44,7 +65,7 @@ type Token =
   | { kind: 'punct'; value: '(' | ')' | '|' | ':=' | '=' | ',' }
   | { kind: 'fieldOf'; path: string[] }; // ).A after a parenthesised expression
 
-function lexAction(src: string): Token[] {
+function lexAction(src: string, base = 0): Token[] {
   const out: Token[] = [];
   let i = 0;
   const fieldChain = (): string[] => {
@@ -71,7 +92,11 @@ function lexAction(src: string): Token[] {
         out.push({ kind: 'number', value: Number(m?.[0]) });
         i += m?.[0].length ?? 1;
       } else {
-        out.push({ kind: 'field', path: fieldChain() });
+        // Go's position of a field: its own, or for a chain (.A.B) that of its second element.
+        const first = base + i;
+        const path = fieldChain();
+        const pos = path.length > 1 ? first + 1 + (path[0] ?? '').length : first;
+        out.push({ kind: 'field', path, pos });
       }
     } else if (c === '$') {
       const m = /^\$[A-Za-z0-9_]*/.exec(src.slice(i));
@@ -134,7 +159,7 @@ function lexAction(src: string): Token[] {
 // ---- parsing -----------------------------------------------------------------------------------
 
 type Operand =
-  | { t: 'field'; path: string[] }
+  | { t: 'field'; path: string[]; pos: number }
   | { t: 'var'; name: string; path: string[] }
   | { t: 'fn'; name: string }
   | { t: 'lit'; value: Value }
@@ -156,6 +181,8 @@ interface RawAction {
   text: string;
   /** The line the part starts on (1-based). */
   line: number;
+  /** Where the action's text starts in the template. */
+  offset: number;
 }
 
 const lineAt = (src: string, index: number): number => src.slice(0, index).split('\n').length;
@@ -166,7 +193,7 @@ function splitTemplate(src: string): RawAction[] {
   while (i < src.length) {
     const open = src.indexOf('{{', i);
     if (open < 0) {
-      parts.push({ kind: 'text', text: src.slice(i), line: lineAt(src, i) });
+      parts.push({ kind: 'text', text: src.slice(i), line: lineAt(src, i), offset: i });
       break;
     }
     let text = src.slice(i, open);
@@ -175,7 +202,7 @@ function splitTemplate(src: string): RawAction[] {
       text = text.replace(/\s+$/, '');
       inner += 2;
     }
-    parts.push({ kind: 'text', text, line: lineAt(src, i) });
+    parts.push({ kind: 'text', text, line: lineAt(src, i), offset: i });
     const line = lineAt(src, open);
     const close = src.indexOf('}}', inner);
     if (close < 0) throw atLine(new TemplateError('unclosed action'), line);
@@ -187,7 +214,7 @@ function splitTemplate(src: string): RawAction[] {
       i += m?.[0].length ?? 0;
     }
     if (/^\s*\/\*[\s\S]*\*\/\s*$/.test(body)) continue;
-    parts.push({ kind: 'action', text: body, line });
+    parts.push({ kind: 'action', text: body, line, offset: inner });
   }
   return parts.filter((p) => p.kind === 'action' || p.text !== '');
 }
@@ -212,7 +239,7 @@ class Parser {
         nodes.push({ t: 'text', text: p.text });
         continue;
       }
-      const toks = lexAction(p.text);
+      const toks = lexAction(p.text, p.offset);
       const head = toks[0];
       const keyword = head && head.kind === 'ident' ? head.name : '';
       if (stops.includes(keyword)) return { nodes, stop: keyword, rest: toks.slice(1) };
@@ -289,7 +316,7 @@ function parsePipeline(toks: Token[]): Pipeline {
       }
       switch (t.kind) {
         case 'field':
-          cmd.push({ t: 'field', path: t.path });
+          cmd.push({ t: 'field', path: t.path, pos: t.pos });
           break;
         case 'var':
           cmd.push({ t: 'var', name: t.name, path: t.path });
@@ -325,9 +352,20 @@ function isObject(v: Value): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * The data of an execution that stands for one of the docker CLI's typed contexts (a row of
+ * `ps` is a *formatter.ContainerContext): a field it lacks is an error, as on a Go struct,
+ * and so is a field of a string it gives. Everything else is JSON, where Go's maps answer a
+ * missing key with <no value>.
+ */
+const structTypes = new WeakMap<object, string>();
+
 function lookup(v: Value, key: string): Value {
   if (!isObject(v)) return NO_VALUE;
   if (Object.prototype.hasOwnProperty.call(v, key)) return v[key];
+  // A Go struct's fields and methods are matched exactly; JSON also case-insensitively.
+  const type = structTypes.get(v);
+  if (type !== undefined) throw new TemplateExecError(`can't evaluate field ${key} in type ${type}`);
   const lower = key.toLowerCase();
   for (const k of Object.keys(v)) if (k.toLowerCase() === lower) return v[k];
   return NO_VALUE;
@@ -335,7 +373,12 @@ function lookup(v: Value, key: string): Value {
 
 function walk(v: Value, path: readonly string[]): Value {
   let cur = v;
-  for (const p of path) cur = lookup(cur, p);
+  let typed = false;
+  for (const p of path) {
+    if (typed && typeof cur === 'string') throw new TemplateExecError(`can't evaluate field ${p} in type string`);
+    typed = isObject(cur) && structTypes.has(cur);
+    cur = lookup(cur, p);
+  }
   return cur;
 }
 
@@ -489,7 +532,12 @@ type Scope = Map<string, Value>;
 function evalOperand(op: Operand, dot: Value, scope: Scope): Value {
   switch (op.t) {
     case 'field':
-      return walk(dot, op.path);
+      try {
+        return walk(dot, op.path);
+      } catch (err) {
+        if (err instanceof TemplateExecError) err.at ??= { pos: op.pos, node: `.${op.path.join('.')}` };
+        throw err;
+      }
     case 'var': {
       if (!scope.has(op.name)) throw new TemplateError(`undefined variable: ${op.name}`);
       return walk(scope.get(op.name), op.path);
@@ -589,7 +637,8 @@ function execList(nodes: Node[], dot: Value, scope: Scope, out: string[]): void 
 }
 
 export interface Template {
-  execute(data: unknown): string;
+  /** `structType` (e.g. `*formatter.ContainerContext`) makes `data` behave as that Go struct. */
+  execute(data: unknown, structType?: string): string;
 }
 
 /** Parses a template; throws TemplateError on syntax errors. */
@@ -602,12 +651,28 @@ export function parseTemplate(src: string): Template {
     throw e instanceof TemplateError ? atLine(e, parser.line) : e;
   }
   return {
-    execute(data: unknown): string {
+    execute(data: unknown, structType?: string): string {
       const out: string[] = [];
-      execList(nodes, data, new Map([['$', data]]), out);
+      if (structType !== undefined && isObject(data)) structTypes.set(data, structType);
+      try {
+        execList(nodes, data, new Map([['$', data]]), out);
+      } catch (err) {
+        if (err instanceof TemplateExecError && err.at) err.where = goPosition(src, err.at.pos);
+        throw err;
+      } finally {
+        if (isObject(data)) structTypes.delete(data);
+      }
       return out.join('');
     },
   };
+}
+
+/** Go's ErrorContext: LINE:COL, the column a 0-based byte offset within the line. */
+function goPosition(src: string, pos: number): string {
+  const before = Buffer.from(src.slice(0, pos), 'utf8');
+  const lastNewline = before.lastIndexOf(0x0a);
+  const line = 1 + before.filter((b) => b === 0x0a).length;
+  return `${line}:${lastNewline < 0 ? before.length : before.length - lastNewline - 1}`;
 }
 
 /** Parses and executes in one go. */

@@ -131,6 +131,36 @@ describe('berth CLI: pause, unpause, rename, top, diff', () => {
     }
   });
 
+  it('fails on a field a list row does not have as docker does: its Go type, the position, the exit status; ps even with -q or no rows', async () => {
+    const ran = await d.berth(['run', '-d', '--name', 'fields', 'busybox', 'sleep', '120']);
+    assert.equal(ran.code, 0, ran.stderr);
+    const cases = [
+      ['ps', '-a', '--format', '{{.Nope}}'],
+      ['ps', '-q', '--format', '{{.Nope}}'],
+      ['ps', '--filter', 'name=none-such', '--format', 'table {{.Names}}\t{{.Nope}}'],
+      ['ps', '-a', '--format', 'x\n{{.ID}} {{.Names.Nope}}'],
+      ['ps', '-a', '--format', '{{.label "k"}}'],
+      ['images', '--format', '{{index .Nope 1}}'],
+      ['network', 'ls', '--format', '{{.ID}} {{.Nope}}'],
+      ['volume', 'ls', '--format', '{{.Nope}}'],
+      ['history', '--format', '{{.Nope}}', 'busybox'],
+      ['stats', '--no-stream', '--format', '{{.Nope}}'],
+      ['system', 'df', '--format', '{{.Nope}}'],
+    ];
+    assert.equal((await d.berth(['volume', 'create', 'fields-vol'])).code, 0);
+    for (const args of cases) {
+      const r = await assertSameAsDocker(d, args);
+      assert.equal(r.code, 1, args.join(' '));
+      assert.match(r.stderr, /can't evaluate field/, args.join(' '));
+    }
+    // The rows docker marshals for {{json .}}: sorted keys, VirtualSize for images; stats names
+    // every container by its short ID, even with --no-trunc.
+    await assertSameAsDocker(d, ['images', '--format', '{{json .}}']);
+    await assertSameAsDocker(d, ['stats', '--no-stream', '--no-trunc', '--format', '{{.Container}} {{.ID}} {{.Name}} {{.PIDs}}']);
+    assert.equal((await d.berth(['rm', '-f', 'fields'])).code, 0);
+    assert.equal((await d.berth(['volume', 'rm', 'fields-vol'])).code, 0);
+  });
+
   it('ps --format: {{json .}} prints docker\'s whole row with sorted keys, and a template reading .Size asks for sizes', async () => {
     const run = await d.berth(['run', '-d', '--name', 'sized', '-v', '/data', 'busybox', 'sleep', '120']);
     assert.equal(run.code, 0, run.stderr);

@@ -25,7 +25,7 @@ import { ApiError, CliError, DaemonUnreachableError, displayError } from '../err
 import { compileRowFormat, containerFields, HEADERS, PS_FIELDS, PS_TABLE, PS_TABLE_SIZE, type ContainerSummary, type RowFormat } from '../format.js';
 import { api, eprintln, out, println } from '../io.js';
 import { isMultiplexed, FrameDemuxer, STREAM_STDERR } from '../stdcopy.js';
-import { TemplateError } from '../template.js';
+import { parseTemplate, TemplateError, TemplateExecError, type Template } from '../template.js';
 import { getTimestamp } from '../timestamps.js';
 import { buildFilters } from './filters.js';
 import { inspectObjects } from './images.js';
@@ -236,6 +236,7 @@ export async function psCmd(opts: {
     if (e instanceof TemplateError) throw new CliError(`failed to parse template: ${e.goMessage()}`, 1);
     throw e;
   }
+  if (opts.format && opts.format !== 'json') probeContainerFormat(opts.format);
   const size = opts.size || (!opts.quiet && format !== 'json' && rowFormat.uses('Size', PS_FIELDS));
   const list = await api().json<ContainerSummary[]>({
     method: 'GET',
@@ -255,7 +256,7 @@ export async function psCmd(opts: {
     return row;
   });
   try {
-    out(rowFormat.render(rows, HEADERS.container));
+    out(rowFormat.render(rows, HEADERS.container, '*formatter.ContainerContext'));
   } catch (e) {
     if (e instanceof TemplateError) throw new CliError(`failed to execute template: ${e.goMessage()}`, 1);
     throw e;
@@ -355,4 +356,26 @@ export async function execCmd(
   if (how === 'detached') return 0;
   const info = await client.json<{ ExitCode?: number | null; Running?: boolean }>({ method: 'GET', path: `${execPath}/json` });
   return info.ExitCode ?? 0;
+}
+
+/**
+ * docker ps runs the --format it was given, as typed, once against an empty ContainerContext
+ * before it asks for containers (to learn which fields the template reads): a field that does
+ * not exist fails there, with the positions of the string as typed, even when -q is set or no
+ * container would be listed.
+ */
+function probeContainerFormat(format: string): void {
+  let probe: Template;
+  try {
+    probe = parseTemplate(format);
+  } catch (e) {
+    if (e instanceof TemplateError) throw new CliError(`failed to parse template: ${e.goMessage()}`, 1);
+    throw e;
+  }
+  try {
+    probe.execute(containerFields({ Id: '' } as ContainerSummary, true), '*formatter.ContainerContext');
+  } catch (e) {
+    if (e instanceof TemplateExecError) throw new CliError(`failed to execute template: ${e.goMessage()}`, 1);
+    // Anything else the rows report when they are rendered.
+  }
 }

@@ -83,7 +83,7 @@ export async function historyCmd(imageArg: string | undefined, opts: HistoryOpti
   const now = Date.now();
   const rows = (entries ?? []).map((entry) => historyFields(entry, opts.trunc !== false, human, now));
   try {
-    out(renderRows(format, rows, HISTORY_HEADERS));
+    out(renderRows(format, rows, HISTORY_HEADERS, '*image.historyContext'));
   } catch (e) {
     if (e instanceof TemplateError) throw new CliError(`template parsing error: ${e.goMessage()}`, 1);
     throw e;

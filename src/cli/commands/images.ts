@@ -110,7 +110,7 @@ export async function imagesCmd(
   }
   if (format === 'json') format = '{{json .}}';
   try {
-    out(renderRows(format, rows, HEADERS.image));
+    out(renderRows(format, rows, HEADERS.image, '*formatter.imageContext'));
   } catch (e) {
     if (e instanceof TemplateError) throw new CliError(`template parsing error: ${e.goMessage()}`, 1);
     throw e;

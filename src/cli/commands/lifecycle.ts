@@ -126,15 +126,16 @@ function renderStats(entries: StatsEntry[], opts: StatsOptions): string {
   if (format === undefined || format === '' || format === 'table') format = STATS_TABLE;
   if (format === 'json') format = '{{json .}}';
   try {
-    return renderRows(format, entries.map((e) => statsFields(e, opts.trunc !== false)), STATS_HEADERS);
+    return renderRows(format, entries.map((e) => statsFields(e, opts.trunc !== false)), STATS_HEADERS, '*container.statsContext');
   } catch (e) {
     return templateError(e);
   }
 }
 
+/** Every (running) container, named as docker stats names them without arguments: the short ID, even with --no-trunc. */
 async function containerNames(all: boolean): Promise<string[]> {
   const list = await api().json<Array<{ Id: string }>>({ method: 'GET', path: '/containers/json', query: { all: all ? '1' : undefined } });
-  return (list ?? []).map((ctr) => ctr.Id);
+  return (list ?? []).map((ctr) => ctr.Id.slice(0, 12));
 }
 
 export async function statsCmd(names: string[], opts: StatsOptions): Promise<number> {

@@ -133,7 +133,7 @@ export async function networkLsCmd(o: { quiet?: boolean; trunc?: boolean; filter
   let format = networkFormat(o.format, Boolean(o.quiet));
   if (format === 'json') format = '{{json .}}';
   try {
-    out(renderRows(format, networkRows(networks ?? [], o.trunc !== false), NETWORK_HEADERS));
+    out(renderRows(format, networkRows(networks ?? [], o.trunc !== false), NETWORK_HEADERS, '*network.networkContext'));
   } catch (e) {
     if (e instanceof TemplateError) throw new CliError(`template parsing error: ${e.goMessage()}`, 1);
     throw e;

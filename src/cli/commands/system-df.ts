@@ -9,7 +9,7 @@ import { CliError } from '../errors.js';
 import { api, confirm, out, println } from '../io.js';
 import { compileRowFormat, type RowFormat } from '../format.js';
 import { tabwrite } from '../tabwriter.js';
-import { TemplateError } from '../template.js';
+import { TemplateError, TemplateExecError } from '../template.js';
 import { buildFilters } from './filters.js';
 import { pruneContainers, pruneImages } from './prune.js';
 
@@ -92,9 +92,10 @@ export async function systemDfCmd(opts: { verbose?: boolean; format?: string }):
       dfRow('Build Cache', 0, 0, 0, '0B'),
     ];
     try {
-      out((rowFormat ?? compileRowFormat(DF_TABLE)).render(rows, DF_HEADERS));
+      // Every row has the same fields, so a missing one fails on the first: the images row.
+      out((rowFormat ?? compileRowFormat(DF_TABLE)).render(rows, DF_HEADERS, '*formatter.diskUsageImagesContext'));
     } catch (e) {
-      if (e instanceof TemplateError) throw new CliError(e.goMessage(), 1);
+      if (e instanceof TemplateError) throw new CliError(`${e instanceof TemplateExecError ? 'template parsing error: ' : ''}${e.goMessage()}`, 1);
       throw e;
     }
     return 0;

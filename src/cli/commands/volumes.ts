@@ -94,7 +94,7 @@ export async function volumeLsCmd(opts: { quiet?: boolean; filter?: string[]; fo
   else if (format === undefined || format === '' || format === 'table') format = 'table {{.Driver}}\t{{.Name}}';
   if (format === 'json') format = '{{json .}}';
   try {
-    out(renderRows(format, rows, VOLUME_HEADERS));
+    out(renderRows(format, rows, VOLUME_HEADERS, '*formatter.volumeContext'));
   } catch (e) {
     if (e instanceof TemplateError) throw new CliError(`template parsing error: ${e.goMessage()}`, 1);
     throw e;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatValue, goJson, renderTemplate, TemplateError } from '../../../src/cli/template.js';
+import { formatValue, goJson, parseTemplate, renderTemplate, TemplateError, TemplateExecError } from '../../../src/cli/template.js';
 
 const container = {
   Id: '50f030bf548d257d9708a2ac5c838d83e0761824441372b92ef796a2348fb419',
@@ -96,4 +96,25 @@ test("parse errors carry their line, for Go's \"template: NAME:LINE: …\" wordi
   assert.equal(parseError('{{.A}}\n{{if .B}}').goMessage('version'), 'template: version:2: unexpected EOF');
   assert.equal(parseError('a\nb\n{{end}}').goMessage(), 'template: :3: unexpected {{end}}');
   assert.throws(() => renderTemplate('{{index .A 3}}', { A: [1] }), (e: unknown) => e instanceof TemplateError && e.line === undefined);
+});
+
+test("a typed row (a docker CLI context) fails on a field it lacks, with Go's position and wording; JSON data does not", () => {
+  const execError = (src: string, data: Record<string, unknown>): string => {
+    try {
+      parseTemplate(src).execute(data, '*formatter.imageContext');
+    } catch (e) {
+      if (e instanceof TemplateExecError) return e.goMessage();
+      throw e;
+    }
+    return assert.fail(`${src} executed`);
+  };
+  const row = { ID: 'abc', Names: 'web' };
+  assert.equal(execError('{{.Nope}}', row), 'template: :1:2: executing "" at <.Nope>: can\'t evaluate field Nope in type *formatter.imageContext');
+  assert.equal(execError('{{index .Nope 1}}', row), 'template: :1:8: executing "" at <.Nope>: can\'t evaluate field Nope in type *formatter.imageContext');
+  // Exact names on a struct (Go's methods), and a chain is placed at its second field.
+  assert.equal(execError('{{.id}}', row), 'template: :1:2: executing "" at <.id>: can\'t evaluate field id in type *formatter.imageContext');
+  assert.equal(execError('x\n{{.ID}} {{.Names.Nope}}', row), 'template: :2:16: executing "" at <.Names.Nope>: can\'t evaluate field Nope in type string');
+  assert.equal(parseTemplate('{{.ID}} {{.Names}}').execute(row, '*formatter.imageContext'), 'abc web');
+  // The same data as plain JSON (inspect): Go's maps answer <no value>, any case matches.
+  assert.equal(renderTemplate('{{.Nope}} {{.id}}', row), '<no value> abc');
 });
