@@ -210,7 +210,9 @@ const CONTAINER_HEADERS: Record<string, string> = {
   Names: 'NAMES',
   Labels: 'LABELS',
   Mounts: 'MOUNTS',
+  LocalVolumes: 'LOCAL VOLUMES',
   Networks: 'NETWORKS',
+  Platform: 'PLATFORM',
 };
 
 const IMAGE_HEADERS: Record<string, string> = {
@@ -261,14 +263,17 @@ export interface RowFormat {
   uses(field: string, fields: readonly string[]): boolean;
 }
 
+/** formatter.Context.preFormat: "table" off the front, spaces (only spaces) trimmed at both ends, then \t and \n unescaped. */
+export function preFormat(format: string): { isTable: boolean; text: string } {
+  const isTable = format.startsWith('table');
+  const text = (isTable ? format.slice(5) : format).replace(/^ +| +$/g, '').replace(/\\t/g, '\t').replace(/\\n/g, '\n');
+  return { isTable, text };
+}
+
 /** Parses a docker format string once (a TemplateError if it does not parse). */
 export function compileRowFormat(format: string): RowFormat {
-  let fmt = format;
-  const isTable = fmt.startsWith('table');
-  if (isTable) fmt = fmt.slice(5);
-  // formatter.Context.preFormat: spaces (only spaces) trimmed at both ends, then \t and \n unescaped.
-  fmt = fmt.replace(/^ +| +$/g, '').replace(/\\t/g, '\t').replace(/\\n/g, '\n');
-  const tpl = parseTemplate(fmt);
+  const { isTable, text } = preFormat(format);
+  const tpl = parseTemplate(text);
   return {
     render(rows, headers, rowType) {
       // The rows first, as the docker CLI: a row that fails leaves nothing printed.
@@ -328,9 +333,10 @@ export function imageRows(
     CreatedSince: img.Created ? `${humanDuration(now - img.Created * 1000)} ago` : 'N/A',
     CreatedAt: formatGoTime(new Date((img.Created ?? 0) * 1000)),
     Size: humanSizeWithPrecision(img.Size ?? 0, 3),
-    SharedSize: (img.SharedSize ?? -1) === -1 ? 'N/A' : humanSizeWithPrecision(img.SharedSize ?? 0, 3),
+    // imageContext: Size with 3 significant digits, SharedSize and UniqueSize with units.HumanSize's 4.
+    SharedSize: (img.SharedSize ?? -1) === -1 ? 'N/A' : humanSizeWithPrecision(img.SharedSize ?? 0, 4),
     UniqueSize:
-      (img.SharedSize ?? -1) === -1 ? 'N/A' : humanSizeWithPrecision((img.Size ?? 0) - (img.SharedSize ?? 0), 3),
+      (img.SharedSize ?? -1) === -1 ? 'N/A' : humanSizeWithPrecision((img.Size ?? 0) - (img.SharedSize ?? 0), 4),
     Containers: (img.Containers ?? -1) === -1 ? 'N/A' : String(img.Containers),
     // imageContext.VirtualSize: the size again, as units.HumanSize (4 significant digits) prints it.
     VirtualSize: humanSizeWithPrecision(img.Size ?? 0, 4),

@@ -348,6 +348,21 @@ print(c.containers.run('pycommit:t', remove=True).decode(), end='')
       assert.equal(viaBerth.code, viaDocker.code, `system df --format ${format}`);
     }
     assert.match((await d.berth(['system', 'df', '--format', 'json'])).stdout, /^\{"Active":"\d+","Reclaimable":"[^"]+","Size":"[^"]+","TotalCount":"\d+","Type":"Images"\}\n/);
+    // -v with a template: it runs once over docker's diskUsageContext (no relative times here,
+    // so that the two runs print the same).
+    for (const format of [
+      '{{range .Images}}{{.Repository}} {{.Tag}} {{.ID}} {{.Digest}} {{.Size}} {{.SharedSize}} {{.UniqueSize}} {{.Containers}}|{{end}}',
+      '{{range .Containers}}{{.ID}} {{.Image}} {{.Command}} {{.Size}} {{.LocalVolumes}} {{.Names}}|{{end}}',
+      '{{range .Volumes}}{{json .}}{{end}}',
+      'table {{len .Images}}\t{{.BuildCache}}',
+      '{{.Type}}',
+      '{{',
+    ]) {
+      const [viaDocker, viaBerth] = await Promise.all([d.docker(['system', 'df', '-v', '--format', format]), d.berth(['system', 'df', '-v', '--format', format])]);
+      assert.equal(viaBerth.stdout, viaDocker.stdout, `system df -v --format ${format}`);
+      assert.equal(viaBerth.stderr, viaDocker.stderr.replace(/docker/g, 'berth'), `system df -v --format ${format}`);
+      assert.equal(viaBerth.code, viaDocker.code, `system df -v --format ${format}`);
+    }
 
     assert.deepEqual((await d.api('POST', '/build/prune')).json(), { CachesDeleted: null, SpaceReclaimed: 0 });
     const prune = await d.docker(['system', 'prune', '-f']);

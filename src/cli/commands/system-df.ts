@@ -7,34 +7,16 @@
 import { humanSize } from '../../core/units.js';
 import { CliError } from '../errors.js';
 import { api, confirm, out, println } from '../io.js';
-import { compileRowFormat, type RowFormat } from '../format.js';
+import { compileRowFormat, containerFields, HEADERS, imageRows, preFormat, type ContainerSummary, type ImageSummary, type RowFormat } from '../format.js';
 import { tabwrite } from '../tabwriter.js';
-import { TemplateError, TemplateExecError } from '../template.js';
+import { parseTemplate, TemplateError, TemplateExecError, type Template } from '../template.js';
 import { buildFilters } from './filters.js';
 import { pruneContainers, pruneImages } from './prune.js';
+import { VOLUME_HEADERS, volumeRow, type Volume } from './volumes.js';
 
-interface DfImage {
-  Id: string;
-  RepoTags: string[] | null;
-  Created: number;
-  Size: number;
-  SharedSize: number;
-  Containers: number;
-}
-interface DfContainer {
-  Id: string;
-  Image: string;
-  Command: string;
-  Created: number;
-  State: string;
-  Status: string;
-  Names: string[];
-  SizeRw?: number;
-}
-interface DfVolume {
-  Name: string;
-  UsageData?: { Size: number; RefCount: number } | null;
-}
+type DfImage = ImageSummary & { RepoTags: string[] | null; Created: number; Size: number; SharedSize: number; Containers: number };
+type DfContainer = ContainerSummary & { Image: string; Command: string; Created: number; State: string; Status: string; Names: string[] };
+type DfVolume = Volume;
 interface DiskUsage {
   LayersSize?: number;
   Images?: DfImage[] | null;
@@ -47,14 +29,6 @@ function reclaimable(amount: number, total: number): string {
   return total > 0 ? `${humanSize(amount)} (${Math.floor((amount * 100) / total)}%)` : humanSize(amount);
 }
 
-function ago(seconds: number): string {
-  const s = Math.max(0, Math.floor(Date.now() / 1000 - seconds));
-  if (s < 60) return `${s} seconds ago`;
-  if (s < 3600) return `${Math.floor(s / 60)} minutes ago`;
-  if (s < 86400) return `${Math.floor(s / 3600)} hours ago`;
-  return `${Math.floor(s / 86400)} days ago`;
-}
-
 /** docker's diskUsageContext rows, keys in the sorted order its {{json .}} prints them. */
 const DF_TABLE = 'table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}';
 const DF_HEADERS: Record<string, string> = { Type: 'TYPE', TotalCount: 'TOTAL', Active: 'ACTIVE', Size: 'SIZE', Reclaimable: 'RECLAIMABLE' };
@@ -64,9 +38,8 @@ function dfRow(type: string, total: number, active: number, size: number, reclai
 }
 
 export async function systemDfCmd(opts: { verbose?: boolean; format?: string }): Promise<number> {
-  if (opts.verbose && opts.format) throw new CliError('berth: --format with --verbose is not supported yet', 1);
   let rowFormat: RowFormat | undefined;
-  if (opts.format) {
+  if (opts.format && !opts.verbose) {
     try {
       rowFormat = compileRowFormat(opts.format === 'json' ? '{{json .}}' : opts.format === 'table' ? DF_TABLE : opts.format);
     } catch (e) {
@@ -75,6 +48,7 @@ export async function systemDfCmd(opts: { verbose?: boolean; format?: string }):
     }
   }
   const du = await api().json<DiskUsage>({ method: 'GET', path: '/system/df' });
+  if (opts.verbose && opts.format && opts.format !== 'table') return verboseTemplate(du, opts.format);
   const images = du.Images ?? [];
   const containers = du.Containers ?? [];
   const volumes = du.Volumes ?? [];
@@ -100,30 +74,67 @@ export async function systemDfCmd(opts: { verbose?: boolean; format?: string }):
     }
     return 0;
   }
-  let text = 'Images space usage:\n\n';
-  let table = 'REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE\tSHARED SIZE\tUNIQUE SIZE\tCONTAINERS\n';
-  for (const i of images) {
-    const tags = i.RepoTags?.length ? i.RepoTags : ['<none>:<none>'];
-    for (const t of tags) {
-      const colon = t.lastIndexOf(':');
-      table += `${t.slice(0, colon)}\t${t.slice(colon + 1)}\t${i.Id.replace(/^sha256:/, '').slice(0, 12)}\t${ago(i.Created)}\t${humanSize(i.Size)}\t${humanSize(i.SharedSize)}\t${humanSize(i.Size - i.SharedSize)}\t${i.Containers}\n`;
-    }
-  }
-  text += tabwrite(table) + '\nContainers space usage:\n\n';
-  table = 'CONTAINER ID\tIMAGE\tCOMMAND\tLOCAL VOLUMES\tSIZE\tCREATED\tSTATUS\tNAMES\n';
-  for (const c of containers) {
-    const command = c.Command.length > 20 ? `"${c.Command.slice(0, 19)}…"` : `"${c.Command}"`;
-    table += `${c.Id.slice(0, 12)}\t${c.Image}\t${command}\t0\t${humanSize(c.SizeRw ?? 0)}\t${ago(c.Created)}\t${c.Status}\t${(c.Names[0] ?? '').replace(/^\//, '')}\n`;
-  }
-  text += tabwrite(table) + '\nLocal Volumes space usage:\n\n';
-  table = 'VOLUME NAME\tLINKS\tSIZE\n';
-  for (const v of volumes) table += `${v.Name}\t${v.UsageData?.RefCount ?? 0}\t${humanSize(Math.max(0, v.UsageData?.Size ?? 0))}\n`;
-  text += tabwrite(table) + '\nBuild cache usage: 0B\n\n';
-  text += tabwrite('CACHE ID\tCACHE TYPE\tSIZE\tCREATED\tLAST USED\tUSAGE\tSHARED\n');
-  out(text);
+  out(verboseTables(du));
   return 0;
 }
 
+// diskUsageContext's tables for -v, as docker's formatter/disk_usage.go defines them.
+const DF_IMAGES_TABLE = 'table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}';
+const DF_CONTAINERS_TABLE = 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.Size}}\t{{.RunningFor}}\t{{.Status}}\t{{.Names}}';
+const DF_VOLUMES_TABLE = 'table {{.Name}}\t{{.Links}}\t{{.Size}}';
+const DF_BUILD_CACHE_HEADER = 'CACHE ID\tCACHE TYPE\tSIZE\tCREATED\tLAST USED\tUSAGE\tSHARED\n';
+
+/**
+ * docker's diskUsageContext rows: one per image (its first tag, no digest), every container
+ * without its virtual size ("Don't display the virtual size"), every volume with its usage.
+ */
+function diskUsageRows(du: DiskUsage, trunc: boolean): { Images: Array<Record<string, unknown>>; Containers: Array<Record<string, unknown>>; Volumes: Array<Record<string, unknown>> } {
+  const now = Date.now();
+  return {
+    Images: (du.Images ?? []).map((image) => {
+      const [row] = imageRows({ ...image, RepoTags: (image.RepoTags ?? []).slice(0, 1), RepoDigests: [] }, { trunc, digests: false }, now);
+      return { ...row, Digest: '' };
+    }),
+    Containers: (du.Containers ?? []).map((c) => containerFields({ ...c, SizeRootFs: 0 }, trunc, now)),
+    Volumes: (du.Volumes ?? []).map(volumeRow),
+  };
+}
+
+function verboseTables(du: DiskUsage): string {
+  const rows = diskUsageRows(du, true);
+  return [
+    'Images space usage:\n\n',
+    compileRowFormat(DF_IMAGES_TABLE).render(rows.Images, HEADERS.image),
+    '\nContainers space usage:\n\n',
+    compileRowFormat(DF_CONTAINERS_TABLE).render(rows.Containers, HEADERS.container),
+    '\nLocal Volumes space usage:\n\n',
+    compileRowFormat(DF_VOLUMES_TABLE).render(rows.Volumes, VOLUME_HEADERS),
+    '\nBuild cache usage: 0B\n\n',
+    tabwrite(DF_BUILD_CACHE_HEADER),
+  ].join('');
+}
+
+/**
+ * `system df -v --format`: the template runs once over docker's diskUsageContext (Images,
+ * Containers, Volumes and BuildCache, each a list of the rows its ls command formats), with
+ * no newline after it; an error is printed as Go words it.
+ */
+function verboseTemplate(du: DiskUsage, format: string): number {
+  let template: Template;
+  try {
+    template = parseTemplate(format === 'json' ? '{{json .}}' : preFormat(format).text);
+  } catch (e) {
+    if (e instanceof TemplateError) throw new CliError(`template parsing error: ${e.goMessage()}`, 1);
+    throw e;
+  }
+  try {
+    out(template.execute({ ...diskUsageRows(du, false), BuildCache: [] }, '*formatter.diskUsageContext'));
+  } catch (e) {
+    if (e instanceof TemplateError) throw new CliError(e.goMessage(), 1);
+    throw e;
+  }
+  return 0;
+}
 
 export async function systemPruneCmd(opts: { all?: boolean; volumes?: boolean; force?: boolean; filter?: string[] }): Promise<number> {
   const filters = buildFilters(opts.filter ?? []);

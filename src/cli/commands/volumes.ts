@@ -16,7 +16,7 @@ import { TemplateError } from '../template.js';
 import { buildFilters } from './filters.js';
 import { inspectObjects } from './images.js';
 
-interface Volume {
+export interface Volume {
   Name: string;
   Driver: string;
   Mountpoint: string;
@@ -24,9 +24,11 @@ interface Volume {
   CreatedAt?: string;
   Labels?: Record<string, string> | null;
   Options?: Record<string, string> | null;
+  /** Only in GET /system/df. */
+  UsageData?: { Size: number; RefCount: number } | null;
 }
 
-const VOLUME_HEADERS = {
+export const VOLUME_HEADERS = {
   Availability: 'AVAILABILITY',
   Driver: 'DRIVER',
   Group: 'GROUP',
@@ -74,21 +76,7 @@ export async function volumeLsCmd(opts: { quiet?: boolean; filter?: string[]; fo
     query: { filters: Object.keys(filters).length > 0 ? JSON.stringify(filters) : undefined },
   });
   const volumes = [...(list.Volumes ?? [])].sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
-  // The docker CLI's volume formatter context; `{{json .}}` prints its fields in this (alphabetical) order.
-  const rows = volumes.map((v) => ({
-    Availability: 'N/A',
-    Driver: v.Driver,
-    Group: 'N/A',
-    Labels: Object.entries(v.Labels ?? {})
-      .map(([k, val]) => `${k}=${val}`)
-      .join(','),
-    Links: 'N/A',
-    Mountpoint: v.Mountpoint,
-    Name: v.Name,
-    Scope: v.Scope ?? 'local',
-    Size: 'N/A',
-    Status: 'N/A',
-  }));
+  const rows = volumes.map(volumeRow);
   let format = opts.format;
   if (opts.quiet) format = '{{.Name}}';
   else if (format === undefined || format === '' || format === 'table') format = 'table {{.Driver}}\t{{.Name}}';
@@ -148,4 +136,26 @@ export async function volumePruneCmd(opts: { all?: boolean; force?: boolean; fil
   if (deleted.length > 0) println(`Deleted Volumes:\n${deleted.join('\n')}\n`);
   println(`Total reclaimed space: ${humanSize(report.SpaceReclaimed ?? 0)}`);
   return 0;
+}
+
+/**
+ * The docker CLI's volumeContext for a volume; `{{json .}}` prints its fields in this
+ * (alphabetical) order. Links and Size come from usage data, which only `system df` has.
+ */
+export function volumeRow(v: Volume): Record<string, unknown> {
+  const usage = v.UsageData;
+  return {
+    Availability: 'N/A',
+    Driver: v.Driver,
+    Group: 'N/A',
+    Labels: Object.entries(v.Labels ?? {})
+      .map(([k, val]) => `${k}=${val}`)
+      .join(','),
+    Links: usage ? String(usage.RefCount) : 'N/A',
+    Mountpoint: v.Mountpoint,
+    Name: v.Name,
+    Scope: v.Scope ?? 'local',
+    Size: usage ? humanSize(usage.Size) : 'N/A',
+    Status: 'N/A',
+  };
 }
