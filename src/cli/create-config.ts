@@ -38,6 +38,7 @@ export interface ContainerFlags {
   pid?: string;
   ipc?: string;
   uts?: string;
+  cgroupns?: string;
   pull?: string;
   /** --cidfile: where run/create write the new container's ID. */
   cidfile?: string;
@@ -416,7 +417,7 @@ export function buildCreateRequest(
     ConsoleSize: tty && ctx.consoleSize ? [...ctx.consoleSize] : [0, 0],
     CapAdd: f.capAdd && f.capAdd.length > 0 ? f.capAdd.map(normalizeCapability) : null,
     CapDrop: f.capDrop && f.capDrop.length > 0 ? f.capDrop.map(normalizeCapability) : null,
-    CgroupnsMode: '',
+    CgroupnsMode: namespaceMode(f.cgroupns, 'cgroupns'),
     Dns: f.dns ?? [],
     DnsOptions: f.dnsOption ?? [],
     DnsSearch: dnsSearch,
@@ -485,12 +486,12 @@ export function buildCreateRequest(
 }
 
 /**
- * --pid and --uts as the docker CLI checks them (PidMode.Valid(), UTSMode.Valid()) before
- * sending; --ipc goes to the daemon unchecked, as the docker CLI leaves it.
+ * --pid, --uts and --cgroupns as the docker CLI checks them (PidMode.Valid() and its kin)
+ * before sending; --ipc goes to the daemon unchecked, as the docker CLI leaves it.
  */
-function namespaceMode(value: string | undefined, flag: 'pid' | 'uts'): string {
+function namespaceMode(value: string | undefined, flag: 'pid' | 'uts' | 'cgroupns'): string {
   const mode = value ?? '';
-  const valid = mode === '' || mode === 'host' || (flag === 'pid' && /^container:.+/.test(mode));
-  if (!valid) throw new FlagError(`--${flag}: invalid ${flag.toUpperCase()} mode`);
+  const valid = mode === '' || mode === 'host' || (flag === 'pid' && /^container:.+/.test(mode)) || (flag === 'cgroupns' && mode === 'private');
+  if (!valid) throw new FlagError(`--${flag}: invalid ${flag === 'cgroupns' ? 'CGROUP' : flag.toUpperCase()} mode`);
   return mode;
 }

@@ -59,6 +59,7 @@ function addContainerFlags(cmd: Command, forRun: boolean): Command {
     .option('--pid <string>', 'PID namespace to use')
     .option('--ipc <string>', 'IPC mode to use')
     .option('--uts <string>', 'UTS namespace to use')
+    .option('--cgroupns <string>', 'Cgroup namespace to use (host|private)')
     .option('--pull <string>', 'Pull image before running ("always", "missing", "never")', 'missing')
     .option('--cidfile <string>', 'Write the container ID to the file')
     .option('-p, --publish <list>', "Publish a container's port(s) to the host", collect)

@@ -504,9 +504,9 @@ export class ContainerManager extends EventEmitter {
    * namespace: it must be running, and for IPC its mode must be shareable (or host), whose
    * /dev/shm the joiner then shares. Checked at every start: the other container may be gone.
    */
-  private namespaceChoices(record: ContainerRecord): Pick<SpecInput, 'pidNamespace' | 'ipcNamespace' | 'utsNamespace' | 'shm'> {
+  private namespaceChoices(record: ContainerRecord): Pick<SpecInput, 'pidNamespace' | 'ipcNamespace' | 'utsNamespace' | 'cgroupNamespace' | 'shm'> {
     const req = record.request;
-    const out: Pick<SpecInput, 'pidNamespace' | 'ipcNamespace' | 'utsNamespace' | 'shm'> = {};
+    const out: Pick<SpecInput, 'pidNamespace' | 'ipcNamespace' | 'utsNamespace' | 'cgroupNamespace' | 'shm'> = {};
     const donor = (ref: string, notFoundMessage: string): ContainerRecord => {
       const other = this.find(ref);
       if (!other) throw notFound(notFoundMessage);
@@ -543,6 +543,7 @@ export class ContainerManager extends EventEmitter {
       }
     }
     if (req.utsMode === 'host') out.utsNamespace = 'host';
+    if (req.cgroupnsMode) out.cgroupNamespace = req.cgroupnsMode === 'private';
     return out;
   }
 

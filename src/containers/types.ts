@@ -65,6 +65,8 @@ export interface ContainerSpecRequest {
   pidMode?: string;
   ipcMode?: string;
   utsMode?: string;
+  /** HostConfig.CgroupnsMode: 'private', 'host', or absent for the daemon's default (private on cgroup v2, host on v1). */
+  cgroupnsMode?: string;
   /** The request's Healthcheck, merged with the image's at create. */
   healthcheck?: HealthConfig;
 }

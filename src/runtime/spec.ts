@@ -223,6 +223,8 @@ export interface SpecInput {
   pidNamespace?: NamespaceChoice;
   ipcNamespace?: NamespaceChoice;
   utsNamespace?: NamespaceChoice;
+  /** `--cgroupns private|host`; by default a cgroup namespace of its own on cgroup v2 only, as dockerd. */
+  cgroupNamespace?: boolean;
   etcFiles?: EtcFiles;
   /** Further mounts (volumes, binds, tmpfs) already in OCI form; they override defaults at the same destination. */
   mounts?: Mount[];
@@ -470,7 +472,7 @@ function buildNamespaces(input: SpecInput): LinuxNamespace[] {
   choose('uts', input.utsNamespace);
   choose('pid', input.pidNamespace);
   choose('ipc', input.ipcNamespace);
-  if (input.cgroupV2) ns.push({ type: 'cgroup' });
+  if (input.cgroupNamespace ?? input.cgroupV2) ns.push({ type: 'cgroup' });
   return ns;
 }
 

@@ -79,6 +79,22 @@ describe('namespace modes', () => {
     assert.deepEqual(await mountsUnderExceptLayers(join(d.root, 'data')), []);
   });
 
+  it("gives a cgroup namespace of its own with --cgroupns private, the host's with host, and by default what dockerd gives (private on cgroup v2 only)", async () => {
+    const cgroupns = async (flags: string[]): Promise<string> => {
+      const r = await d.berth(['run', '--rm', ...flags, 'busybox', 'readlink', '/proc/self/ns/cgroup']);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout.trim();
+    };
+    assert.notEqual(await cgroupns(['--cgroupns', 'private']), host('cgroup'));
+    assert.equal(await cgroupns(['--cgroupns', 'host']), host('cgroup'));
+    const v2 = (await d.docker(['info', '-f', '{{.CgroupVersion}}'])).stdout.trim() === '2';
+    assert.equal((await cgroupns([])) === host('cgroup'), !v2);
+    const created = await d.docker(['create', '--cgroupns', 'private', 'busybox', 'true']);
+    assert.equal(created.code, 0, created.stderr);
+    assert.equal((await d.docker(['inspect', '-f', '{{.HostConfig.CgroupnsMode}}', created.stdout.trim()])).stdout.trim(), 'private');
+    assert.equal((await d.docker(['rm', created.stdout.trim()])).code, 0);
+  });
+
   it('has no /dev/shm with --ipc none', async () => {
     const none = await d.docker(['run', '--rm', '--ipc', 'none', 'busybox', 'sh', '-c', 'grep -c " /dev/shm " /proc/mounts || true']);
     assert.equal(none.stdout.trim(), '0', none.stderr);
@@ -102,5 +118,10 @@ describe('namespace modes', () => {
     await assertSameAsDocker(d, ['run', '--pid', 'bogus', 'busybox', 'true']);
     await assertSameAsDocker(d, ['create', '--ipc', 'nope', 'busybox', 'true']);
     await assertSameAsDocker(d, ['run', '--uts', 'container:x', 'busybox', 'true']);
+    await assertSameAsDocker(d, ['run', '--cgroupns', 'shared', 'busybox', 'true']);
+    await assertSameAsDocker(d, ['create', '--pid', 'bogus', 'busybox', 'true']);
+    const cgroupns = await d.api('POST', '/containers/create', { Image: 'busybox', HostConfig: { CgroupnsMode: 'shared' } });
+    assert.equal(cgroupns.status, 400);
+    assert.equal(cgroupns.json<{ message: string }>().message, 'invalid cgroup namespace mode: shared');
   });
 });

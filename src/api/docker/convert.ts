@@ -76,7 +76,7 @@ const joinsContainer = (mode: string): boolean => mode.startsWith('container:') 
  * HostConfig.PidMode, IpcMode and UTSMode, checked as dockerd's verifyPlatformContainerSettings
  * and validateNetMode do. The container a `container:` mode names is looked up at each start.
  */
-function namespaceModesFromBody(b: Json, hc: Json): Pick<ContainerSpecRequest, 'pidMode' | 'ipcMode' | 'utsMode'> {
+function namespaceModesFromBody(b: Json, hc: Json): Pick<ContainerSpecRequest, 'pidMode' | 'ipcMode' | 'utsMode' | 'cgroupnsMode'> {
   const ipcMode = str(hc.IpcMode, 'HostConfig.IpcMode');
   if (!(ipcMode === '' || ['none', 'private', 'shareable', 'host'].includes(ipcMode) || joinsContainer(ipcMode))) throw invalidArgument(`invalid IPC mode: ${ipcMode}`);
   const pidMode = str(hc.PidMode, 'HostConfig.PidMode');
@@ -84,7 +84,9 @@ function namespaceModesFromBody(b: Json, hc: Json): Pick<ContainerSpecRequest, '
   const utsMode = str(hc.UTSMode, 'HostConfig.UTSMode');
   if (!(utsMode === '' || utsMode === 'host')) throw invalidArgument(`invalid UTS mode: ${utsMode}`);
   if (utsMode === 'host' && str(b.Hostname, 'Config.Hostname') !== '') throw invalidArgument('conflicting options: hostname and the UTS mode');
-  return { ...(pidMode ? { pidMode } : {}), ...(ipcMode ? { ipcMode } : {}), ...(utsMode ? { utsMode } : {}) };
+  const cgroupnsMode = str(hc.CgroupnsMode, 'HostConfig.CgroupnsMode');
+  if (!(cgroupnsMode === '' || cgroupnsMode === 'private' || cgroupnsMode === 'host')) throw invalidArgument(`invalid cgroup namespace mode: ${cgroupnsMode}`);
+  return { ...(pidMode ? { pidMode } : {}), ...(ipcMode ? { ipcMode } : {}), ...(utsMode ? { utsMode } : {}), ...(cgroupnsMode ? { cgroupnsMode } : {}) };
 }
 
 /** Validates POST /containers/create and turns it into berth's request. */
@@ -336,7 +338,7 @@ export function containerInspect(engine: Engine, record: ContainerRecord): Json 
       ...(req.tmpfs && Object.keys(req.tmpfs).length ? { Tmpfs: req.tmpfs } : {}),
       // What the spec gets (spec.ts): no cgroup namespace on cgroup v1, a private one on v2;
       // Docker's masked and read-only paths unless privileged, as dockerd records them at create.
-      CgroupnsMode: detectHostFacts().cgroupV2 ? 'private' : 'host',
+      CgroupnsMode: req.cgroupnsMode || (detectHostFacts().cgroupV2 ? 'private' : 'host'),
       MaskedPaths: req.privileged ? null : [...DEFAULT_MASKED_PATHS],
       ReadonlyPaths: req.privileged ? null : [...DEFAULT_READONLY_PATHS],
     }),

@@ -50,6 +50,8 @@ describe('POST /containers/create body', () => {
     invalid({ HostConfig: { IpcMode: 'public' } }, 'invalid IPC mode: public');
     invalid({ HostConfig: { UTSMode: 'private' } }, 'invalid UTS mode: private');
     invalid({ Hostname: 'h', HostConfig: { UTSMode: 'host' } }, 'conflicting options: hostname and the UTS mode');
+    invalid({ HostConfig: { CgroupnsMode: 'shared' } }, 'invalid cgroup namespace mode: shared');
+    assert.equal(createBodyToRequest({ Image: 'b', HostConfig: { CgroupnsMode: 'private' } }).cgroupnsMode, 'private');
   });
 
   it('takes limits, security options, init and a healthcheck', () => {

@@ -297,6 +297,9 @@ describe('options', () => {
     assert.deepEqual(none.linux?.namespaces?.find((n) => n.type === 'pid'), { type: 'pid', path: '/proc/7/ns/pid' });
     assert.equal(typeof none.hostname, 'string');
     assert.throws(() => generateSpec(input({ pidNamespace: { path: 'proc/7/ns/pid' } })), /must be absolute/);
+    // --cgroupns: private on cgroup v1 too, host on v2 too.
+    assert.ok(generateSpec(input({ cgroupNamespace: true })).linux?.namespaces?.some((n) => n.type === 'cgroup'));
+    assert.ok(!generateSpec(input({ cgroupNamespace: false, cgroupV2: true })).linux?.namespaces?.some((n) => n.type === 'cgroup'));
   });
 
   test('privileged: host capabilities, no seccomp, no masked/readonly paths, rw sys and cgroup, all devices', () => {
