@@ -57,11 +57,37 @@ const isSet = (value: unknown): boolean => {
  * that runs without the limit, port or volume its user asked for is worse than an error.
  */
 function refuseUnsupported(hc: Json): void {
+  const log = obj(hc.LogConfig, 'HostConfig.LogConfig');
   const unsupported: Array<[string, unknown]> = [
     ['HostConfig.Links', hc.Links],
     ['HostConfig.DeviceRequests', hc.DeviceRequests],
     ['HostConfig.UsernsMode', hc.UsernsMode],
     ['HostConfig.CgroupParent', hc.CgroupParent],
+    ['HostConfig.BlkioWeight', hc.BlkioWeight],
+    ['HostConfig.BlkioWeightDevice', hc.BlkioWeightDevice],
+    ['HostConfig.BlkioDeviceReadBps', hc.BlkioDeviceReadBps],
+    ['HostConfig.BlkioDeviceWriteBps', hc.BlkioDeviceWriteBps],
+    ['HostConfig.BlkioDeviceReadIOps', hc.BlkioDeviceReadIOps],
+    ['HostConfig.BlkioDeviceWriteIOps', hc.BlkioDeviceWriteIOps],
+    ['HostConfig.CpuRealtimePeriod', hc.CpuRealtimePeriod],
+    ['HostConfig.CpuRealtimeRuntime', hc.CpuRealtimeRuntime],
+    ['HostConfig.CpuCount', hc.CpuCount],
+    ['HostConfig.CpuPercent', hc.CpuPercent],
+    ['HostConfig.IOMaximumIOps', hc.IOMaximumIOps],
+    ['HostConfig.IOMaximumBandwidth', hc.IOMaximumBandwidth],
+    ['HostConfig.KernelMemory', hc.KernelMemory],
+    ['HostConfig.KernelMemoryTCP', hc.KernelMemoryTCP],
+    ['HostConfig.DeviceCgroupRules', hc.DeviceCgroupRules],
+    ['HostConfig.Annotations', hc.Annotations],
+    ['HostConfig.StorageOpt', hc.StorageOpt],
+    ['HostConfig.MaskedPaths', hc.MaskedPaths],
+    ['HostConfig.ReadonlyPaths', hc.ReadonlyPaths],
+    // conmon writes every container's log in the k8s-file format that `logs` reads: that is
+    // the json-file driver's place, without its options (max-size, max-file…).
+    ['HostConfig.LogConfig.Type', log.Type === 'json-file' ? undefined : log.Type],
+    ['HostConfig.LogConfig.Config', log.Config],
+    ['HostConfig.Runtime', hc.Runtime === 'runc' ? undefined : hc.Runtime],
+    ['HostConfig.Isolation', hc.Isolation === 'default' ? undefined : hc.Isolation],
   ];
   const asked = unsupported.filter(([, value]) => isSet(value)).map(([name]) => name);
   if (asked.length > 0) {

@@ -37,6 +37,17 @@ describe('POST /containers/create body', () => {
     refused({ DeviceRequests: [{ Driver: 'nvidia' }] }, /HostConfig.DeviceRequests/);
     refused({ Links: ['db:db'] }, /Links/);
     refused({ UsernsMode: 'host', CgroupParent: '/x' }, /UsernsMode, HostConfig.CgroupParent/);
+    refused({ BlkioWeight: 300, BlkioDeviceReadBps: [{ Path: '/dev/vda', Rate: 1 }] }, /BlkioWeight, HostConfig.BlkioDeviceReadBps/);
+    refused({ DeviceCgroupRules: ['c 1:3 mr'], Annotations: { a: 'b' }, StorageOpt: { size: '1G' } }, /DeviceCgroupRules, HostConfig.Annotations, HostConfig.StorageOpt/);
+    refused({ LogConfig: { Type: 'none' } }, /HostConfig.LogConfig.Type$/);
+    refused({ LogConfig: { Type: 'json-file', Config: { 'max-size': '10m' } } }, /HostConfig.LogConfig.Config$/);
+    refused({ Runtime: 'crun', Isolation: 'hyperv', MaskedPaths: ['/etc'] }, /MaskedPaths, HostConfig.Runtime, HostConfig.Isolation/);
+    // What clients send when nothing was asked for passes.
+    createBodyToRequest({
+      Image: 'b',
+      HostConfig: { LogConfig: { Type: '', Config: {} }, BlkioWeightDevice: [], CpuCount: 0, MaskedPaths: null, Runtime: 'runc', Isolation: '' },
+    });
+    createBodyToRequest({ Image: 'b', HostConfig: { LogConfig: { Type: 'json-file', Config: null } } });
   });
 
   it('takes PID, IPC and UTS namespace modes and refuses bad ones with dockerd\'s messages', () => {
