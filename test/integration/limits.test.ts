@@ -68,6 +68,10 @@ describe('limits and security options', () => {
     const conflicting = await d.docker(['update', '--cpu-quota', '20000', 'lim']);
     assert.notEqual(conflicting.code, 0);
     assert.match(conflicting.stderr, /CPU Quota cannot be updated as NanoCPUs has already been set/);
+    // What berth does not implement is refused, not ignored.
+    const blkio = await d.docker(['update', '--blkio-weight', '300', 'lim']);
+    assert.notEqual(blkio.code, 0);
+    assert.match(blkio.stderr, /not supported by berth yet: BlkioWeight/);
     await d.docker(['rm', '-f', 'lim']);
   });
 

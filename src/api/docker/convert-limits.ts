@@ -3,7 +3,7 @@
  * and update bodies in (HostConfig.Resources fields, SecurityOpt, Sysctls, Init, OomScoreAdj,
  * Config.Healthcheck), their inspect form out.
  */
-import { invalidArgument } from '../../core/errors.js';
+import { BerthError, invalidArgument } from '../../core/errors.js';
 import type { ContainerRecord, ContainerSpecRequest } from '../../containers/types.js';
 import type { HealthState } from '../../containers/health.js';
 import type { RestartPolicy } from '../../containers/restart.js';
@@ -121,6 +121,12 @@ export function updateBodyToChange(body: unknown): { resources: ResourcesUpdate;
   for (const key of ['Ulimits', 'Devices']) {
     if (list(b[key], key).length > 0) throw invalidArgument(`${key} cannot be updated on an existing container`);
   }
+  // What `docker update` can also change and berth does not implement: refused, not ignored.
+  const unsupported = ['BlkioWeight', 'BlkioWeightDevice', 'BlkioDeviceReadBps', 'BlkioDeviceWriteBps', 'BlkioDeviceReadIOps', 'BlkioDeviceWriteIOps', 'CpuRealtimePeriod', 'CpuRealtimeRuntime', 'KernelMemory', 'KernelMemoryTCP'].filter((key) => {
+    const v = b[key];
+    return !(v === undefined || v === null || v === 0 || (Array.isArray(v) && v.length === 0));
+  });
+  if (unsupported.length > 0) throw new BerthError('not-implemented', `not supported by berth yet: ${unsupported.join(', ')}`);
   const resources: ResourcesUpdate = {};
   const numbers = [
     ['Memory', 'memory'],
