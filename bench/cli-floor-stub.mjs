@@ -48,7 +48,6 @@ const server = createServer((req, res) => {
     pending.attach = pending.wait = undefined;
     return undefined;
   }
-  if (req.method === 'GET' && path === `/containers/${ID}/json`) return json(res, 200, { Id: ID, State: { Running: true }, Config: { Tty: false } });
   if (req.method === 'GET' && path.startsWith('/containers/') && path.endsWith('/json')) return json(res, 200, { Id: ID, State: { Running: true }, Config: { Tty: false } });
   if (req.method === 'POST' && path.endsWith('/exec')) return json(res, 201, { Id: ID });
   if (req.method === 'GET' && path === `/exec/${ID}/json`) return json(res, 200, { ID, Running: false, ExitCode: 0, Pid: 0, ContainerID: ID });

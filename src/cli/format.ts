@@ -259,8 +259,6 @@ export interface RowFormat {
    * a field the row lacks is then an execution error (a TemplateExecError), as on a Go struct.
    */
   render(rows: ReadonlyArray<Record<string, unknown>>, headers: Record<string, string>, rowType?: string): string;
-  /** Whether the template reads the field, or the whole row (`{{json .}}`): docker's FieldsUsed. */
-  uses(field: string, fields: readonly string[]): boolean;
 }
 
 /** formatter.Context.preFormat: "table" off the front, spaces (only spaces) trimmed at both ends, then \t and \n unescaped. */
@@ -281,31 +279,6 @@ export function compileRowFormat(format: string): RowFormat {
       for (const r of rows) body += `${tpl.execute(r, rowType)}\n`;
       const text = isTable ? `${tpl.execute(headers)}\n${body}` : body;
       return isTable ? tabwrite(text) : text;
-    },
-    uses(field, fields) {
-      // As docker finds out: one execution against a row that notes what is read of it.
-      const read = new Set<string>();
-      let whole = false;
-      const probe = new Proxy(Object.fromEntries(fields.map((f) => [f, ''])), {
-        get(target, key, receiver) {
-          if (typeof key === 'string') read.add(key);
-          return Reflect.get(target, key, receiver) as unknown;
-        },
-        getOwnPropertyDescriptor(target, key) {
-          if (typeof key === 'string') read.add(key);
-          return Reflect.getOwnPropertyDescriptor(target, key);
-        },
-        ownKeys(target) {
-          whole = true;
-          return Reflect.ownKeys(target);
-        },
-      });
-      try {
-        tpl.execute(probe);
-      } catch {
-        // An execution error is reported when the real rows are rendered.
-      }
-      return whole || read.has(field);
     },
   };
 }

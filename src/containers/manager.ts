@@ -14,6 +14,8 @@ import { BerthError, conflict, errnoCode, invalidArgument, notFound, errorMessag
 import { writeFileAtomic, writeScratchFileSync } from '../core/fs-atomic.js';
 import { MNT_DETACH, MS_NODEV, MS_NOEXEC, MS_NOSUID, mount, umount2 } from '../core/libc.js';
 import { logger } from '../core/log.js';
+import { readMountInfo } from '../core/mountinfo.js';
+import { readTextIfPresent } from '../core/read-text.js';
 import { settleAll } from '../core/settle.js';
 import type { ImageRuntimeConfig } from '../oci/image.js';
 import { conmonFiles, launchConmonCreate } from '../runtime/conmon.js';
@@ -24,7 +26,7 @@ import { oomKillCount } from '../runtime/cgroups.js';
 import { emptyResources, mergeResourcesUpdate, ociResourcesForUpdate, type ResourcesUpdate } from '../runtime/resources.js';
 import { resolveUser } from '../runtime/user.js';
 import { parseSignal } from '../runtime/signals.js';
-import { readMountInfo, type OverlaySnapshotter } from '../snapshots/overlay.js';
+import type { OverlaySnapshotter } from '../snapshots/overlay.js';
 import type { VolumeStore } from '../volumes/store.js';
 import type { NetworkManager } from '../network/manager.js';
 import type { ContainerNetworkState, EndpointRequest } from '../network/types.js';
@@ -535,7 +537,7 @@ export class ContainerManager extends EventEmitter {
       if (otherMode === 'host') {
         out.ipcNamespace = 'host';
         out.shm = { source: '/dev/shm' };
-      } else if (otherMode === 'shareable' && isMountPoint(this.shmPath(other.id))) {
+      } else if (otherMode === 'shareable' && hasOwnFilesystem(this.shmPath(other.id))) {
         out.ipcNamespace = { path: `/proc/${other.state.pid}/ns/ipc` };
         out.shm = { source: this.shmPath(other.id) };
       } else {
@@ -560,7 +562,7 @@ export class ContainerManager extends EventEmitter {
   private mountShareableShm(record: ContainerRecord): string {
     const path = this.shmPath(record.id);
     mkdirSync(path, { recursive: true, mode: 0o700 });
-    if (!isMountPoint(path)) {
+    if (!hasOwnFilesystem(path)) {
       mount('shm', path, 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, `mode=1777,size=${record.request.shmSize || DEFAULT_SHM_SIZE}`);
     }
     return path;
@@ -568,7 +570,7 @@ export class ContainerManager extends EventEmitter {
 
   private unmountShareableShm(id: string): void {
     const path = this.shmPath(id);
-    if (isMountPoint(path)) umount2(path, MNT_DETACH);
+    if (hasOwnFilesystem(path)) umount2(path, MNT_DETACH);
   }
 
   // ---- exit -----------------------------------------------------------------
@@ -582,7 +584,8 @@ export class ContainerManager extends EventEmitter {
   private async onExitFile(id: string): Promise<void> {
     if (!/^[a-f0-9]{64}$/.test(id)) return;
     await this.serialize(id, async () => {
-      const text = readExitFile(join(this.exitDir, id));
+      // '' while it is missing: the exit has not happened, or was handled already.
+      const text = readTextIfPresent(join(this.exitDir, id)) ?? '';
       if (text.trim() === '') return;
       await this.handleExit(id, Number.parseInt(text.trim(), 10));
     });
@@ -1309,15 +1312,6 @@ function logSize(path: string): number {
   }
 }
 
-/** conmon's exit file: '' while it is missing (the exit has not happened or was handled). */
-function readExitFile(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
 /** When conmon wrote the exit file: the container's FinishedAt. */
 function fileModified(path: string): string | undefined {
   try {
@@ -1327,8 +1321,12 @@ function fileModified(path: string): string | undefined {
   }
 }
 
-/** Something is mounted at `path` (it is on another device than its parent directory). */
-function isMountPoint(path: string): boolean {
+/**
+ * A filesystem of its own is mounted at `path` (another device than its parent's): enough for
+ * the shareable /dev/shm tmpfs, and two stats where core/mountinfo's isMountPoint parses all
+ * of mountinfo, on a path every teardown takes.
+ */
+function hasOwnFilesystem(path: string): boolean {
   try {
     return statSync(path).dev !== statSync(join(path, '..')).dev;
   } catch {

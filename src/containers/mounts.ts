@@ -7,9 +7,9 @@
  * destinations nothing else covers.
  */
 import { mkdir, stat } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { errnoCode, errorMessage, invalidArgument, isBerthError } from '../core/errors.js';
 import { logger } from '../core/log.js';
+import { readMountInfoSync, type MountInfo } from '../core/mountinfo.js';
 import type { Mount } from '../oci/runtime-spec.js';
 import { copyImageContent } from '../volumes/copy-up.js';
 import { anonymousVolume, mergeTmpfsOptions, parseContainerMounts, parseVolumesFrom, type MountPoint, type MountRequest } from '../volumes/mount-spec.js';
@@ -214,16 +214,14 @@ async function checkBindSource(source: string): Promise<void> {
  * (moby ensureShared / ensureSharedOrSlave); otherwise the request cannot be honoured.
  */
 function requirePropagation(source: string, kinds: readonly ('shared' | 'master')[]): void {
-  let best: { point: string; fields: string[] } | undefined;
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const parts = line.split(' ');
-    const point = (parts[4] ?? '').replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
+  let best: MountInfo | undefined;
+  for (const m of readMountInfoSync()) {
+    const point = m.mountPoint;
     if (point === '' || !(source === point || source.startsWith(point === '/' ? '/' : `${point}/`))) continue;
-    if (best && best.point.length > point.length) continue;
-    const separator = parts.indexOf('-');
-    best = { point, fields: parts.slice(6, separator < 0 ? undefined : separator) };
+    if (best && best.mountPoint.length > point.length) continue;
+    best = m;
   }
-  if (best && best.fields.some((f) => kinds.some((k) => f.startsWith(`${k}:`)))) return;
+  if (best && best.optionalFields.some((f) => kinds.some((k) => f.startsWith(`${k}:`)))) return;
   const what = kinds.length === 1 ? 'a shared' : 'a shared or slave';
-  throw invalidArgument(`path ${source} is mounted on ${best?.point ?? '/'} but it is not ${what} mount`);
+  throw invalidArgument(`path ${source} is mounted on ${best?.mountPoint ?? '/'} but it is not ${what} mount`);
 }

@@ -6,13 +6,13 @@ import { randomBytes } from 'node:crypto';
 /**
  * Crash-safe write: temp file in the same directory, fsync, rename, fsync the directory.
  * `durable: false` keeps the all-or-nothing rename but skips the fsyncs, for files that are
- * regenerated anyway after a crash (a container's config.json and /etc files at each start).
+ * regenerated anyway after a crash (a `runc update` resources file, a CNI result cache).
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644, options: { durable?: boolean } = {}): Promise<void> {
   const durable = options.durable ?? true;
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = tempPathBeside(path);
   const handle = await open(tmp, 'w', mode);
   try {
     await handle.writeFile(data);
@@ -47,7 +47,7 @@ export async function fsyncDir(dir: string): Promise<void> {
  * cost more than the microseconds these syscalls hold the event loop. The directory must exist.
  */
 export function writeScratchFileSync(path: string, data: string, mode = 0o644): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = tempPathBeside(path);
   const fd = openSync(tmp, 'w', mode);
   try {
     writeSync(fd, data);
@@ -63,4 +63,9 @@ export function writeScratchFileSync(path: string, data: string, mode = 0o644): 
     unlinkSync(tmp);
     throw err;
   }
+}
+
+/** A hidden temporary name in the same directory as `path`, so that the rename stays on one filesystem. */
+function tempPathBeside(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
 }

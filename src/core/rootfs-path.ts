@@ -50,6 +50,19 @@ export interface ResolveOptions {
   mounts?: readonly RootMount[];
 }
 
+/** The walk's errors that mean there is no file at the path: a missing component, or a non-directory on the way. */
+const noSuchPathErrors = new WeakSet<Error>();
+
+function noSuchPath(err: BerthError): BerthError {
+  noSuchPathErrors.add(err);
+  return err;
+}
+
+/** Whether resolveInRoot failed because nothing is at that path (as ENOENT or ENOTDIR would say). */
+export function isNoSuchPath(err: unknown): boolean {
+  return err instanceof Error && noSuchPathErrors.has(err);
+}
+
 /**
  * Resolves `path` (absolute or relative to `/`, in the container) inside the directory `root`.
  * Missing intermediate directories → not-found; an intermediate non-directory → invalid-argument;
@@ -103,7 +116,7 @@ export function resolveInRoot(root: string, path: string, options: ResolveOption
           stack.push({ fd: fs.openSync(mount.source, ROOT_FLAGS), name: component, mount });
           continue;
         }
-        if (!last) throw invalidArgument(`${mount.destination}: not a directory`);
+        if (!last) throw noSuchPath(invalidArgument(`${mount.destination}: not a directory`));
         return result(fs.openSync(dirname(mount.source), ROOT_FLAGS), basename(mount.source), containerPath(component), mount);
       }
       let st: fs.Stats;
@@ -112,7 +125,7 @@ export function resolveInRoot(root: string, path: string, options: ResolveOption
       } catch (err) {
         if (errnoCode(err) !== 'ENOENT') throw err;
         if (last) return result(top().fd, component, containerPath(component));
-        throw notFound(`${containerPath(component)}: no such file or directory`);
+        throw noSuchPath(notFound(`${containerPath(component)}: no such file or directory`));
       }
       if (st.isSymbolicLink() && (!last || options.followFinal)) {
         if (++links > MAX_SYMLINKS) throw invalidArgument(`${path}: too many levels of symbolic links`);
@@ -122,7 +135,7 @@ export function resolveInRoot(root: string, path: string, options: ResolveOption
         continue;
       }
       if (last && !st.isDirectory()) return result(top().fd, component, containerPath(component));
-      if (!st.isDirectory()) throw invalidArgument(`${containerPath(component)}: not a directory`);
+      if (!st.isDirectory()) throw noSuchPath(invalidArgument(`${containerPath(component)}: not a directory`));
       if (last && !options.followFinal) return result(top().fd, component, containerPath(component));
       stack.push({ fd: openDirAt(top().fd, component), name: component });
     }

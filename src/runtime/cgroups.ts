@@ -1,5 +1,5 @@
 /** Reading a container's cgroup files (cgroup v1 controllers or the v2 unified hierarchy). */
-import { readFileSync } from 'node:fs';
+import { readTextIfPresent } from '../core/read-text.js';
 import { join } from 'node:path';
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
@@ -16,12 +16,8 @@ export function cgroupDir(cgroupsPath: string, cgroupV2: boolean, controller: st
  */
 export function oomKillCount(cgroupsPath: string, cgroupV2: boolean): number {
   const file = join(cgroupDir(cgroupsPath, cgroupV2, 'memory'), cgroupV2 ? 'memory.events' : 'memory.oom_control');
-  let text = '';
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    // No memory cgroup (any more): nothing the kernel counted can be read.
-  }
+  // No memory cgroup (any more): nothing the kernel counted can be read.
+  const text = readTextIfPresent(file) ?? '';
   const m = /^oom_kill (\d+)$/m.exec(text);
   return m ? Number(m[1]) : 0;
 }

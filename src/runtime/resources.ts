@@ -4,8 +4,8 @@
  * container.UpdateContainer) and their mapping into the OCI spec (daemon/oci_linux.go
  * WithResources, WithRlimits).
  */
-import { readFileSync } from 'node:fs';
 import { conflict, invalidArgument } from '../core/errors.js';
+import { readTextIfPresent } from '../core/read-text.js';
 import type { LinuxResources, POSIXRlimit } from '../oci/runtime-spec.js';
 
 export interface Ulimit {
@@ -112,14 +112,6 @@ export interface ResourceHost {
   oomScoreAdj: number;
 }
 
-function readText(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
 /** Parses /proc/<pid>/limits into hard limits by rlimit name. */
 export function parseHardLimits(text: string): Record<string, number> {
   const out: Record<string, number> = {};
@@ -134,18 +126,18 @@ export function parseHardLimits(text: string): Record<string, number> {
 }
 
 export function readResourceHost(cgroupV2: boolean): ResourceHost {
-  const status = readText('/proc/self/status');
+  const status = readTextIfPresent('/proc/self/status') ?? '';
   const capEff = /^CapEff:\s*([0-9a-fA-F]+)$/m.exec(status)?.[1] ?? '0';
-  const cpus = readText('/sys/devices/system/cpu/online').trim() || '0';
-  const mems = readText('/sys/devices/system/node/online').trim() || '0';
+  const cpus = (readTextIfPresent('/sys/devices/system/cpu/online') ?? '').trim() || '0';
+  const mems = (readTextIfPresent('/sys/devices/system/node/online') ?? '').trim() || '0';
   return {
     cgroupV2,
     cpus,
     mems,
     // CAP_SYS_RESOURCE is capability 24.
     canRaiseLimits: ((BigInt('0x' + capEff) >> 24n) & 1n) === 1n,
-    hardLimits: parseHardLimits(readText('/proc/self/limits')),
-    oomScoreAdj: Number(readText('/proc/self/oom_score_adj').trim() || '0'),
+    hardLimits: parseHardLimits(readTextIfPresent('/proc/self/limits') ?? ''),
+    oomScoreAdj: Number((readTextIfPresent('/proc/self/oom_score_adj') ?? '').trim() || '0'),
   };
 }
 

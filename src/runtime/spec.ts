@@ -8,10 +8,11 @@
  * host's capability set, thermal_throttle paths, kernel) come in as input — detectHostFacts()
  * reads them once per process.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { release } from 'node:os';
 import { posix } from 'node:path';
 import { invalidArgument } from '../core/errors.js';
+import { readTextIfPresent } from '../core/read-text.js';
 import { x32AbiAvailable } from '../core/libc.js';
 import type { ImageRuntimeConfig } from '../oci/image.js';
 import type {
@@ -581,14 +582,6 @@ export function toRuntimeJson(value: unknown): string {
 
 let hostFactsCache: HostFacts | undefined;
 
-function readText(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
 function exists(path: string): boolean {
   try {
     statSync(path);
@@ -621,11 +614,11 @@ export function capabilitiesFromMask(hex: string): string[] {
 /** Reads the host facts once per process (a few small /proc and /sys reads). */
 export function detectHostFacts(): HostFacts {
   if (hostFactsCache) return hostFactsCache;
-  const status = readText('/proc/self/status') ?? '';
+  const status = readTextIfPresent('/proc/self/status') ?? '';
   const capBnd = /^CapBnd:\s*([0-9a-fA-F]+)$/m.exec(status)?.[1];
-  const uidMapText = readText('/proc/self/uid_map');
+  const uidMapText = readTextIfPresent('/proc/self/uid_map');
   const uidMap = (uidMapText ?? '0 0 4294967295').trim().split(/\s+/);
-  const cpus = parseCpuList(readText('/sys/devices/system/cpu/possible') ?? '');
+  const cpus = parseCpuList(readTextIfPresent('/sys/devices/system/cpu/possible') ?? '');
   hostFactsCache = {
     cgroupV2: exists('/sys/fs/cgroup/cgroup.controllers'),
     capabilities: capBnd ? capabilitiesFromMask(capBnd) : [...ALL_CAPABILITIES],

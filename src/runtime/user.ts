@@ -16,8 +16,8 @@
  * `/`, so nothing outside it is ever read), and the final open uses O_NOFOLLOW.
  */
 import { closeSync, constants as fsConstants, fstatSync, openSync, readFileSync } from 'node:fs';
-import { errnoCode, invalidArgument, isBerthError } from '../core/errors.js';
-import { resolveInRoot, type ResolvedPath } from '../core/rootfs-path.js';
+import { errnoCode, invalidArgument } from '../core/errors.js';
+import { isNoSuchPath, resolveInRoot, type ResolvedPath } from '../core/rootfs-path.js';
 
 const MIN_ID = 0;
 const MAX_ID = 2 ** 31 - 1;
@@ -192,8 +192,7 @@ export function readFileInRoot(root: string, path: string): string | undefined {
   try {
     resolved = resolveInRoot(root, path, { followFinal: true });
   } catch (err) {
-    // A missing or non-directory component on the way means there is no such file.
-    if (isBerthError(err, 'not-found') || (isBerthError(err, 'invalid-argument') && /: not a directory$/.test(err.message))) return undefined;
+    if (isNoSuchPath(err)) return undefined;
     throw err;
   }
   let fd: number;
@@ -219,9 +218,9 @@ export function readFileInRoot(root: string, path: string): string | undefined {
 
 /**
  * Resolves a Docker User string against `<rootfs>/etc/passwd` and `<rootfs>/etc/group`.
- * Errors are BerthError invalid-argument with runc's messages.
+ * Errors are BerthError invalid-argument with runc's messages, as rejections (the reads are
+ * synchronous, the function async like the other start steps it runs beside).
  */
-// async so that a failure is a rejection for every caller, as with the other start steps.
 export async function resolveUser(rootfs: string, userSpec: string, groupAdd: readonly string[] = []): Promise<ExecUser> {
   const passwd = readFileInRoot(rootfs, '/etc/passwd');
   const group = readFileInRoot(rootfs, '/etc/group');

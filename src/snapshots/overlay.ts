@@ -68,6 +68,7 @@ import {
 import { fsyncDir, writeFileAtomic } from '../core/fs-atomic.js';
 import { MNT_DETACH, mount, mountLoopImage, umount2, umount2Async } from '../core/libc.js';
 import { logger } from '../core/log.js';
+import { readMountInfo, type MountInfo } from '../core/mountinfo.js';
 import { applyLayer, type ApplyResult, type LayerCompression } from '../core/tar-apply.js';
 import { applyLayerToSquashfs } from './squashfs.js';
 
@@ -91,15 +92,9 @@ export interface LayerInfo {
   size: number;
 }
 
-/** One line of /proc/self/mountinfo, the parts we use. */
-export interface MountInfo {
-  mountPoint: string;
-  fsType: string;
-  superOptions: string;
-}
-
 const MAX_MOUNT_DATA = 4095; // one page minus the NUL terminator
 const SQUASHFS_IMAGE = 'layer.sqfs';
+const LAYER_RECORD = 'layer.json';
 const KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 export class OverlaySnapshotter {
@@ -174,9 +169,14 @@ export class OverlaySnapshotter {
 
   // --- committed layers ------------------------------------------------------------------------
 
+  /** The record of a committed layer: written into its staging directory before the rename that commits it. */
+  private layerRecord(chainId: Digest): string {
+    return join(this.layerDir(chainId), LAYER_RECORD);
+  }
+
   async has(chainId: Digest): Promise<boolean> {
     try {
-      await lstat(join(this.layerDir(chainId), 'layer.json'));
+      await lstat(this.layerRecord(chainId));
       return true;
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return false;
@@ -193,7 +193,7 @@ export class OverlaySnapshotter {
   async layerInfo(chainId: Digest): Promise<LayerInfo | undefined> {
     let text: string;
     try {
-      text = await readFile(join(this.layerDir(chainId), 'layer.json'), 'utf8');
+      text = await readFile(this.layerRecord(chainId), 'utf8');
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return undefined;
       throw err;
@@ -279,7 +279,7 @@ export class OverlaySnapshotter {
         }
       }
       const info: LayerInfo = { chainId, diffId: result.diffId, size: result.size };
-      await writeFileAtomic(join(staging, 'layer.json'), JSON.stringify(info) + '\n', 0o600);
+      await writeFileAtomic(join(staging, LAYER_RECORD), JSON.stringify(info) + '\n', 0o600);
       if (this.syncFs) await syncfs(staging);
       try {
         await rename(staging, this.layerDir(chainId));
@@ -337,7 +337,7 @@ export class OverlaySnapshotter {
     // Synchronous calls: this is on the path of every create, and a dozen thread-pool round
     // trips cost more than the syscalls block the event loop.
     await this.serialized(async () => {
-      const missing = lowers.find((chainId) => !existsSync(join(this.layerDir(chainId), 'layer.json')));
+      const missing = lowers.find((chainId) => !existsSync(this.layerRecord(chainId)));
       if (missing !== undefined) throw notFound(`layer snapshot ${missing} not found`);
       if (existsSync(dir)) throw alreadyExists(`active snapshot "${key}" already exists`);
       const top = lowers[lowers.length - 1];
@@ -634,28 +634,6 @@ async function unmountIfMounted(mountPoint: string): Promise<void> {
 
 function isOurOverlay(m: MountInfo, upper: string): boolean {
   return m.fsType === 'overlay' && m.superOptions.split(',').includes(`upperdir=${upper}`);
-}
-
-/** Mountinfo escapes space, tab, newline and backslash as \ooo. */
-function unescapeMountField(value: string): string {
-  return value.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(Number.parseInt(oct, 8)));
-}
-
-export async function readMountInfo(): Promise<MountInfo[]> {
-  const text = await readFile('/proc/self/mountinfo', 'utf8');
-  const out: MountInfo[] = [];
-  for (const line of text.split('\n')) {
-    if (!line) continue;
-    const fields = line.split(' ');
-    const sep = fields.indexOf('-', 6);
-    if (sep < 0 || fields.length < sep + 4) continue;
-    out.push({
-      mountPoint: unescapeMountField(fields[4] ?? ''),
-      fsType: fields[sep + 1] ?? '',
-      superOptions: unescapeMountField(fields[sep + 3] ?? ''),
-    });
-  }
-  return out;
 }
 
 /** syncfs(2) of the filesystem holding `path`, via coreutils `sync -f`. */

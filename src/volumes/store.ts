@@ -6,12 +6,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { conflict, invalidArgument, notFound } from '../core/errors.js';
 import { MNT_DETACH, mount, MS_BIND, MS_REC, MS_REMOUNT, umount2 } from '../core/libc.js';
+import { isMountPoint } from '../core/mountinfo.js';
 import { localMount, needsMount, validateLocalOptions } from './local-options.js';
 import { directorySize } from '../core/du.js';
 
@@ -246,16 +246,5 @@ function labelMatches(volume: VolumeRecord, filter: string): boolean {
   const key = eq < 0 ? filter : filter.slice(0, eq);
   if (!Object.prototype.hasOwnProperty.call(volume.labels, key)) return false;
   return eq < 0 || volume.labels[key] === filter.slice(eq + 1);
-}
-
-/** Is `path` itself a mount point (per /proc/self/mountinfo, with its octal escapes)? */
-function isMountPoint(path: string): boolean {
-  const info = readFileSync('/proc/self/mountinfo', 'utf8');
-  for (const line of info.split('\n')) {
-    const field = line.split(' ')[4];
-    if (field === undefined) continue;
-    if (field.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(Number.parseInt(o, 8))) === path) return true;
-  }
-  return false;
 }
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { chainIds } from '../../src/core/digest.js';
 import { applyLayer } from '../../src/core/tar-apply.js';
-import { readMountInfo } from '../../src/snapshots/overlay.js';
+import { readMountInfo } from '../../src/core/mountinfo.js';
 import { mountsUnder, processesMentioning, startBerthd, type Berthd } from '../helpers/berthd.js';
 import { fixtures, type Fixtures } from '../helpers/fixtures.js';
 import { loopDevicesBelow } from '../helpers/loop.js';

@@ -22,7 +22,7 @@ import { pathSegment, readBody } from '../client.js';
 import { statusFromStateWord } from '../container-status.js';
 import { buildCreateRequest } from '../create-config.js';
 import { ApiError, CliError, DaemonUnreachableError, displayError } from '../errors.js';
-import { compileRowFormat, containerFields, HEADERS, PS_FIELDS, PS_TABLE, PS_TABLE_SIZE, type ContainerSummary, type RowFormat } from '../format.js';
+import { compileRowFormat, containerFields, HEADERS, PS_TABLE, PS_TABLE_SIZE, type ContainerSummary } from '../format.js';
 import { api, eprintln, out, println } from '../io.js';
 import { isMultiplexed, FrameDemuxer, STREAM_STDERR } from '../stdcopy.js';
 import { parseTemplate, TemplateError, TemplateExecError, type Template } from '../template.js';
@@ -229,15 +229,9 @@ export async function psCmd(opts: {
   else if (format === undefined || format === '' || format === 'table') format = opts.size ? PS_TABLE_SIZE : PS_TABLE;
   // docker's `--format json` prints the whole row, as {{json .}} does, but does not ask for sizes.
   const template = format === 'json' ? '{{json .}}' : format;
-  let rowFormat: RowFormat;
-  try {
-    rowFormat = compileRowFormat(template);
-  } catch (e) {
-    if (e instanceof TemplateError) throw new CliError(`failed to parse template: ${e.goMessage()}`, 1);
-    throw e;
-  }
-  if (opts.format && opts.format !== 'json') probeContainerFormat(opts.format);
-  const size = opts.size || (!opts.quiet && format !== 'json' && rowFormat.uses('Size', PS_FIELDS));
+  const readsSize = opts.format !== undefined && opts.format !== '' && opts.format !== 'json' && probeContainerFormat(parsePsFormat(() => parseTemplate(opts.format ?? '')));
+  const rowFormat = parsePsFormat(() => compileRowFormat(template));
+  const size = opts.size || (!opts.quiet && readsSize);
   const list = await api().json<ContainerSummary[]>({
     method: 'GET',
     path: '/containers/json',
@@ -358,24 +352,40 @@ export async function execCmd(
   return info.ExitCode ?? 0;
 }
 
-/**
- * docker ps runs the --format it was given, as typed, once against an empty ContainerContext
- * before it asks for containers (to learn which fields the template reads): a field that does
- * not exist fails there, with the positions of the string as typed, even when -q is set or no
- * container would be listed.
- */
-function probeContainerFormat(format: string): void {
-  let probe: Template;
+/** A --format that does not parse, in docker ps's words. */
+function parsePsFormat<T>(parse: () => T): T {
   try {
-    probe = parseTemplate(format);
+    return parse();
   } catch (e) {
     if (e instanceof TemplateError) throw new CliError(`failed to parse template: ${e.goMessage()}`, 1);
     throw e;
   }
+}
+
+/**
+ * docker ps runs the --format it was given, as typed, once against an empty ContainerContext
+ * before it asks for containers, to learn which fields the template reads (FieldsUsed): a
+ * field that does not exist fails there, with the positions of the string as typed, even
+ * when -q is set or no container would be listed. Returns whether it reads .Size (or prints
+ * the whole row), for which sizes are asked of the daemon.
+ */
+function probeContainerFormat(probe: Template): boolean {
+  let readsSize = false;
+  const row = new Proxy(containerFields({ Id: '' } as ContainerSummary, true), {
+    getOwnPropertyDescriptor(target, key) {
+      if (key === 'Size') readsSize = true;
+      return Reflect.getOwnPropertyDescriptor(target, key);
+    },
+    ownKeys(target) {
+      readsSize = true;
+      return Reflect.ownKeys(target);
+    },
+  });
   try {
-    probe.execute(containerFields({ Id: '' } as ContainerSummary, true), '*formatter.ContainerContext');
+    probe.execute(row, '*formatter.ContainerContext');
   } catch (e) {
     if (e instanceof TemplateExecError) throw new CliError(`failed to execute template: ${e.goMessage()}`, 1);
     // Anything else the rows report when they are rendered.
   }
+  return readsSize;
 }

@@ -16,12 +16,11 @@ import { VOLUME_HEADERS, volumeRow, type Volume } from './volumes.js';
 
 type DfImage = ImageSummary & { RepoTags: string[] | null; Created: number; Size: number; SharedSize: number; Containers: number };
 type DfContainer = ContainerSummary & { Image: string; Command: string; Created: number; State: string; Status: string; Names: string[] };
-type DfVolume = Volume;
 interface DiskUsage {
   LayersSize?: number;
   Images?: DfImage[] | null;
   Containers?: DfContainer[] | null;
-  Volumes?: DfVolume[] | null;
+  Volumes?: Volume[] | null;
   BuildCache?: unknown[] | null;
 }
 
@@ -29,10 +28,10 @@ function reclaimable(amount: number, total: number): string {
   return total > 0 ? `${humanSize(amount)} (${Math.floor((amount * 100) / total)}%)` : humanSize(amount);
 }
 
-/** docker's diskUsageContext rows, keys in the sorted order its {{json .}} prints them. */
 const DF_TABLE = 'table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}';
 const DF_HEADERS: Record<string, string> = { Type: 'TYPE', TotalCount: 'TOTAL', Active: 'ACTIVE', Size: 'SIZE', Reclaimable: 'RECLAIMABLE' };
 
+/** docker's diskUsageContext summary rows, keys in the sorted order its {{json .}} prints them. */
 function dfRow(type: string, total: number, active: number, size: number, reclaimableText: string): Record<string, unknown> {
   return { Active: String(active), Reclaimable: reclaimableText, Size: humanSize(size), TotalCount: String(total), Type: type };
 }

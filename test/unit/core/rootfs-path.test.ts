@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fdPath } from '../../../src/core/tar-tree.js';
-import { resolveInRoot } from '../../../src/core/rootfs-path.js';
+import { isNoSuchPath, resolveInRoot } from '../../../src/core/rootfs-path.js';
 import { BerthError } from '../../../src/core/errors.js';
 
 describe('resolveInRoot', () => {
@@ -97,6 +97,20 @@ describe('resolveInRoot', () => {
     } finally {
       fs.rmSync(volume, { recursive: true, force: true });
     }
+  });
+
+  it('tells "nothing at that path" apart from other failures (isNoSuchPath)', () => {
+    const failure = (path: string): unknown => {
+      try {
+        resolveInRoot(root, path).close();
+      } catch (err) {
+        return err;
+      }
+      return assert.fail(`${path} resolved`);
+    };
+    assert.equal(isNoSuchPath(failure('/missing/x')), true);
+    assert.equal(isNoSuchPath(failure('/etc/passwd/x')), true);
+    assert.equal(isNoSuchPath(failure('/loop1/x')), false);
   });
 
   it('leaves no file descriptors open', () => {

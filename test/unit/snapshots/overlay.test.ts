@@ -7,7 +7,8 @@ import { gzipSync } from 'node:zlib';
 import { chainIds, type Digest } from '../../../src/core/digest.js';
 import { isBerthError } from '../../../src/core/errors.js';
 import { mountLoopImage, umount2 } from '../../../src/core/libc.js';
-import { OverlaySnapshotter, readMountInfo, type LayerFormat } from '../../../src/snapshots/overlay.js';
+import { readMountInfo } from '../../../src/core/mountinfo.js';
+import { OverlaySnapshotter, type LayerFormat } from '../../../src/snapshots/overlay.js';
 import { loopDevicesBelow } from '../../helpers/loop.js';
 import { exists, makeTar, mountPoints, sha256Of, streamOf, tempDir, type TarEntry } from './helpers.js';
 
