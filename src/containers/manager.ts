@@ -357,7 +357,7 @@ export class ContainerManager extends EventEmitter {
    * Starts the container. `beforeStart` runs after `runc create` (the log file and attach
    * socket exist) and before `runc start`, so attached clients miss no output.
    */
-  async start(idOrName: string, beforeStart?: (record: ContainerRecord, logOffset: number) => Promise<void> | void): Promise<ContainerRecord> {
+  async start(idOrName: string, beforeStart?: (logOffset: number) => Promise<void> | void): Promise<ContainerRecord> {
     const initial = this.get(idOrName);
     return this.serialize(initial.id, async () => {
       const record = this.get(initial.id);
@@ -385,7 +385,7 @@ export class ContainerManager extends EventEmitter {
     });
   }
 
-  private async startLocked(record: ContainerRecord, beforeStart?: (record: ContainerRecord, logOffset: number) => Promise<void> | void): Promise<ContainerRecord> {
+  private async startLocked(record: ContainerRecord, beforeStart?: (logOffset: number) => Promise<void> | void): Promise<ContainerRecord> {
     const id = record.id;
     const req = record.request;
     await this.pendingTeardowns.get(id);
@@ -415,22 +415,31 @@ export class ContainerManager extends EventEmitter {
     // The CNI attachments run while runc creates the container: both only need the pinned namespace.
     const [created, networkState] = await settleAll([launch.proceed(), sandbox.connect()] as const);
     const logOffset = logSize(this.logPath(id));
-    const running = this.updateState(id, {
-      status: 'running',
-      pid: created.pid,
-      conmonPid: created.conmonPid,
-      exitCode: 0,
-      error: '',
-      oomKilled: false,
-      startedAt: new Date().toISOString(),
-      finishedAt: '0001-01-01T00:00:00Z',
-    }, { state: networkState });
+    if (beforeStart) await beforeStart(logOffset);
+    // `runc start` runs while the record and the events are written: the container's process
+    // only waits for runc. An exit meanwhile waits for this start (both hold the container's lock).
+    const starting = this.options.runc.start(id);
+    let running: ContainerRecord | undefined;
+    try {
+      running = this.updateState(id, {
+        status: 'running',
+        pid: created.pid,
+        conmonPid: created.conmonPid,
+        exitCode: 0,
+        error: '',
+        oomKilled: false,
+        startedAt: new Date().toISOString(),
+        finishedAt: '0001-01-01T00:00:00Z',
+      }, { state: networkState });
+      // dockerd's order: network connect, volume mount, then (after runc start) container start.
+      if (running) {
+        for (const networkId of this.joinedNetworkIds(running, networkState)) this.emit('connect', id, networkId);
+        for (const point of running.mounts ?? []) if (point.type === 'volume') this.emit('mount', id, point);
+      }
+    } finally {
+      await starting;
+    }
     if (!running) throw notFound(`No such container: ${id}`);
-    // dockerd's order: network connect, volume mount, then (after runc start) container start.
-    for (const networkId of this.joinedNetworkIds(running, networkState)) this.emit('connect', id, networkId);
-    for (const point of running.mounts ?? []) if (point.type === 'volume') this.emit('mount', id, point);
-    if (beforeStart) await beforeStart(running, logOffset);
-    await this.options.runc.start(id);
     this.emit('start', id);
     // A process that exits instantly may have written its exit file before the watcher saw it.
     void this.onExitFile(id);
@@ -678,9 +687,10 @@ export class ContainerManager extends EventEmitter {
     const released = this.releaseAfterStop(id);
     const previous = this.pendingTeardowns.get(id);
     const job = (previous ?? Promise.resolve())
-      // After a turn of the event loop: the exit's waiters (`run --rm` waits for the removal
-      // that follows) are answered before spawning runc holds the event loop for its vfork.
-      .then(() => new Promise((resolve) => setImmediate(resolve)))
+      // Two turns of the event loop later: the exit's waiters (`run --rm` waits for the removal
+      // that follows) are answered, and the attached streams' ends are on the wire (a socket's
+      // shutdown waits for the next poll phase), before spawning runc holds the event loop.
+      .then(() => new Promise((resolve) => setImmediate(() => setImmediate(resolve))))
       .then(() => this.teardownRuntime(id))
       .catch((err: unknown) => log.warn('teardown after exit failed', { id, error: errorMessage(err) }))
       .finally(() => {
@@ -828,7 +838,7 @@ export class ContainerManager extends EventEmitter {
    * docker restart (moby containerRestart): a running container is stopped (kill, die, stop),
    * then started (start), then `restart` is emitted. Restarts by policy emit no `restart`.
    */
-  async restart(idOrName: string, timeoutSeconds: number | undefined, signal: string | undefined, beforeStart?: (record: ContainerRecord, logOffset: number) => Promise<void> | void): Promise<void> {
+  async restart(idOrName: string, timeoutSeconds: number | undefined, signal: string | undefined, beforeStart?: (logOffset: number) => Promise<void> | void): Promise<void> {
     const record = this.get(idOrName);
     await this.stop(record.id, timeoutSeconds, signal);
     await this.start(record.id, beforeStart);

@@ -3,7 +3,7 @@
  * F closes a line; P is a fragment whose line continues in the next record.
  */
 import { open, stat } from 'node:fs/promises';
-import { watch, type FSWatcher } from 'node:fs';
+import { readSync, watch, type FSWatcher } from 'node:fs';
 
 export interface LogEntry {
   /** RFC3339Nano in UTC with a Z, as Docker prints it. */
@@ -62,6 +62,14 @@ export interface ReadLogsOptions {
   onEntry: (entry: LogEntry) => void | Promise<void>;
 }
 
+/**
+ * What the last read after an exit takes synchronously: `run` and `attach` end as soon as the
+ * container's last output is out, and a read through the thread pool would wait behind the
+ * teardown that follows the exit. A container that wrote more than this at the end is read
+ * the usual way.
+ */
+const FINAL_SYNC_READ_BYTES = 256 * 1024;
+
 /** Streams a log file's entries, optionally following it until the container exits. */
 export async function readLogs(path: string, options: ReadLogsOptions): Promise<void> {
   let position = options.fromOffset ?? 0;
@@ -70,14 +78,17 @@ export async function readLogs(path: string, options: ReadLogsOptions): Promise<
     (options.since === undefined || e.time >= options.since) && (options.until === undefined || e.time <= options.until);
 
   const handle = await open(path, 'r').catch(() => undefined);
-  const readAvailable = async (collect?: LogEntry[]): Promise<void> => {
+  const buf = Buffer.alloc(64 * 1024);
+  /** Reads to the end of the file; the first `syncBytes` bytes without leaving the event loop. */
+  const readAvailable = async (collect?: LogEntry[], syncBytes = 0): Promise<void> => {
     if (!handle) return;
-    const buf = Buffer.alloc(64 * 1024);
+    let syncLeft = syncBytes;
     for (;;) {
-      const { bytesRead } = await handle.read(buf, 0, buf.length, position);
+      const bytesRead = syncLeft > 0 ? readSync(handle.fd, buf, 0, buf.length, position) : (await handle.read(buf, 0, buf.length, position)).bytesRead;
       if (bytesRead === 0) return;
+      syncLeft -= bytesRead;
       position += bytesRead;
-      let chunk = carry.length ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
+      const chunk = carry.length ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
       let start = 0;
       for (let nl = chunk.indexOf(NL, start); nl >= 0; nl = chunk.indexOf(NL, start)) {
         const entry = parseLogRecord(chunk.subarray(start, nl));
@@ -87,7 +98,6 @@ export async function readLogs(path: string, options: ReadLogsOptions): Promise<
         else await options.onEntry(entry);
       }
       carry = Buffer.from(chunk.subarray(start));
-      chunk = Buffer.alloc(0);
     }
   };
 
@@ -102,8 +112,11 @@ export async function readLogs(path: string, options: ReadLogsOptions): Promise<
     if (!options.follow || options.signal?.aborted) return;
 
     let exited = false;
+    // Set by every wake-up, so one that comes while a read is under way is not lost.
+    let poked = false;
     let wake: (() => void) | undefined;
     const poke = (): void => {
+      poked = true;
       const w = wake;
       wake = undefined;
       w?.();
@@ -123,21 +136,23 @@ export async function readLogs(path: string, options: ReadLogsOptions): Promise<
     const timer = setInterval(poke, 500);
     try {
       while (!options.signal?.aborted) {
-        await readAvailable();
-        if (exited) {
-          await readAvailable();
-          return;
+        const last = exited;
+        poked = false;
+        await readAvailable(undefined, last ? FINAL_SYNC_READ_BYTES : 0);
+        if (last) return;
+        if (!poked) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
         }
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
       }
     } finally {
       clearInterval(timer);
       watcher?.close();
     }
   } finally {
-    await handle?.close();
+    // Not awaited: the stream ends now, the descriptor closes in the background.
+    handle?.close().catch(() => undefined);
   }
 }
 

@@ -86,7 +86,7 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
       return;
     }
     try {
-      await containers.start(record.id, (_r, offset) => releaseAttaches(record.id, offset));
+      await containers.start(record.id, (offset) => releaseAttaches(record.id, offset));
     } catch (err) {
       releaseAttaches(record.id, undefined);
       throw err;
@@ -159,7 +159,7 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
     const t = queryInt(query, 't') ?? queryInt(query, 'timeout');
     const record = containers.get(params[0] as string);
     // Attaches parked on the stopped container follow the new run, as with POST /start.
-    await containers.restart(record.id, t, query.get('signal') || undefined, (_r, offset) => releaseAttaches(record.id, offset));
+    await containers.restart(record.id, t, query.get('signal') || undefined, (offset) => releaseAttaches(record.id, offset));
     sendEmpty(res, 204);
   });
 
