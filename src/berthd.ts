@@ -4,6 +4,8 @@ import { existsSync } from 'node:fs';
 import { errorMessage } from './core/errors.js';
 import { logger, setLogLevel, type LogLevel } from './core/log.js';
 import { defaultConfig, parseAddressPool, parseStorageOpts, readConfigFile, type EngineConfig } from './engine/config.js';
+import { mergeLogConfig } from './containers/log-config.js';
+import { kvStringsToMap } from './core/go-parse.js';
 import { Engine } from './engine/engine.js';
 import { DockerApiServer } from './api/docker/server.js';
 
@@ -29,6 +31,8 @@ async function main(): Promise<void> {
     .option('--default-address-pool <base=CIDR,size=N>', 'where user-defined networks get subnets (repeatable)', collect)
     .option('--dns <ip>', 'upstream DNS server for containers (repeatable; default: the host resolvers)', collect)
     .option('--storage-opt <key=value>', 'storage driver option (repeatable): overlay.layer_format=auto|squashfs|dir', collect)
+    .option('--log-driver <name>', 'default log driver of containers (json-file)', defaultConfig.logConfig.type)
+    .option('--log-opt <key=value>', 'default log option of containers (repeatable): max-size=SIZE, max-file=1', collect)
     .option('-l, --log-level <level>', 'debug, info, warn or error', 'info')
     .version('0.1.0');
   program.parse(process.argv);
@@ -48,6 +52,8 @@ async function main(): Promise<void> {
     defaultAddressPool?: string[];
     dns?: string[];
     storageOpt?: string[];
+    logDriver: string;
+    logOpt?: string[];
     logLevel: string;
   }>();
   if (!/^\/[A-Za-z0-9_.\-/]*$/.test(opts.cgroupParent)) throw new Error(`--cgroup-parent must be an absolute cgroup path, got ${opts.cgroupParent}`);
@@ -76,6 +82,14 @@ async function main(): Promise<void> {
     ...(opts.dns ? { dns: opts.dns } : {}),
     ...(opts.storageOpt ? parseStorageOpts(opts.storageOpt) : {}),
   };
+  if (explicit('logDriver') || opts.logOpt) {
+    config.logConfig = {
+      type: explicit('logDriver') ? opts.logDriver : config.logConfig.type,
+      config: opts.logOpt ? kvStringsToMap(opts.logOpt) : config.logConfig.config,
+    };
+  }
+  // Checked now: a bad default would otherwise fail every create.
+  mergeLogConfig(undefined, config.logConfig);
   if (!opts.host && !fileConfig.hosts && explicit('execRoot')) config.hosts = [`unix://${config.execRoot}/berth.sock`];
 
   const engine = await Engine.open(config);

@@ -4,6 +4,7 @@
  * so berthd sees from `berth` exactly what it sees from `docker`.
  */
 import { resolve } from 'node:path';
+import { kvStringsToMap } from '../core/go-parse.js';
 import { parseGoDuration, ramInBytes } from '../core/units.js';
 import { FlagError } from './flag-error.js';
 import { parseMountFlag, type MountFlag } from './mount-opt.js';
@@ -83,6 +84,8 @@ export interface ContainerFlags {
   /** commander's negation of --no-healthcheck: false when given. */
   healthcheck?: boolean;
   securityOpt?: string[];
+  logDriver?: string;
+  logOpt?: string[];
   attach?: string[];
   platform?: string;
 }
@@ -133,16 +136,6 @@ export function normalizeCapability(cap: string): string {
   const c = cap.trim().toUpperCase();
   if (c === 'ALL') return c;
   return c.startsWith('CAP_') ? c : `CAP_${c}`;
-}
-
-export function parseLabels(labels: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const l of labels) {
-    const eq = l.indexOf('=');
-    if (eq < 0) out[l] = '';
-    else out[l.slice(0, eq)] = l.slice(eq + 1);
-  }
-  return out;
 }
 
 /**
@@ -373,6 +366,8 @@ export function buildCreateRequest(
     sysctls[s.slice(0, eq)] = s.slice(eq + 1);
   }
   const healthcheck = healthcheckFromFlags(f);
+  const logOpts = kvStringsToMap(f.logOpt ?? []);
+  if (f.logDriver === 'none' && (f.logOpt ?? []).length > 0) throw new FlagError('invalid logging opts for driver none');
 
   const network = networkingConfig(f);
   const tty = Boolean(f.tty);
@@ -399,7 +394,7 @@ export function buildCreateRequest(
     WorkingDir: f.workdir ?? '',
     Entrypoint: entrypoint,
     OnBuild: null,
-    Labels: parseLabels([...labelFileLines, ...(f.label ?? [])]),
+    Labels: kvStringsToMap([...labelFileLines, ...(f.label ?? [])]),
   });
   if (f.stopSignal !== undefined && f.stopSignal !== '') body['StopSignal'] = f.stopSignal;
   if (stopTimeout !== undefined) body['StopTimeout'] = stopTimeout;
@@ -407,7 +402,7 @@ export function buildCreateRequest(
   const hostConfig: Record<string, Json> = {
     Binds: binds.length > 0 ? binds : null,
     ContainerIDFile: '',
-    LogConfig: { Type: '', Config: {} },
+    LogConfig: { Type: f.logDriver ?? '', Config: logOpts },
     NetworkMode: network.mode,
     PortBindings: bindings,
     RestartPolicy: restartPolicy,

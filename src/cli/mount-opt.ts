@@ -4,6 +4,7 @@
  * relative `./` sources become absolute, and options of another type are refused.
  */
 import { resolve } from 'node:path';
+import { goParseBool } from '../core/go-parse.js';
 import { ramInBytes } from '../core/units.js';
 import { FlagError } from './create-config.js';
 
@@ -48,13 +49,6 @@ function csvFields(line: string): string[] {
   return fields;
 }
 
-/** strconv.ParseBool. */
-function goBool(value: string): boolean | undefined {
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
-  return undefined;
-}
-
 export function parseMountFlag(raw: string, cwd = process.cwd()): MountFlag {
   const fail = (message: string): FlagError => new FlagError(`invalid argument "${raw}" for "--mount" flag: ${message}`);
   const value = raw.trim();
@@ -80,7 +74,7 @@ export function parseMountFlag(raw: string, cwd = process.cwd()): MountFlag {
     }
     const val = field.slice(eq + 1);
     const bool = (): boolean => {
-      const b = goBool(val);
+      const b = goParseBool(val);
       if (b === undefined) throw fail(`invalid value for ${key}: ${val}`);
       return b;
     };

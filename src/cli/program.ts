@@ -102,6 +102,8 @@ function addContainerFlags(cmd: Command, forRun: boolean): Command {
     .option('--health-start-interval <duration>', 'Time between running the check during the start period (ms|s|m|h) (default 0s)')
     .option('--no-healthcheck', 'Disable any container-specified HEALTHCHECK')
     .option('--security-opt <list>', 'Security Options', collect)
+    .option('--log-driver <string>', 'Logging driver for the container')
+    .option('--log-opt <list>', 'Log driver options', collect)
     .option('--platform <string>', 'Set platform if server is multi-platform capable')
     .option('--detach-keys <string>', 'Override the key sequence for detaching a container');
 }

@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes, randomInt } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, truncateSync, watch, type FSWatcher } from 'node:fs';
 import { mkdir, readFile, rm, readdir, writeFile } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import type Database from 'better-sqlite3';
@@ -37,6 +37,7 @@ import { randomName } from './names.js';
 import { top, type TopResult } from './top.js';
 import { containerChanges, type Change } from './diff.js';
 import { hostCpuCount, limitsSpecInput, resourceHost } from './limits.js';
+import { checkLogConfig } from './log-config.js';
 import { policyWantsRestart, RestartScheduler, validateRestartPolicy, type RestartPolicy } from './restart.js';
 import { anonymousVolumes, ContainerMounts, usesVolume, type ResolvedMounts } from './mounts.js';
 import { directorySize } from '../core/du.js';
@@ -389,6 +390,7 @@ export class ContainerManager extends EventEmitter {
     const id = record.id;
     const req = record.request;
     await this.pendingTeardowns.get(id);
+    const { maxSize: logSizeMax } = checkLogConfig(req.logConfig?.config ?? {});
     // conmon starts now and waits on its start pipe while the bundle is made (launchConmonCreate).
     const launching = launchConmonCreate({
       id,
@@ -403,7 +405,11 @@ export class ContainerManager extends EventEmitter {
       paths: { exitDir: this.exitDir, socketDir: this.socketDir },
       runc: this.options.runc,
       conmonBinary: this.options.conmonBinary,
+      ...(logSizeMax ? { logSizeMax } : {}),
     });
+    // conmon counts only what it writes itself: a log already past the limit starts afresh now,
+    // where json-file would at the next line.
+    if (logSizeMax && logSize(this.logPath(id)) >= logSizeMax) truncateSync(this.logPath(id), 0);
     let sandbox: Sandbox;
     try {
       sandbox = await this.prepareBundle(record);

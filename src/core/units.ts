@@ -83,6 +83,36 @@ export function ramInBytes(value: string): number {
   return Math.trunc(size * (RAM_MULT[(m[2] ?? '').toLowerCase()] ?? 1));
 }
 
+const DECIMAL_MULT: Record<string, number> = { k: 1e3, m: 1e6, g: 1e9, t: 1e12, p: 1e15 };
+
+/**
+ * units.FromHumanSize (go-units 0.5): "10m" → 10000000, SI multipliers, an optional space, a
+ * suffix of at most "kib"/"kb"/"k" or "b"; with Go's error texts.
+ */
+export function fromHumanSize(text: string): number {
+  const sep = Math.max(...[...'01234567890. '].map((c) => text.lastIndexOf(c)));
+  if (sep === -1) throw new Error(`invalid size: '${text}'`);
+  const num = text[sep] === ' ' ? text.slice(0, sep) : text.slice(0, sep + 1);
+  let suffix = text.slice(sep + 1);
+  // strconv.ParseFloat's grammar for what this can hold: digits and at most one point.
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)$/.test(num)) throw new Error(`strconv.ParseFloat: parsing "${num}": invalid syntax`);
+  let size = Number.parseFloat(num);
+  if (size < 0) throw new Error(`invalid size: '${text}'`);
+  if (suffix === '') return Math.trunc(size);
+  const badSuffix = new Error(`invalid suffix: '${suffix.toLowerCase()}'`);
+  if (suffix.length > 3) throw new Error(`invalid suffix: '${suffix}'`);
+  suffix = suffix.toLowerCase();
+  if (suffix[0] === 'b') {
+    if (suffix.length > 1) throw badSuffix;
+    return Math.trunc(size);
+  }
+  const mult = DECIMAL_MULT[suffix[0] ?? ''];
+  if (mult === undefined) throw badSuffix;
+  size *= mult;
+  if ((suffix.length === 2 && suffix[1] !== 'b') || (suffix.length === 3 && suffix.slice(1) !== 'ib')) throw badSuffix;
+  return Math.trunc(size);
+}
+
 const DURATION_UNITS: Record<string, number> = {
   ns: 1e-6,
   us: 1e-3,

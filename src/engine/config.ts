@@ -1,6 +1,7 @@
 /** berthd's configuration: flags (dockerd's names) over an optional JSON config file, validated once here. */
 import { readFileSync } from 'node:fs';
 import { invalidArgument, errorMessage } from '../core/errors.js';
+import { LOG_DRIVER, type LogConfig } from '../containers/log-config.js';
 
 export interface EngineConfig {
   dataRoot: string;
@@ -31,6 +32,8 @@ export interface EngineConfig {
    * where tar2sqfs, loop devices and the squashfs filesystem are available, else 'dir'.
    */
   layerFormat: 'auto' | 'dir' | 'squashfs';
+  /** Every container's log driver and options unless its create says otherwise (dockerd's --log-driver, --log-opt). */
+  logConfig: LogConfig;
 }
 
 export const defaultConfig: EngineConfig = {
@@ -50,6 +53,7 @@ export const defaultConfig: EngineConfig = {
   dns: [],
   cniPluginDirs: ['/usr/lib/cni', '/opt/cni/bin'],
   layerFormat: 'auto',
+  logConfig: { type: LOG_DRIVER, config: {} },
 };
 
 /** dockerd's `--storage-opt key=value` list (`storage-opts` in daemon.json). */
@@ -115,6 +119,13 @@ export function readConfigFile(path: string): Partial<EngineConfig> {
       case 'bip': out.bip = str(); break;
       case 'dns': out.dns = strs(); break;
       case 'storage-opts': Object.assign(out, parseStorageOpts(strs())); break;
+      case 'log-driver': out.logConfig = { type: str(), config: out.logConfig?.config ?? {} }; break;
+      case 'log-opts':
+        if (!value || typeof value !== 'object' || Array.isArray(value) || !Object.values(value).every((v) => typeof v === 'string')) {
+          throw invalidArgument(`config file ${path}: "${key}" must be an object of strings`);
+        }
+        out.logConfig = { type: out.logConfig?.type ?? LOG_DRIVER, config: value as Record<string, string> };
+        break;
       case 'default-address-pools':
         if (!Array.isArray(value)) throw invalidArgument(`config file ${path}: "${key}" must be a list of {base, size}`);
         out.defaultAddressPools = value.map((p: unknown) => {

@@ -15,6 +15,7 @@ import { Runc } from '../runtime/runc.js';
 import { OverlaySnapshotter, type LayerFormat } from '../snapshots/overlay.js';
 import { squashfsSupport } from '../snapshots/squashfs.js';
 import { ContainerManager } from '../containers/manager.js';
+import { mergeLogConfig } from '../containers/log-config.js';
 import { NetworkManager } from '../network/manager.js';
 import { ExecManager } from '../containers/exec.js';
 import { HealthMonitor } from '../containers/health.js';
@@ -380,7 +381,7 @@ export class Engine {
   /** Creates a container; `warnings` are dockerd's create warnings (e.g. a discarded option). */
   async createContainer(name: string | undefined, request: ContainerSpecRequest): Promise<ContainerRecord & { warnings: string[] }> {
     const image = this.resolveImage(request.image);
-    const prepared = await prepareCreateRequest(request, image.config.config?.Healthcheck);
+    const prepared = await prepareCreateRequest({ ...request, logConfig: mergeLogConfig(request.logConfig, this.config.logConfig) }, image.config.config?.Healthcheck);
     const record = await this.containers.create({ name, imageId: image.id, imageConfig: image.config.config ?? {}, chainIds: image.chainIds, request: prepared.request });
     return Object.assign(record, { warnings: prepared.warnings });
   }

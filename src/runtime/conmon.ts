@@ -35,6 +35,8 @@ export interface ConmonCreateOptions {
   conmonBinary: string;
   /** Seconds to wait for `runc create` before giving up. */
   timeoutSeconds?: number;
+  /** Bytes the log may reach: a line that would take it further starts the file afresh. */
+  logSizeMax?: number;
 }
 
 export interface ConmonCreated {
@@ -201,6 +203,7 @@ export async function launchConmonCreate(options: ConmonCreateOptions): Promise<
   ];
   if (options.openStdin && options.leaveStdinOpen) args.push('--leave-stdin-open');
   if (options.timeoutSeconds) args.push('-T', String(options.timeoutSeconds));
+  if (options.logSizeMax) args.push('--log-size-max', String(options.logSizeMax));
 
   const launched = spawnConmon(options.conmonBinary, args, files.conmonLog, options.bundle);
   return {

@@ -3,7 +3,7 @@
  * F closes a line; P is a fragment whose line continues in the next record.
  */
 import { open, stat } from 'node:fs/promises';
-import { readSync, watch, type FSWatcher } from 'node:fs';
+import { fstatSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
 
 export interface LogEntry {
   /** RFC3339Nano in UTC with a Z, as Docker prints it. */
@@ -70,14 +70,20 @@ export interface ReadLogsOptions {
  */
 const FINAL_SYNC_READ_BYTES = 256 * 1024;
 
-/** Streams a log file's entries, optionally following it until the container exits. */
+/**
+ * Streams a log file's entries, optionally following it until the container exits. A follower
+ * also follows the file conmon puts in the log's place when it reaches its size limit
+ * (--log-size-max: a new file renamed over the old one): the old file is read to its end, then
+ * the new one from its start.
+ */
 export async function readLogs(path: string, options: ReadLogsOptions): Promise<void> {
   let position = options.fromOffset ?? 0;
   let carry = Buffer.alloc(0);
   const keep = (e: LogEntry): boolean =>
     (options.since === undefined || e.time >= options.since) && (options.until === undefined || e.time <= options.until);
 
-  const handle = await open(path, 'r').catch(() => undefined);
+  let handle = await open(path, 'r').catch(() => undefined);
+  let inode = handle ? fstatSync(handle.fd).ino : undefined;
   const buf = Buffer.alloc(64 * 1024);
   /** Reads to the end of the file; the first `syncBytes` bytes without leaving the event loop. */
   const readAvailable = async (collect?: LogEntry[], syncBytes = 0): Promise<void> => {
@@ -99,6 +105,18 @@ export async function readLogs(path: string, options: ReadLogsOptions): Promise<
       }
       carry = Buffer.from(chunk.subarray(start));
     }
+  };
+  /** After the current file was read to its end: moves to the file now at `path`, if it is another one. */
+  const switchToReplacement = async (): Promise<boolean> => {
+    const now = statSync(path, { throwIfNoEntry: false });
+    if (!now || now.ino === inode) return false;
+    const previous = handle;
+    handle = await open(path, 'r').catch(() => undefined);
+    inode = handle ? fstatSync(handle.fd).ino : undefined;
+    previous?.close().catch(() => undefined);
+    position = 0;
+    carry = Buffer.alloc(0);
+    return true;
   };
 
   try {
@@ -127,11 +145,15 @@ export async function readLogs(path: string, options: ReadLogsOptions): Promise<
     });
     options.signal?.addEventListener('abort', poke, { once: true });
     let watcher: FSWatcher | undefined;
-    try {
-      watcher = watch(path, poke);
-    } catch {
-      watcher = undefined;
-    }
+    const watchPath = (): void => {
+      watcher?.close();
+      try {
+        watcher = watch(path, poke);
+      } catch {
+        watcher = undefined;
+      }
+    };
+    watchPath();
     // inotify can miss a rename-based reopen; a slow timer is the safety net.
     const timer = setInterval(poke, 500);
     try {
@@ -139,6 +161,10 @@ export async function readLogs(path: string, options: ReadLogsOptions): Promise<
         const last = exited;
         poked = false;
         await readAvailable(undefined, last ? FINAL_SYNC_READ_BYTES : 0);
+        if (await switchToReplacement()) {
+          watchPath();
+          continue;
+        }
         if (last) return;
         if (!poked) {
           await new Promise<void>((resolve) => {

@@ -4,6 +4,7 @@
  * `--cap-add/--cap-drop` names.
  */
 import { BerthError, invalidArgument } from '../core/errors.js';
+import { goParseBool } from '../core/go-parse.js';
 import { parseSeccompProfile, type SeccompChoice } from './seccomp.js';
 import { normalizeCapability } from './spec.js';
 
@@ -11,12 +12,6 @@ export interface SecurityOptions {
   noNewPrivileges: boolean;
   seccomp: SeccompChoice;
 }
-
-const parseBool = (v: string): boolean | undefined => {
-  if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(v)) return true;
-  if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(v)) return false;
-  return undefined;
-};
 
 /**
  * `no-new-privileges[=bool]`, `seccomp=unconfined|builtin|<profile JSON>` (the docker CLI
@@ -37,7 +32,7 @@ export function parseSecurityOpts(opts: readonly string[]): SecurityOptions {
     const value = opt.slice(sep + 1);
     switch (key) {
       case 'no-new-privileges': {
-        const b = parseBool(value);
+        const b = goParseBool(value);
         if (b === undefined) throw invalidArgument(`invalid --security-opt 2: "${opt}"`);
         out.noNewPrivileges = b;
         break;

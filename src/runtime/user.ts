@@ -17,6 +17,7 @@
  */
 import { closeSync, constants as fsConstants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { errnoCode, invalidArgument } from '../core/errors.js';
+import { goAtoi } from '../core/go-parse.js';
 import { isNoSuchPath, resolveInRoot, type ResolvedPath } from '../core/rootfs-path.js';
 
 const MIN_ID = 0;
@@ -54,13 +55,6 @@ export interface GroupEntry {
 
 const rangeError = (): Error => invalidArgument(`uids and gids must be in range ${MIN_ID}-${MAX_ID}`);
 
-/** Go's strconv.Atoi: optional sign, decimal digits, nothing else. */
-function atoi(text: string): number | undefined {
-  if (!/^[+-]?[0-9]+$/.test(text)) return undefined;
-  const n = Number(text);
-  return Number.isFinite(n) ? n : undefined;
-}
-
 /** Go's bufio.ScanLines: split on \n and drop one trailing \r per line. */
 function scanLines(text: string): string[] {
   const lines = text.split('\n');
@@ -77,8 +71,8 @@ export function parsePasswd(text: string): PasswdEntry[] {
     const parts = line.split(':');
     out.push({
       name: parts[0] ?? '',
-      uid: atoi(parts[2] ?? '') ?? 0,
-      gid: atoi(parts[3] ?? '') ?? 0,
+      uid: goAtoi(parts[2] ?? '') ?? 0,
+      gid: goAtoi(parts[3] ?? '') ?? 0,
       home: parts[5] ?? '',
     });
   }
@@ -92,7 +86,7 @@ export function parseGroup(text: string): GroupEntry[] {
     // group_name:password:GID:user_list
     const parts = line.split(':');
     const list = parts[3] ?? '';
-    out.push({ name: parts[0] ?? '', gid: atoi(parts[2] ?? '') ?? 0, list: list === '' ? [] : list.split(',') });
+    out.push({ name: parts[0] ?? '', gid: goAtoi(parts[2] ?? '') ?? 0, list: list === '' ? [] : list.split(',') });
   }
   return out;
 }
@@ -111,8 +105,8 @@ export function resolveUserFromData(
   const specParts = userSpec.split(':');
   const userArg = specParts[0] ?? '';
   const groupArg = specParts[1] ?? '';
-  const uidArg = atoi(userArg);
-  const gidArg = atoi(groupArg);
+  const uidArg = goAtoi(userArg);
+  const gidArg = goAtoi(groupArg);
 
   let uid = 0;
   let gid = 0;
@@ -169,7 +163,7 @@ function additionalGroups(groupAdd: readonly string[], group: string | undefined
       out.push(g.gid);
       continue;
     }
-    const n = atoi(ag);
+    const n = goAtoi(ag);
     if (n === undefined) throw invalidArgument(`Unable to find group ${ag}`);
     if (n < MIN_ID || n > MAX_ID) throw rangeError();
     out.push(n);

@@ -57,7 +57,6 @@ const isSet = (value: unknown): boolean => {
  * that runs without the limit, port or volume its user asked for is worse than an error.
  */
 function refuseUnsupported(hc: Json): void {
-  const log = obj(hc.LogConfig, 'HostConfig.LogConfig');
   const unsupported: Array<[string, unknown]> = [
     ['HostConfig.Links', hc.Links],
     ['HostConfig.DeviceRequests', hc.DeviceRequests],
@@ -82,10 +81,6 @@ function refuseUnsupported(hc: Json): void {
     ['HostConfig.StorageOpt', hc.StorageOpt],
     ['HostConfig.MaskedPaths', hc.MaskedPaths],
     ['HostConfig.ReadonlyPaths', hc.ReadonlyPaths],
-    // conmon writes every container's log in the k8s-file format that `logs` reads: that is
-    // the json-file driver's place, without its options (max-size, max-file…).
-    ['HostConfig.LogConfig.Type', log.Type === 'json-file' ? undefined : log.Type],
-    ['HostConfig.LogConfig.Config', log.Config],
     ['HostConfig.Runtime', hc.Runtime === 'runc' ? undefined : hc.Runtime],
     ['HostConfig.Isolation', hc.Isolation === 'default' ? undefined : hc.Isolation],
   ];
@@ -93,6 +88,17 @@ function refuseUnsupported(hc: Json): void {
   if (asked.length > 0) {
     throw new BerthError('not-implemented', `not supported by berth yet: ${asked.join(', ')}`);
   }
+}
+
+/** HostConfig.LogConfig as given; the engine merges the daemon's defaults and checks it (log-config.ts). */
+function logConfigFromBody(hc: Json): Pick<ContainerSpecRequest, 'logConfig'> {
+  const log = obj(hc.LogConfig, 'HostConfig.LogConfig');
+  const type = str(log.Type, 'HostConfig.LogConfig.Type');
+  const config = obj(log.Config, 'HostConfig.LogConfig.Config');
+  for (const value of Object.values(config)) {
+    if (typeof value !== 'string') throw invalidArgument(`json: cannot unmarshal ${typeof value} into Go struct field LogConfig.HostConfig.LogConfig.Config of type string`);
+  }
+  return type === '' && Object.keys(config).length === 0 ? {} : { logConfig: { type, config: config as Record<string, string> } };
 }
 
 /** `container:<name|id>` with a name: joining another container's namespace. */
@@ -179,6 +185,7 @@ export function createBodyToRequest(body: unknown): ContainerSpecRequest {
     ...(h && w ? { consoleSize: { height: h, width: w } } : {}),
     ...namespaceModesFromBody(b, hc),
     ...limitsFromCreateBody(b, hc),
+    ...logConfigFromBody(hc),
   };
 }
 
@@ -342,7 +349,7 @@ export function containerInspect(engine: Engine, record: ContainerRecord): Json 
       ContainerIDFile: '',
       // conmon writes k8s-file logs, but to clients the driver behaves as json-file does (logs are
       // read back through the API), and docker-py and compose only fetch logs for drivers they know.
-      LogConfig: { Type: 'json-file', Config: {} },
+      LogConfig: { Type: 'json-file', Config: req.logConfig?.config ?? {} },
       ...hostConfigNetworkFields(record),
       RestartPolicy: { Name: req.restartPolicy.name, MaximumRetryCount: req.restartPolicy.maximumRetryCount },
       AutoRemove: req.autoRemove,

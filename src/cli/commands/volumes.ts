@@ -7,6 +7,7 @@
  *   volume rm      DELETE /volumes/{name}[?force=1]
  *   volume prune   POST /volumes/prune[?filters=] (`-a` is the filter all=true)
  */
+import { kvStringsToMap } from '../../core/go-parse.js';
 import { humanSize } from '../../core/units.js';
 import { pathSegment } from '../client.js';
 import { ApiError, CliError } from '../errors.js';
@@ -41,17 +42,6 @@ export const VOLUME_HEADERS = {
   Status: 'STATUS',
 };
 
-/** `key=value` list → a map (a bare key gets an empty value), as docker's opts.ListOpts → ConvertKVStringsToMap. */
-function keyValues(list: readonly string[]): Record<string, string> {
-  const map: Record<string, string> = {};
-  for (const item of list) {
-    const eq = item.indexOf('=');
-    if (eq < 0) map[item] = '';
-    else map[item.slice(0, eq)] = item.slice(eq + 1);
-  }
-  return map;
-}
-
 export async function volumeCreateCmd(name: string | undefined, opts: { driver?: string; opt?: string[]; label?: string[]; name?: string }): Promise<number> {
   if (name !== undefined && opts.name !== undefined && name !== opts.name) {
     throw new CliError(`conflicting options: cannot specify a volume-name through both --name and as a positional arg`, 1);
@@ -62,7 +52,7 @@ export async function volumeCreateCmd(name: string | undefined, opts: { driver?:
   const volume = await api().json<Volume>({
     method: 'POST',
     path: '/volumes/create',
-    body: { Driver: opts.driver ?? 'local', DriverOpts: keyValues(opts.opt ?? []), Labels: keyValues(opts.label ?? []), Name: name ?? opts.name ?? '' },
+    body: { Driver: opts.driver ?? 'local', DriverOpts: kvStringsToMap(opts.opt ?? []), Labels: kvStringsToMap(opts.label ?? []), Name: name ?? opts.name ?? '' },
   });
   println(volume.Name);
   return 0;

@@ -39,8 +39,6 @@ describe('POST /containers/create body', () => {
     refused({ UsernsMode: 'host', CgroupParent: '/x' }, /UsernsMode, HostConfig.CgroupParent/);
     refused({ BlkioWeight: 300, BlkioDeviceReadBps: [{ Path: '/dev/vda', Rate: 1 }] }, /BlkioWeight, HostConfig.BlkioDeviceReadBps/);
     refused({ DeviceCgroupRules: ['c 1:3 mr'], Annotations: { a: 'b' }, StorageOpt: { size: '1G' } }, /DeviceCgroupRules, HostConfig.Annotations, HostConfig.StorageOpt/);
-    refused({ LogConfig: { Type: 'none' } }, /HostConfig.LogConfig.Type$/);
-    refused({ LogConfig: { Type: 'json-file', Config: { 'max-size': '10m' } } }, /HostConfig.LogConfig.Config$/);
     refused({ Runtime: 'crun', Isolation: 'hyperv', MaskedPaths: ['/etc'] }, /MaskedPaths, HostConfig.Runtime, HostConfig.Isolation/);
     // What clients send when nothing was asked for passes.
     createBodyToRequest({
@@ -48,6 +46,15 @@ describe('POST /containers/create body', () => {
       HostConfig: { LogConfig: { Type: '', Config: {} }, BlkioWeightDevice: [], CpuCount: 0, MaskedPaths: null, Runtime: 'runc', Isolation: '' },
     });
     createBodyToRequest({ Image: 'b', HostConfig: { LogConfig: { Type: 'json-file', Config: null } } });
+  });
+
+  it('carries LogConfig as given (the engine merges the daemon defaults and checks it)', () => {
+    const logConfigOf = (logConfig: unknown): unknown => createBodyToRequest({ Image: 'b', HostConfig: { LogConfig: logConfig } }).logConfig;
+    assert.equal(logConfigOf({ Type: '', Config: {} }), undefined);
+    assert.equal(logConfigOf(null), undefined);
+    assert.deepEqual(logConfigOf({ Type: '', Config: { 'max-size': '10m' } }), { type: '', config: { 'max-size': '10m' } });
+    assert.deepEqual(logConfigOf({ Type: 'none' }), { type: 'none', config: {} });
+    assert.throws(() => logConfigOf({ Config: { 'max-size': 10 } }), /cannot unmarshal number into Go struct field LogConfig.HostConfig.LogConfig.Config of type string/);
   });
 
   it('takes PID, IPC and UTS namespace modes and refuses bad ones with dockerd\'s messages', () => {

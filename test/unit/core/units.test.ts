@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import {
   bytesSize,
   formatG,
+  fromHumanSize,
   goDurationSeconds,
   humanDuration,
   humanSize,
@@ -100,4 +101,20 @@ test('Go durations', () => {
   assert.equal(goDurationSeconds(5), '5s');
   assert.equal(goDurationSeconds(120), '2m0s');
   assert.equal(goDurationSeconds(3723), '1h2m3s');
+});
+
+test('fromHumanSize parses --log-opt max-size like go-units FromHumanSize (SI multipliers, Go error texts)', () => {
+  assert.equal(fromHumanSize('10m'), 10_000_000);
+  assert.equal(fromHumanSize('2k'), 2000);
+  assert.equal(fromHumanSize('1.5KB'), 1500);
+  assert.equal(fromHumanSize('3 MiB'), 3_000_000);
+  assert.equal(fromHumanSize('512b'), 512);
+  assert.equal(fromHumanSize('100'), 100);
+  assert.equal(fromHumanSize('0'), 0);
+  assert.throws(() => fromHumanSize('lots'), /^Error: invalid size: 'lots'$/);
+  assert.throws(() => fromHumanSize('-1'), /^Error: invalid size: '-1'$/);
+  assert.throws(() => fromHumanSize('10x'), /^Error: invalid suffix: 'x'$/);
+  assert.throws(() => fromHumanSize('10kbx'), /^Error: invalid suffix: 'kbx'$/);
+  assert.throws(() => fromHumanSize('10Mbytes'), /^Error: invalid suffix: 'Mbytes'$/);
+  assert.throws(() => fromHumanSize('1.2.3k'), /^Error: strconv.ParseFloat: parsing "1.2.3": invalid syntax$/);
 });

@@ -24,3 +24,15 @@ test('daemon.json storage-opts', async (t) => {
   await writeFile(path, JSON.stringify({ 'storage-opts': 'overlay.layer_format=dir' }));
   assert.throws(() => readConfigFile(path), /must be a list of strings/);
 });
+
+test('daemon.json log-driver and log-opts, in either order', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-config-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'daemon.json');
+  await writeFile(path, JSON.stringify({ 'log-opts': { 'max-size': '10m' }, 'log-driver': 'json-file' }));
+  assert.deepEqual(readConfigFile(path), { logConfig: { type: 'json-file', config: { 'max-size': '10m' } } });
+  await writeFile(path, JSON.stringify({ 'log-driver': 'json-file', 'log-opts': { 'max-file': '1' } }));
+  assert.deepEqual(readConfigFile(path), { logConfig: { type: 'json-file', config: { 'max-file': '1' } } });
+  await writeFile(path, JSON.stringify({ 'log-opts': { 'max-size': 10 } }));
+  assert.throws(() => readConfigFile(path), /"log-opts" must be an object of strings/);
+});
