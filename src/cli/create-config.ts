@@ -86,6 +86,12 @@ export interface ContainerFlags {
   securityOpt?: string[];
   logDriver?: string;
   logOpt?: string[];
+  blkioWeight?: string;
+  blkioWeightDevice?: string[];
+  deviceReadBps?: string[];
+  deviceWriteBps?: string[];
+  deviceReadIops?: string[];
+  deviceWriteIops?: string[];
   attach?: string[];
   platform?: string;
 }
@@ -159,6 +165,54 @@ export function intFlag(value: string | undefined, flag: string): number {
   const n = Number(value);
   if (!/^[-+]?\d+$/.test(value) || !Number.isSafeInteger(n)) throw new FlagError(`invalid argument "${value}" for "${flag}" flag: strconv.ParseInt: parsing "${value}": invalid syntax`);
   return n;
+}
+
+/** A `--blkio-weight` (pflag's Uint16). */
+export function uint16Flag(value: string | undefined, flag: string): number {
+  if (value === undefined) return 0;
+  if (!/^\d+$/.test(value)) throw new FlagError(`invalid argument "${value}" for "${flag}" flag: strconv.ParseUint: parsing "${value}": invalid syntax`);
+  const n = Number(value);
+  if (n > 65535) throw new FlagError(`invalid argument "${value}" for "${flag}" flag: strconv.ParseUint: parsing "${value}": value out of range`);
+  return n;
+}
+
+/** `DEVICE:VALUE` as docker's opts.Validate{Weight,ThrottleBps,ThrottleIOps}Device split and check it. */
+function blkioDeviceFlag(value: string, flag: string, parse: (v: string) => number | undefined, invalid: string): { Path: string; value: number } {
+  const fail = (message: string): FlagError => new FlagError(`invalid argument "${value}" for "${flag}" flag: ${message}`);
+  const colon = value.indexOf(':');
+  const path = colon < 0 ? '' : value.slice(0, colon);
+  if (path === '') throw fail(`bad format: ${value}`);
+  if (!path.startsWith('/dev/')) throw fail(`bad format for device path: ${value}`);
+  const parsed = parse(value.slice(colon + 1));
+  if (parsed === undefined) throw fail(`${invalid.replace('%s', value)}`);
+  return { Path: path, value: parsed };
+}
+
+/** `--blkio-weight-device /dev/sda:200` ({Path, Weight}; 0 or 10–1000). */
+export function parseWeightDeviceFlag(value: string): { Path: string; Weight: number } {
+  const weight = (v: string): number | undefined => (/^\d+$/.test(v) && Number(v) <= 65535 && !(Number(v) > 0 && (Number(v) < 10 || Number(v) > 1000)) ? Number(v) : undefined);
+  const d = blkioDeviceFlag(value, '--blkio-weight-device', weight, 'invalid weight for device: %s');
+  return { Path: d.Path, Weight: d.value };
+}
+
+/** `--device-read-bps /dev/sda:1mb` and `--device-write-bps` ({Path, Rate}; units as RAMInBytes). */
+export function parseThrottleBpsFlag(value: string, flag: string): { Path: string; Rate: number } {
+  const rate = (v: string): number | undefined => {
+    try {
+      return ramInBytes(v);
+    } catch {
+      return undefined;
+    }
+  };
+  const d = blkioDeviceFlag(value, flag, rate, 'invalid rate for device: %s. The correct format is <device-path>:<number>[<unit>]. Number must be a positive integer. Unit is optional and can be kb, mb, or gb');
+  return { Path: d.Path, Rate: d.value };
+}
+
+/** `--device-read-iops /dev/sda:100` and `--device-write-iops` ({Path, Rate}). */
+export function parseThrottleIOpsFlag(value: string, flag: string): { Path: string; Rate: number } {
+  const rate = (v: string): number | undefined => (/^\d+$/.test(v) && Number.isSafeInteger(Number(v)) ? Number(v) : undefined);
+  const d = blkioDeviceFlag(value, flag, rate, 'invalid rate for device: %s. The correct format is <device-path>:<number>. Number must be a positive integer');
+  return { Path: d.Path, Rate: d.value };
 }
 
 /** A size flag (`64m`); `-1` where docker allows it (--memory-swap). */
@@ -441,12 +495,12 @@ export function buildCreateRequest(
     Memory: memory,
     NanoCpus: nanoCpus,
     CgroupParent: '',
-    BlkioWeight: 0,
-    BlkioWeightDevice: [],
-    BlkioDeviceReadBps: [],
-    BlkioDeviceWriteBps: [],
-    BlkioDeviceReadIOps: [],
-    BlkioDeviceWriteIOps: [],
+    BlkioWeight: uint16Flag(f.blkioWeight, '--blkio-weight'),
+    BlkioWeightDevice: (f.blkioWeightDevice ?? []).map(parseWeightDeviceFlag),
+    BlkioDeviceReadBps: (f.deviceReadBps ?? []).map((v) => parseThrottleBpsFlag(v, '--device-read-bps')),
+    BlkioDeviceWriteBps: (f.deviceWriteBps ?? []).map((v) => parseThrottleBpsFlag(v, '--device-write-bps')),
+    BlkioDeviceReadIOps: (f.deviceReadIops ?? []).map((v) => parseThrottleIOpsFlag(v, '--device-read-iops')),
+    BlkioDeviceWriteIOps: (f.deviceWriteIops ?? []).map((v) => parseThrottleIOpsFlag(v, '--device-write-iops')),
     CpuPeriod: intFlag(f.cpuPeriod, '--cpu-period'),
     CpuQuota: intFlag(f.cpuQuota, '--cpu-quota'),
     CpuRealtimePeriod: 0,

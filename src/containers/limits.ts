@@ -7,8 +7,9 @@ import { availableParallelism } from 'node:os';
 import { invalidArgument, unavailable } from '../core/errors.js';
 import type { HealthConfig } from '../oci/image.js';
 import type { LinuxDevice, LinuxDeviceCgroup } from '../oci/runtime-spec.js';
-import { hostDevices, resolveDeviceMappings } from '../runtime/devices.js';
+import { blockDeviceNumbers, hostDevices, resolveDeviceMappings } from '../runtime/devices.js';
 import {
+  blkioDevicePaths,
   emptyResources,
   ociResources,
   ociRlimits,
@@ -55,6 +56,7 @@ export async function prepareCreateRequest(
   const { resources, warnings } = validateResources(request.resources ?? emptyResources(), host, hostCpuCount());
   // dockerd finds a missing device only at start; berth says so at create.
   await resolveDeviceMappings(resources.devices);
+  await blockDeviceNumbers(blkioDevicePaths(resources));
   const healthcheck = mergeHealthcheck(request.healthcheck, imageHealthcheck);
   if (healthcheck) validateHealthcheck(healthcheck);
   return { request: { ...request, resources, ...(healthcheck ? { healthcheck } : {}) }, warnings };
@@ -87,7 +89,7 @@ export async function limitsSpecInput(request: ContainerSpecRequest, cgroupV2: b
     devices = [...devices, ...(await hostDevices()).filter((d) => !paths.has(d.path))];
   }
   return {
-    resources: ociResources(resources, cgroupV2),
+    resources: ociResources(resources, cgroupV2, await blockDeviceNumbers(blkioDevicePaths(resources))),
     ...(devices.length > 0 ? { devices } : {}),
     ...(deviceRules.length > 0 ? { deviceRules } : {}),
     ...(resources.ulimits.length > 0 ? { rlimits: ociRlimits(resources.ulimits) } : {}),

@@ -1101,6 +1101,7 @@ export class ContainerManager extends EventEmitter {
       const cannot = (message: string): string => `Cannot update container ${record.id}: ${message}`;
       if (record.state.status === 'removing' || record.state.status === 'dead') throw conflict(cannot('container is marked for removal and cannot be "update"'));
       const request = { ...record.request };
+      let warnings: string[] = [];
       if (change.restartPolicy && change.restartPolicy.name !== '') {
         validateRestartPolicy(change.restartPolicy);
         if (record.request.autoRemove && change.restartPolicy.name !== 'no') {
@@ -1110,7 +1111,7 @@ export class ContainerManager extends EventEmitter {
       }
       if (change.resources) {
         try {
-          request.resources = mergeResourcesUpdate(record.request.resources ?? emptyResources(), change.resources, resourceHost(), hostCpuCount());
+          ({ resources: request.resources, warnings } = mergeResourcesUpdate(record.request.resources ?? emptyResources(), change.resources, resourceHost(), hostCpuCount()));
         } catch (err) {
           if (err instanceof BerthError && err.code === 'conflict') throw conflict(cannot(err.message));
           throw err;
@@ -1130,7 +1131,7 @@ export class ContainerManager extends EventEmitter {
       }
       record.request = request;
       this.save(record);
-      return [];
+      return warnings;
     });
   }
 

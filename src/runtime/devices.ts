@@ -101,3 +101,34 @@ export async function resolveDeviceMappings(mappings: readonly DeviceMapping[]):
   }
   return { devices, rules };
 }
+
+/**
+ * The numbers of the block devices that block I/O limits name, by path (moby stats them at start;
+ * berth at create too, so a bad path is a 400 before anything is made). The kernel applies these
+ * limits to whole disks only: a partition is refused here rather than by runc at start.
+ */
+export async function blockDeviceNumbers(paths: readonly string[]): Promise<Map<string, { major: number; minor: number }>> {
+  const out = new Map<string, { major: number; minor: number }>();
+  for (const path of paths) {
+    let s;
+    try {
+      s = await stat(path, { bigint: true });
+    } catch (err) {
+      throw invalidArgument(`stat ${path}: ${errnoCode(err) === 'ENOENT' ? 'no such file or directory' : errorMessage(err)}`);
+    }
+    if ((s.mode & S_IFMT) !== S_IFBLK) throw invalidArgument(`${path} is not a block device`);
+    const numbers = { major: majorOf(s.rdev), minor: minorOf(s.rdev) };
+    if (await pathExists(`/sys/dev/block/${numbers.major}:${numbers.minor}/partition`)) {
+      throw invalidArgument(`${path} is a partition: block I/O limits apply to whole disks`);
+    }
+    out.set(path, numbers);
+  }
+  return out;
+}
+
+async function pathExists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}

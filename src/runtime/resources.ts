@@ -5,8 +5,9 @@
  * WithResources, WithRlimits).
  */
 import { conflict, invalidArgument } from '../core/errors.js';
+import { existsSync } from 'node:fs';
 import { readTextIfPresent } from '../core/read-text.js';
-import type { LinuxResources, POSIXRlimit } from '../oci/runtime-spec.js';
+import type { LinuxBlockIO, LinuxResources, LinuxThrottleDevice, POSIXRlimit } from '../oci/runtime-spec.js';
 
 export interface Ulimit {
   /** `nofile`, `nproc`, … (go-units names, without RLIMIT_). */
@@ -23,7 +24,30 @@ export interface DeviceMapping {
   cgroupPermissions: string;
 }
 
-export interface ContainerResources {
+/** `--device-read-bps /dev/sda:1mb` and the like: a block device by path and its limit (bytes or IOs per second). */
+export interface BlkioDeviceRate {
+  path: string;
+  rate: number;
+}
+
+/** `--blkio-weight-device /dev/sda:200`. */
+export interface BlkioDeviceWeight {
+  path: string;
+  weight: number;
+}
+
+/** The block I/O fields; absent in records made before berth had them (no limits). */
+export interface BlkioResources {
+  /** 10–1000; 0 = not set. */
+  blkioWeight?: number;
+  blkioWeightDevice?: BlkioDeviceWeight[];
+  blkioDeviceReadBps?: BlkioDeviceRate[];
+  blkioDeviceWriteBps?: BlkioDeviceRate[];
+  blkioDeviceReadIOps?: BlkioDeviceRate[];
+  blkioDeviceWriteIOps?: BlkioDeviceRate[];
+}
+
+export interface ContainerResources extends BlkioResources {
   /** Bytes; 0 = no limit. */
   memory: number;
   /** Memory + swap in bytes; -1 = unlimited swap, 0 = not set. */
@@ -110,6 +134,37 @@ export interface ResourceHost {
   hardLimits: Record<string, number>;
   /** berthd's own oom_score_adj (a process without CAP_SYS_RESOURCE cannot go below it). */
   oomScoreAdj: number;
+  /** Which block I/O controls the kernel offers (moby's sysinfo.cgroupBlkioInfo); absent = none. */
+  blkio?: BlkioSupport;
+}
+
+export interface BlkioSupport {
+  weight: boolean;
+  weightDevice: boolean;
+  readBps: boolean;
+  writeBps: boolean;
+  readIOps: boolean;
+  writeIOps: boolean;
+}
+
+/**
+ * moby's sysinfo: on cgroup v1 each control needs its file in the blkio hierarchy (a weight
+ * needs CFQ's or BFQ's); on v2 the io controller brings them all.
+ */
+export function readBlkioSupport(cgroupV2: boolean): BlkioSupport {
+  if (cgroupV2) {
+    const io = (readTextIfPresent('/sys/fs/cgroup/cgroup.controllers') ?? '').split(/\s+/).includes('io');
+    return { weight: io, weightDevice: io, readBps: io, writeBps: io, readIOps: io, writeIOps: io };
+  }
+  const has = (...files: string[]): boolean => files.some((f) => existsSync(`/sys/fs/cgroup/blkio/${f}`));
+  return {
+    weight: has('blkio.weight', 'blkio.bfq.weight'),
+    weightDevice: has('blkio.weight_device', 'blkio.bfq.weight_device'),
+    readBps: has('blkio.throttle.read_bps_device'),
+    writeBps: has('blkio.throttle.write_bps_device'),
+    readIOps: has('blkio.throttle.read_iops_device'),
+    writeIOps: has('blkio.throttle.write_iops_device'),
+  };
 }
 
 /** Parses /proc/<pid>/limits into hard limits by rlimit name. */
@@ -138,6 +193,7 @@ export function readResourceHost(cgroupV2: boolean): ResourceHost {
     canRaiseLimits: ((BigInt('0x' + capEff) >> 24n) & 1n) === 1n,
     hardLimits: parseHardLimits(readTextIfPresent('/proc/self/limits') ?? ''),
     oomScoreAdj: Number((readTextIfPresent('/proc/self/oom_score_adj') ?? '').trim() || '0'),
+    blkio: readBlkioSupport(cgroupV2),
   };
 }
 
@@ -254,7 +310,45 @@ export function validateResources(
   if (r.pidsLimit < 0) r.pidsLimit = 0;
   checkUlimits(r.ulimits, host);
   checkDevices(r.devices);
+  checkBlkio(r, host.blkio, warnings);
   return { resources: r, warnings };
+}
+
+/**
+ * verifyPlatformContainerResources' block I/O part: what the kernel cannot do is dropped with
+ * dockerd's warning; a weight outside 10–1000 is refused. Device paths are checked when they
+ * are resolved (devices.ts blockDeviceNumbers).
+ */
+function checkBlkio(r: ContainerResources, support: BlkioSupport | undefined, warnings: string[]): void {
+  if ((r.blkioWeight ?? 0) > 0 && !support?.weight) {
+    warnings.push('Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.');
+    r.blkioWeight = 0;
+  }
+  const weight = r.blkioWeight ?? 0;
+  if (weight !== 0 && (!Number.isInteger(weight) || weight < 10 || weight > 1000)) throw invalidArgument('Range of blkio weight is from 10 to 1000');
+  for (const d of r.blkioWeightDevice ?? []) {
+    if (!Number.isInteger(d.weight) || d.weight < 0 || d.weight > 1000 || (d.weight > 0 && d.weight < 10)) throw invalidArgument(`invalid weight for device: ${d.path}:${d.weight}`);
+  }
+  for (const list of [r.blkioDeviceReadBps, r.blkioDeviceWriteBps, r.blkioDeviceReadIOps, r.blkioDeviceWriteIOps]) {
+    for (const d of list ?? []) if (!Number.isSafeInteger(d.rate) || d.rate < 0) throw invalidArgument(`invalid rate for device: ${d.path}:${d.rate}`);
+  }
+  const drop = (key: keyof Omit<BlkioResources, 'blkioWeight'>, supported: boolean | undefined, warning: string): void => {
+    if ((r[key] ?? []).length > 0 && !supported) {
+      warnings.push(warning);
+      r[key] = [];
+    }
+  };
+  drop('blkioWeightDevice', support?.weightDevice, 'Your kernel does not support Block I/O weight_device or the cgroup is not mounted. Weight-device discarded.');
+  drop('blkioDeviceReadBps', support?.readBps, 'Your kernel does not support BPS Block I/O read limit or the cgroup is not mounted. Block I/O BPS read limit discarded.');
+  drop('blkioDeviceWriteBps', support?.writeBps, 'Your kernel does not support BPS Block I/O write limit or the cgroup is not mounted. Block I/O BPS write limit discarded.');
+  drop('blkioDeviceReadIOps', support?.readIOps, 'Your kernel does not support IOPS Block read limit or the cgroup is not mounted. Block I/O IOPS read limit discarded.');
+  drop('blkioDeviceWriteIOps', support?.writeIOps, 'Your kernel does not support IOPS Block write limit or the cgroup is not mounted. Block I/O IOPS write limit discarded.');
+}
+
+/** The block device paths a container's block I/O limits name. */
+export function blkioDevicePaths(r: ContainerResources): string[] {
+  const lists = [r.blkioWeightDevice, r.blkioDeviceReadBps, r.blkioDeviceWriteBps, r.blkioDeviceReadIOps, r.blkioDeviceWriteIOps];
+  return [...new Set(lists.flatMap((list) => (list ?? []).map((d) => d.path)))];
 }
 
 /** The fields an update request carries; absent ones keep their value. */
@@ -264,7 +358,7 @@ export type ResourcesUpdate = Partial<Omit<ContainerResources, 'ulimits' | 'devi
  * container.UpdateContainer: non-zero fields replace the current ones (PidsLimit whenever
  * given); --cpus and an explicit CPU quota/period exclude each other across updates.
  */
-export function mergeResourcesUpdate(current: ContainerResources, update: ResourcesUpdate, host: ResourceHost, cpuCount: number): ContainerResources {
+export function mergeResourcesUpdate(current: ContainerResources, update: ResourcesUpdate, host: ResourceHost, cpuCount: number): { resources: ContainerResources; warnings: string[] } {
   if ((update.nanoCpus ?? 0) > 0 && current.cpuPeriod > 0) throw conflict('Conflicting options: Nano CPUs cannot be updated as CPU Period has already been set');
   if ((update.nanoCpus ?? 0) > 0 && current.cpuQuota > 0) throw conflict('Conflicting options: Nano CPUs cannot be updated as CPU Quota has already been set');
   if ((update.cpuPeriod ?? 0) > 0 && current.nanoCpus > 0) throw conflict('Conflicting options: CPU Period cannot be updated as NanoCPUs has already been set');
@@ -287,11 +381,12 @@ export function mergeResourcesUpdate(current: ContainerResources, update: Resour
   if (update.cpusetMems) next.cpusetMems = update.cpusetMems;
   if (update.pidsLimit !== undefined) next.pidsLimit = update.pidsLimit;
   if (update.oomKillDisable !== undefined) next.oomKillDisable = update.oomKillDisable;
-  return validateResources(next, host, cpuCount, 'update').resources;
+  if (update.blkioWeight) next.blkioWeight = update.blkioWeight;
+  return validateResources(next, host, cpuCount, 'update');
 }
 
 /** WithResources: the cgroup part of the spec (device rules are the spec generator's). */
-export function ociResources(r: ContainerResources, cgroupV2: boolean): Omit<LinuxResources, 'devices'> {
+export function ociResources(r: ContainerResources, cgroupV2: boolean, blockDevices: BlockDeviceNumbers = new Map()): Omit<LinuxResources, 'devices'> {
   const out: Omit<LinuxResources, 'devices'> = {};
   const memory: NonNullable<LinuxResources['memory']> = {};
   if (r.memory !== 0) memory.limit = r.memory;
@@ -315,7 +410,37 @@ export function ociResources(r: ContainerResources, cgroupV2: boolean): Omit<Lin
   if (r.cpusetMems) cpu.mems = r.cpusetMems;
   if (Object.keys(cpu).length > 0) out.cpu = cpu;
   if (r.pidsLimit > 0) out.pids = { limit: r.pidsLimit };
+  const blockIO = ociBlockIO(r, blockDevices);
+  if (blockIO) out.blockIO = blockIO;
   return out;
+}
+
+/** A block device's numbers, by the path a limit names (devices.ts blockDeviceNumbers). */
+export type BlockDeviceNumbers = ReadonlyMap<string, { major: number; minor: number }>;
+
+/** WithResources' blockIO (runc turns it into io.weight/io.max on cgroup v2). */
+function ociBlockIO(r: ContainerResources, blockDevices: BlockDeviceNumbers): LinuxBlockIO | undefined {
+  const numbers = (path: string): { major: number; minor: number } => {
+    const n = blockDevices.get(path);
+    if (!n) throw invalidArgument(`block device ${path} was not resolved`);
+    return n;
+  };
+  const throttle = (list: BlkioDeviceRate[] | undefined): LinuxThrottleDevice[] => (list ?? []).map((d) => ({ ...numbers(d.path), rate: d.rate }));
+  const out: LinuxBlockIO = {};
+  if ((r.blkioWeight ?? 0) > 0) out.weight = r.blkioWeight;
+  const weightDevice = (r.blkioWeightDevice ?? []).map((d) => ({ ...numbers(d.path), weight: d.weight }));
+  if (weightDevice.length > 0) out.weightDevice = weightDevice;
+  const lists = [
+    ['throttleReadBpsDevice', r.blkioDeviceReadBps],
+    ['throttleWriteBpsDevice', r.blkioDeviceWriteBps],
+    ['throttleReadIOPSDevice', r.blkioDeviceReadIOps],
+    ['throttleWriteIOPSDevice', r.blkioDeviceWriteIOps],
+  ] as const;
+  for (const [key, list] of lists) {
+    const devices = throttle(list);
+    if (devices.length > 0) out[key] = devices;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 /**
@@ -323,7 +448,8 @@ export function ociResources(r: ContainerResources, cgroupV2: boolean): Omit<Lin
  * (-1): runc leaves a limit in place when the field is merely absent.
  */
 export function ociResourcesForUpdate(r: ContainerResources, cgroupV2: boolean): Omit<LinuxResources, 'devices'> {
-  const out = ociResources(r, cgroupV2);
+  // Of the block I/O controls only the weight can be updated (as with dockerd).
+  const out = ociResources({ ...r, blkioWeightDevice: [], blkioDeviceReadBps: [], blkioDeviceWriteBps: [], blkioDeviceReadIOps: [], blkioDeviceWriteIOps: [] }, cgroupV2);
   if (r.pidsLimit === 0) out.pids = { limit: -1 };
   return out;
 }

@@ -69,9 +69,9 @@ describe('limits and security options', () => {
     assert.notEqual(conflicting.code, 0);
     assert.match(conflicting.stderr, /CPU Quota cannot be updated as NanoCPUs has already been set/);
     // What berth does not implement is refused, not ignored.
-    const blkio = await d.docker(['update', '--blkio-weight', '300', 'lim']);
-    assert.notEqual(blkio.code, 0);
-    assert.match(blkio.stderr, /not supported by berth yet: BlkioWeight/);
+    const realtime = await d.docker(['update', '--cpu-rt-runtime', '1000', 'lim']);
+    assert.notEqual(realtime.code, 0);
+    assert.match(realtime.stderr, /not supported by berth yet: CpuRealtimeRuntime/);
     await d.docker(['rm', '-f', 'lim']);
   });
 

@@ -8,7 +8,7 @@ import type { ContainerRecord, ContainerSpecRequest } from '../../containers/typ
 import type { HealthState } from '../../containers/health.js';
 import type { RestartPolicy } from '../../containers/restart.js';
 import type { HealthConfig } from '../../oci/image.js';
-import { emptyResources, type ContainerResources, type DeviceMapping, type ResourcesUpdate, type Ulimit } from '../../runtime/resources.js';
+import { emptyResources, type BlkioDeviceRate, type BlkioDeviceWeight, type ContainerResources, type DeviceMapping, type ResourcesUpdate, type Ulimit } from '../../runtime/resources.js';
 
 type Json = Record<string, unknown>;
 
@@ -67,6 +67,22 @@ function devices(v: unknown): DeviceMapping[] {
   });
 }
 
+/** HostConfig.BlkioWeightDevice: `[{Path, Weight}]`. */
+function weightDevices(v: unknown, field: string): BlkioDeviceWeight[] {
+  return list(v, field).map((d) => {
+    const o = object(d, field);
+    return { path: str(o.Path, `${field}.Path`), weight: int(o.Weight, `${field}.Weight`) ?? 0 };
+  });
+}
+
+/** HostConfig.BlkioDevice{Read,Write}{Bps,IOps}: `[{Path, Rate}]`. */
+function throttleDevices(v: unknown, field: string): BlkioDeviceRate[] {
+  return list(v, field).map((d) => {
+    const o = object(d, field);
+    return { path: str(o.Path, `${field}.Path`), rate: int(o.Rate, `${field}.Rate`) ?? 0 };
+  });
+}
+
 /** The Resources fields of a create body's HostConfig. */
 function resourcesFrom(hc: Json): ContainerResources {
   const r = emptyResources();
@@ -84,6 +100,12 @@ function resourcesFrom(hc: Json): ContainerResources {
   r.oomKillDisable = bool(hc.OomKillDisable, 'HostConfig.OomKillDisable') ?? false;
   r.ulimits = ulimits(hc.Ulimits);
   r.devices = devices(hc.Devices);
+  r.blkioWeight = int(hc.BlkioWeight, 'HostConfig.BlkioWeight') ?? 0;
+  r.blkioWeightDevice = weightDevices(hc.BlkioWeightDevice, 'HostConfig.BlkioWeightDevice');
+  r.blkioDeviceReadBps = throttleDevices(hc.BlkioDeviceReadBps, 'HostConfig.BlkioDeviceReadBps');
+  r.blkioDeviceWriteBps = throttleDevices(hc.BlkioDeviceWriteBps, 'HostConfig.BlkioDeviceWriteBps');
+  r.blkioDeviceReadIOps = throttleDevices(hc.BlkioDeviceReadIOps, 'HostConfig.BlkioDeviceReadIOps');
+  r.blkioDeviceWriteIOps = throttleDevices(hc.BlkioDeviceWriteIOps, 'HostConfig.BlkioDeviceWriteIOps');
   return r;
 }
 
@@ -121,8 +143,9 @@ export function updateBodyToChange(body: unknown): { resources: ResourcesUpdate;
   for (const key of ['Ulimits', 'Devices']) {
     if (list(b[key], key).length > 0) throw invalidArgument(`${key} cannot be updated on an existing container`);
   }
-  // What `docker update` can also change and berth does not implement: refused, not ignored.
-  const unsupported = ['BlkioWeight', 'BlkioWeightDevice', 'BlkioDeviceReadBps', 'BlkioDeviceWriteBps', 'BlkioDeviceReadIOps', 'BlkioDeviceWriteIOps', 'CpuRealtimePeriod', 'CpuRealtimeRuntime', 'KernelMemory', 'KernelMemoryTCP'].filter((key) => {
+  // What the update API also carries and berth does not apply: refused, not ignored (of the
+  // block I/O controls dockerd updates only the weight).
+  const unsupported = ['BlkioWeightDevice', 'BlkioDeviceReadBps', 'BlkioDeviceWriteBps', 'BlkioDeviceReadIOps', 'BlkioDeviceWriteIOps', 'CpuRealtimePeriod', 'CpuRealtimeRuntime', 'KernelMemory', 'KernelMemoryTCP'].filter((key) => {
     const v = b[key];
     return !(v === undefined || v === null || v === 0 || (Array.isArray(v) && v.length === 0));
   });
@@ -136,6 +159,7 @@ export function updateBodyToChange(body: unknown): { resources: ResourcesUpdate;
     ['CpuShares', 'cpuShares'],
     ['CpuQuota', 'cpuQuota'],
     ['CpuPeriod', 'cpuPeriod'],
+    ['BlkioWeight', 'blkioWeight'],
   ] as const;
   for (const [field, key] of numbers) {
     const n = int(b[field], field);
@@ -153,6 +177,8 @@ export function updateBodyToChange(body: unknown): { resources: ResourcesUpdate;
   const rp = object(b.RestartPolicy, 'RestartPolicy');
   return { resources, restartPolicy: { name: str(rp.Name, 'RestartPolicy.Name'), maximumRetryCount: int(rp.MaximumRetryCount, 'RestartPolicy.MaximumRetryCount') ?? 0 } };
 }
+
+const inspectRate = (d: BlkioDeviceRate): Json => ({ Path: d.path, Rate: d.rate });
 
 /** The HostConfig fields of inspect that this module owns. */
 export function inspectHostConfigLimits(record: ContainerRecord): Json {
@@ -174,6 +200,12 @@ export function inspectHostConfigLimits(record: ContainerRecord): Json {
     OomScoreAdj: req.oomScoreAdj ?? 0,
     Ulimits: r.ulimits.length > 0 ? r.ulimits.map((u) => ({ Name: u.name, Hard: u.hard, Soft: u.soft })) : null,
     Devices: r.devices.map((d) => ({ PathOnHost: d.pathOnHost, PathInContainer: d.pathInContainer, CgroupPermissions: d.cgroupPermissions })),
+    BlkioWeight: r.blkioWeight ?? 0,
+    BlkioWeightDevice: (r.blkioWeightDevice ?? []).map((d) => ({ Path: d.path, Weight: d.weight })),
+    BlkioDeviceReadBps: (r.blkioDeviceReadBps ?? []).map(inspectRate),
+    BlkioDeviceWriteBps: (r.blkioDeviceWriteBps ?? []).map(inspectRate),
+    BlkioDeviceReadIOps: (r.blkioDeviceReadIOps ?? []).map(inspectRate),
+    BlkioDeviceWriteIOps: (r.blkioDeviceWriteIOps ?? []).map(inspectRate),
     SecurityOpt: req.securityOpt && req.securityOpt.length > 0 ? req.securityOpt : null,
     ...(req.sysctls && Object.keys(req.sysctls).length > 0 ? { Sysctls: req.sysctls } : {}),
     ...(req.init ? { Init: true } : {}),

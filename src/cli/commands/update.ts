@@ -3,16 +3,16 @@
  * fields, zero meaning "unchanged", and RestartPolicy when --restart is given). Prints each
  * container updated, as docker does.
  */
-import { FlagError, intFlag, parseRestartPolicy, sizeFlag, type ContainerFlags } from '../create-config.js';
+import { FlagError, intFlag, parseRestartPolicy, sizeFlag, uint16Flag, type ContainerFlags } from '../create-config.js';
 import { CliError } from '../errors.js';
-import { api, eprintln } from '../io.js';
+import { api, println } from '../io.js';
 import { forEachContainer } from './containers.js';
 import { c } from './run.js';
 
 /** The run flags `update` takes again, with the same parsing. */
 export type UpdateFlags = Pick<
   ContainerFlags,
-  'memory' | 'memorySwap' | 'memoryReservation' | 'cpus' | 'cpuShares' | 'cpuQuota' | 'cpuPeriod' | 'cpusetCpus' | 'cpusetMems' | 'pidsLimit' | 'restart'
+  'blkioWeight' | 'memory' | 'memorySwap' | 'memoryReservation' | 'cpus' | 'cpuShares' | 'cpuQuota' | 'cpuPeriod' | 'cpusetCpus' | 'cpusetMems' | 'pidsLimit' | 'restart'
 >;
 
 /** The UpdateConfig body for the flags (exported for the unit tests). */
@@ -24,6 +24,7 @@ export function updateBody(f: UpdateFlags): Record<string, unknown> {
     nanoCpus = Math.round(n * 1e9);
   }
   const body: Record<string, unknown> = {
+    BlkioWeight: uint16Flag(f.blkioWeight, '--blkio-weight'),
     CpuShares: intFlag(f.cpuShares, '--cpu-shares'),
     Memory: sizeFlag(f.memory, '--memory'),
     NanoCpus: nanoCpus,
@@ -48,9 +49,14 @@ export async function updateCmd(names: string[], f: UpdateFlags): Promise<number
     throw e;
   }
   if (Object.values(f).every((v) => v === undefined)) throw new CliError('you must provide one or more flags when using this command', 1);
-  return forEachContainer(names, async (n) => {
-    await api().json<{ Warnings?: string[] | null }>({ method: 'POST', path: `${c(n)}/update`, body }).then((r) => {
-      for (const w of r?.Warnings ?? []) eprintln(`WARNING: ${w}`);
+  // As docker: the names of the containers updated, then every warning on stdout, then the errors.
+  const warnings: string[] = [];
+  try {
+    return await forEachContainer(names, async (n) => {
+      const r = await api().json<{ Warnings?: string[] | null }>({ method: 'POST', path: `${c(n)}/update`, body });
+      warnings.push(...(r?.Warnings ?? []));
     });
-  });
+  } finally {
+    if (warnings.length > 0) println(warnings.join('\n'));
+  }
 }

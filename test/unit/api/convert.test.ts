@@ -37,7 +37,6 @@ describe('POST /containers/create body', () => {
     refused({ DeviceRequests: [{ Driver: 'nvidia' }] }, /HostConfig.DeviceRequests/);
     refused({ Links: ['db:db'] }, /Links/);
     refused({ UsernsMode: 'host', CgroupParent: '/x' }, /UsernsMode, HostConfig.CgroupParent/);
-    refused({ BlkioWeight: 300, BlkioDeviceReadBps: [{ Path: '/dev/vda', Rate: 1 }] }, /BlkioWeight, HostConfig.BlkioDeviceReadBps/);
     refused({ DeviceCgroupRules: ['c 1:3 mr'], Annotations: { a: 'b' }, StorageOpt: { size: '1G' } }, /DeviceCgroupRules, HostConfig.Annotations, HostConfig.StorageOpt/);
     refused({ Runtime: 'crun', Isolation: 'hyperv', MaskedPaths: ['/etc'] }, /MaskedPaths, HostConfig.Runtime, HostConfig.Isolation/);
     // What clients send when nothing was asked for passes.
@@ -46,6 +45,15 @@ describe('POST /containers/create body', () => {
       HostConfig: { LogConfig: { Type: '', Config: {} }, BlkioWeightDevice: [], CpuCount: 0, MaskedPaths: null, Runtime: 'runc', Isolation: '' },
     });
     createBodyToRequest({ Image: 'b', HostConfig: { LogConfig: { Type: 'json-file', Config: null } } });
+  });
+
+  it('takes the block I/O limits as given (devices are checked when resolved)', () => {
+    const r = createBodyToRequest({
+      Image: 'b',
+      HostConfig: { BlkioWeight: 300, BlkioWeightDevice: [{ Path: '/dev/sda', Weight: 200 }], BlkioDeviceReadBps: [{ Path: '/dev/sda', Rate: 1024 }], BlkioDeviceWriteIOps: null },
+    }).resources;
+    assert.deepEqual([r?.blkioWeight, r?.blkioWeightDevice, r?.blkioDeviceReadBps, r?.blkioDeviceWriteIOps], [300, [{ path: '/dev/sda', weight: 200 }], [{ path: '/dev/sda', rate: 1024 }], []]);
+    assert.throws(() => createBodyToRequest({ Image: 'b', HostConfig: { BlkioDeviceReadBps: { Path: '/dev/sda' } } }), /cannot unmarshal object into Go struct field HostConfig.BlkioDeviceReadBps of type array/);
   });
 
   it('carries LogConfig as given (the engine merges the daemon defaults and checks it)', () => {

@@ -6,6 +6,7 @@ import {
   emptyResources,
   mergeResourcesUpdate,
   ociResources,
+  ociResourcesForUpdate,
   ociRlimits,
   parseHardLimits,
   parseUintList,
@@ -71,14 +72,14 @@ describe('resource validation (dockerd verifyPlatformContainerResources)', () =>
 
   test('update: non-zero fields replace, --cpus and a CPU quota exclude each other across updates', () => {
     const current = validateResources(res({ memory: 32 * MiB, nanoCpus: 5e8 }), host, 2).resources;
-    const next = mergeResourcesUpdate(current, { memory: 48 * MiB, cpuShares: 256 }, host, 2);
+    const next = mergeResourcesUpdate(current, { memory: 48 * MiB, cpuShares: 256 }, host, 2).resources;
     assert.equal(next.memory, 48 * MiB);
     assert.equal(next.memorySwap, 64 * MiB);
     assert.equal(next.cpuShares, 256);
     assert.equal(next.nanoCpus, 5e8);
     assert.throws(() => mergeResourcesUpdate(current, { memory: 128 * MiB }, host, 2), /update the memoryswap at the same time/);
     assert.throws(() => mergeResourcesUpdate(current, { cpuQuota: 20000 }, host, 2), (e: unknown) => isBerthError(e, 'conflict'));
-    assert.equal(mergeResourcesUpdate(current, { pidsLimit: 0 }, host, 2).pidsLimit, 0);
+    assert.equal(mergeResourcesUpdate(current, { pidsLimit: 0 }, host, 2).resources.pidsLimit, 0);
   });
 });
 
@@ -163,5 +164,53 @@ describe('resources in the OCI spec (moby WithResources / WithRlimits)', () => {
     assert.doesNotThrow(() => validateSysctls({ 'kernel.shmmax': '1', 'net.ipv4.ip_forward': '1', 'fs.mqueue.msg_max': '10' }, false));
     invalid(() => validateSysctls({ 'net.ipv4.ip_forward': '1' }, true), /not allowed in host network namespace/);
     invalid(() => validateSysctls({ 'vm.swappiness': '1' }, false), /is not in a separate kernel namespace/);
+  });
+});
+
+describe('block I/O limits (verifyPlatformContainerResources, WithResources blockIO)', () => {
+  const all = { weight: true, weightDevice: true, readBps: true, writeBps: true, readIOps: true, writeIOps: true };
+  const sda = { path: '/dev/sda', rate: 1048576 };
+
+  test('what the kernel cannot do is dropped with dockerd\'s warning; a weight out of range is refused', () => {
+    const asked = res({ blkioWeight: 300, blkioWeightDevice: [{ path: '/dev/sda', weight: 200 }], blkioDeviceReadBps: [sda], blkioDeviceWriteIOps: [{ path: '/dev/sda', rate: 10 }] });
+    const none = validateResources(asked, host, 2);
+    assert.deepEqual([none.resources.blkioWeight, none.resources.blkioWeightDevice, none.resources.blkioDeviceReadBps, none.resources.blkioDeviceWriteIOps], [0, [], [], []]);
+    assert.deepEqual(none.warnings, [
+      'Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.',
+      'Your kernel does not support Block I/O weight_device or the cgroup is not mounted. Weight-device discarded.',
+      'Your kernel does not support BPS Block I/O read limit or the cgroup is not mounted. Block I/O BPS read limit discarded.',
+      'Your kernel does not support IOPS Block write limit or the cgroup is not mounted. Block I/O IOPS write limit discarded.',
+    ]);
+    const kept = validateResources(asked, { ...host, blkio: all }, 2);
+    assert.deepEqual(kept.warnings, []);
+    assert.deepEqual(kept.resources.blkioDeviceReadBps, [sda]);
+    invalid(() => validateResources(res({ blkioWeight: 5 }), { ...host, blkio: all }, 2), /^Range of blkio weight is from 10 to 1000$/);
+    invalid(() => validateResources(res({ blkioWeightDevice: [{ path: '/dev/sda', weight: 1001 }] }), { ...host, blkio: all }, 2), /^invalid weight for device: \/dev\/sda:1001$/);
+    invalid(() => validateResources(res({ blkioDeviceReadIOps: [{ path: '/dev/sda', rate: -1 }] }), { ...host, blkio: all }, 2), /^invalid rate for device: \/dev\/sda:-1$/);
+  });
+
+  test('the limits reach the spec by device numbers; an update carries only the weight', () => {
+    const r = res({ blkioWeight: 300, blkioWeightDevice: [{ path: '/dev/sda', weight: 200 }], blkioDeviceReadBps: [sda], blkioDeviceWriteBps: [{ path: '/dev/vdb', rate: 2 }] });
+    const numbers = new Map([['/dev/sda', { major: 8, minor: 0 }], ['/dev/vdb', { major: 254, minor: 16 }]]);
+    assert.deepEqual(ociResources(r, false, numbers).blockIO, {
+      weight: 300,
+      weightDevice: [{ major: 8, minor: 0, weight: 200 }],
+      throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1048576 }],
+      throttleWriteBpsDevice: [{ major: 254, minor: 16, rate: 2 }],
+    });
+    assert.deepEqual(ociResourcesForUpdate(r, false).blockIO, { weight: 300 });
+    assert.equal(ociResources(emptyResources(), false).blockIO, undefined);
+    assert.throws(() => ociResources(r, false, new Map()), /block device \/dev\/sda was not resolved/);
+    // Records made before berth had block I/O limits have none of the fields.
+    assert.equal(ociResources({ ...emptyResources(), blkioWeight: undefined }, false).blockIO, undefined);
+  });
+
+  test('an update may change the weight and keeps the device limits', () => {
+    const current = res({ blkioDeviceReadBps: [sda] });
+    const { resources, warnings } = mergeResourcesUpdate(current, { blkioWeight: 400 }, { ...host, blkio: all }, 2);
+    assert.deepEqual([resources.blkioWeight, resources.blkioDeviceReadBps, warnings], [400, [sda], []]);
+    const noWeight = mergeResourcesUpdate(current, { blkioWeight: 400 }, { ...host, blkio: { ...all, weight: false } }, 2);
+    assert.deepEqual([noWeight.resources.blkioWeight, noWeight.resources.blkioDeviceReadBps], [0, [sda]]);
+    assert.deepEqual(noWeight.warnings, ['Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.']);
   });
 });
