@@ -86,6 +86,7 @@ export interface ContainerFlags {
   securityOpt?: string[];
   logDriver?: string;
   logOpt?: string[];
+  cgroupParent?: string;
   blkioWeight?: string;
   blkioWeightDevice?: string[];
   deviceReadBps?: string[];
@@ -494,7 +495,7 @@ export function buildCreateRequest(
     CpuShares: intFlag(f.cpuShares, '--cpu-shares'),
     Memory: memory,
     NanoCpus: nanoCpus,
-    CgroupParent: '',
+    CgroupParent: f.cgroupParent ?? '',
     BlkioWeight: uint16Flag(f.blkioWeight, '--blkio-weight'),
     BlkioWeightDevice: (f.blkioWeightDevice ?? []).map(parseWeightDeviceFlag),
     BlkioDeviceReadBps: (f.deviceReadBps ?? []).map((v) => parseThrottleBpsFlag(v, '--device-read-bps')),

@@ -108,6 +108,7 @@ function addContainerFlags(cmd: Command, forRun: boolean): Command {
     .option('--device-read-iops <list>', 'Limit read rate (IO per second) from a device', collect)
     .option('--device-write-bps <list>', 'Limit write rate (bytes per second) to a device', collect)
     .option('--device-write-iops <list>', 'Limit write rate (IO per second) to a device', collect)
+    .option('--cgroup-parent <string>', 'Optional parent cgroup for the container')
     .option('--log-driver <string>', 'Logging driver for the container')
     .option('--log-opt <list>', 'Log driver options', collect)
     .option('--platform <string>', 'Set platform if server is multi-platform capable')

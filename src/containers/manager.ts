@@ -505,7 +505,7 @@ export class ContainerManager extends EventEmitter {
       mounts,
       ...(rootfsPropagation ? { rootfsPropagation } : {}),
       ...this.namespaceChoices(record),
-      cgroupsPath: this.cgroupsPath(id),
+      cgroupsPath: this.cgroupsPath(record),
       cgroupV2: host.cgroupV2,
       // The host's capability set: `--privileged` and `--cap-add ALL` get no more than berthd has.
       host,
@@ -613,7 +613,7 @@ export class ContainerManager extends EventEmitter {
     // The cgroup's OOM-kill counter must be read before `runc delete` removes the cgroup.
     // Synchronous reads of small files: a `run --rm` waits for this.
     const oomFile = existsSync(join(persist, 'oom'));
-    const oomKills = oomKillCount(this.cgroupsPath(id), detectHostFacts().cgroupV2);
+    const oomKills = oomKillCount(this.cgroupsPath(record), detectHostFacts().cgroupV2);
     const finishedAt = fileModified(join(this.exitDir, id)) ?? new Date().toISOString();
     const oomKilled = oomFile || oomKills > 0;
     const released = this.beginTeardown(id);
@@ -639,8 +639,8 @@ export class ContainerManager extends EventEmitter {
     }
   }
 
-  private cgroupsPath(id: string): string {
-    return `${this.options.cgroupParent.replace(/\/+$/, '')}/${id}`;
+  private cgroupsPath(record: ContainerRecord): string {
+    return `${(record.request.cgroupParent || this.options.cgroupParent).replace(/\/+$/, '')}/${record.id}`;
   }
 
   /** The restart a policy scheduled; a stop, kill or removal meanwhile cancels it. */

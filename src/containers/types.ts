@@ -67,6 +67,8 @@ export interface ContainerSpecRequest {
   utsMode?: string;
   /** HostConfig.CgroupnsMode: 'private', 'host', or absent for the daemon's default (private on cgroup v2, host on v1). */
   cgroupnsMode?: string;
+  /** HostConfig.CgroupParent (absolute); absent: berthd's --cgroup-parent. */
+  cgroupParent?: string;
   /** HostConfig.LogConfig merged with the daemon's defaults at create; absent in older records (no options). */
   logConfig?: { type: string; config: Record<string, string> };
   /** The request's Healthcheck, merged with the image's at create. */

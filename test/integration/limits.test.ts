@@ -8,7 +8,8 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { startBerthd, type Berthd, type CommandResult } from '../helpers/berthd.js';
+import { removeCgroup, startBerthd, type Berthd, type CommandResult } from '../helpers/berthd.js';
+import { assertSameAsDocker } from '../helpers/cli-compare.js';
 
 function python(d: Berthd, code: string): Promise<CommandResult> {
   return new Promise((resolve) => {
@@ -73,6 +74,24 @@ describe('limits and security options', () => {
     assert.notEqual(realtime.code, 0);
     assert.match(realtime.stderr, /not supported by berth yet: CpuRealtimeRuntime/);
     await d.docker(['rm', '-f', 'lim']);
+  });
+
+  it("places a container with --cgroup-parent under that cgroup instead of berthd's, and OOMKilled is read there", async () => {
+    const own = `/${parent}-own`;
+    try {
+      const run = await d.berth(['run', '--name', 'parented', '--cgroup-parent', own, '-m', '8m', 'busybox', 'sh', '-c', 'grep -E "^[0-9]+:memory:" /proc/self/cgroup; tail /dev/zero']);
+      assert.equal(run.code, 137, run.stderr);
+      const id = await idOf('parented');
+      // cgroup v1 without a cgroup namespace: the path as the host names it.
+      assert.match(run.stdout, new RegExp(`^\\d+:memory:${own}/${id}$`, 'm'));
+      const state = (await d.docker(['inspect', '-f', '{{.HostConfig.CgroupParent}} {{.State.OOMKilled}}', 'parented'])).stdout.trim();
+      assert.equal(state, `${own} true`);
+      await assertSameAsDocker(d, ['run', '--rm', '--cgroup-parent', 'system.slice', 'busybox', 'true']);
+      await assertSameAsDocker(d, ['run', '--rm', '--cgroup-parent', '/a/../../b', 'busybox', 'true']);
+      assert.equal((await d.docker(['rm', 'parented'])).code, 0);
+    } finally {
+      await removeCgroup(own);
+    }
   });
 
   it('kills a container that exceeds --memory and reports OOMKilled', async () => {

@@ -61,7 +61,6 @@ function refuseUnsupported(hc: Json): void {
     ['HostConfig.Links', hc.Links],
     ['HostConfig.DeviceRequests', hc.DeviceRequests],
     ['HostConfig.UsernsMode', hc.UsernsMode],
-    ['HostConfig.CgroupParent', hc.CgroupParent],
     ['HostConfig.CpuRealtimePeriod', hc.CpuRealtimePeriod],
     ['HostConfig.CpuRealtimeRuntime', hc.CpuRealtimeRuntime],
     ['HostConfig.CpuCount', hc.CpuCount],
@@ -82,6 +81,21 @@ function refuseUnsupported(hc: Json): void {
   if (asked.length > 0) {
     throw new BerthError('not-implemented', `not supported by berth yet: ${asked.join(', ')}`);
   }
+}
+
+/**
+ * HostConfig.CgroupParent: the cgroup the container's goes under instead of berthd's
+ * --cgroup-parent (cgroupfs paths, as dockerd's cgroupfs driver takes them). A relative one,
+ * which runc would place under its own cgroup, is not supported.
+ */
+function cgroupParentFromBody(hc: Json): Pick<ContainerSpecRequest, 'cgroupParent'> {
+  const parent = str(hc.CgroupParent, 'HostConfig.CgroupParent');
+  if (parent === '') return {};
+  if (!parent.startsWith('/')) throw new BerthError('not-implemented', `not supported by berth yet: a relative HostConfig.CgroupParent (${parent}); give an absolute cgroup path`);
+  if (!/^[A-Za-z0-9_.\-/]+$/.test(parent) || parent.split('/').some((segment) => segment === '.' || segment === '..')) {
+    throw invalidArgument(`invalid cgroup parent "${parent}": an absolute path of letters, digits, '.', '_' and '-'`);
+  }
+  return { cgroupParent: parent.replace(/\/+$/, '') || '/' };
 }
 
 /** HostConfig.LogConfig as given; the engine merges the daemon's defaults and checks it (log-config.ts). */
@@ -180,6 +194,7 @@ export function createBodyToRequest(body: unknown): ContainerSpecRequest {
     ...namespaceModesFromBody(b, hc),
     ...limitsFromCreateBody(b, hc),
     ...logConfigFromBody(hc),
+    ...cgroupParentFromBody(hc),
   };
 }
 
@@ -366,6 +381,7 @@ export function containerInspect(engine: Engine, record: ContainerRecord): Json 
       // What the spec gets (spec.ts): no cgroup namespace on cgroup v1, a private one on v2;
       // Docker's masked and read-only paths unless privileged, as dockerd records them at create.
       CgroupnsMode: req.cgroupnsMode || (detectHostFacts().cgroupV2 ? 'private' : 'host'),
+      CgroupParent: req.cgroupParent ?? '',
       MaskedPaths: req.privileged ? null : [...DEFAULT_MASKED_PATHS],
       ReadonlyPaths: req.privileged ? null : [...DEFAULT_READONLY_PATHS],
     }),

@@ -36,7 +36,8 @@ describe('POST /containers/create body', () => {
       );
     refused({ DeviceRequests: [{ Driver: 'nvidia' }] }, /HostConfig.DeviceRequests/);
     refused({ Links: ['db:db'] }, /Links/);
-    refused({ UsernsMode: 'host', CgroupParent: '/x' }, /UsernsMode, HostConfig.CgroupParent/);
+    refused({ UsernsMode: 'host', CgroupParent: 'relative' }, /^not supported by berth yet: HostConfig.UsernsMode$/);
+    refused({ CgroupParent: 'machine.slice' }, /^not supported by berth yet: a relative HostConfig.CgroupParent \(machine.slice\)/);
     refused({ DeviceCgroupRules: ['c 1:3 mr'], Annotations: { a: 'b' }, StorageOpt: { size: '1G' } }, /DeviceCgroupRules, HostConfig.Annotations, HostConfig.StorageOpt/);
     refused({ Runtime: 'crun', Isolation: 'hyperv', MaskedPaths: ['/etc'] }, /MaskedPaths, HostConfig.Runtime, HostConfig.Isolation/);
     // What clients send when nothing was asked for passes.
@@ -54,6 +55,15 @@ describe('POST /containers/create body', () => {
     }).resources;
     assert.deepEqual([r?.blkioWeight, r?.blkioWeightDevice, r?.blkioDeviceReadBps, r?.blkioDeviceWriteIOps], [300, [{ path: '/dev/sda', weight: 200 }], [{ path: '/dev/sda', rate: 1024 }], []]);
     assert.throws(() => createBodyToRequest({ Image: 'b', HostConfig: { BlkioDeviceReadBps: { Path: '/dev/sda' } } }), /cannot unmarshal object into Go struct field HostConfig.BlkioDeviceReadBps of type array/);
+  });
+
+  it('takes an absolute cgroup parent and refuses one that could leave the hierarchy', () => {
+    const parentOf = (CgroupParent: unknown): string | undefined => createBodyToRequest({ Image: 'b', HostConfig: { CgroupParent } }).cgroupParent;
+    assert.equal(parentOf(''), undefined);
+    assert.equal(parentOf('/batch/jobs/'), '/batch/jobs');
+    assert.equal(parentOf('/'), '/');
+    assert.throws(() => parentOf('/batch/../../etc'), /invalid cgroup parent "\/batch\/..\/..\/etc"/);
+    assert.throws(() => parentOf('/a b'), /invalid cgroup parent/);
   });
 
   it('carries LogConfig as given (the engine merges the daemon defaults and checks it)', () => {
