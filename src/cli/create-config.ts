@@ -87,6 +87,8 @@ export interface ContainerFlags {
   logDriver?: string;
   logOpt?: string[];
   cgroupParent?: string;
+  deviceCgroupRule?: string[];
+  annotation?: string[];
   blkioWeight?: string;
   blkioWeightDevice?: string[];
   deviceReadBps?: string[];
@@ -481,8 +483,15 @@ export function buildCreateRequest(
     Privileged: Boolean(f.privileged),
     PublishAllPorts: Boolean(f.publishAll),
     ReadonlyRootfs: Boolean(f.readOnly),
-    SecurityOpt: f.securityOpt && f.securityOpt.length > 0 ? [...f.securityOpt] : null,
+    // systempaths=unconfined is the client's to turn into empty masked and read-only path lists
+    // (docker's parseSystemPaths); the daemon never sees it.
+    SecurityOpt: f.securityOpt && f.securityOpt.length > 0 ? f.securityOpt.filter((o) => o !== 'systempaths=unconfined') : null,
   };
+  const systemPathsUnconfined = (f.securityOpt ?? []).includes('systempaths=unconfined');
+  for (const rule of f.deviceCgroupRule ?? []) {
+    if (!/^[acb] ([0-9]+|\*):([0-9]+|\*) [rwm]{1,3}$/.test(rule)) throw new FlagError(`invalid argument "${rule}" for "--device-cgroup-rule" flag: invalid device cgroup format '${rule}'`);
+  }
+  const annotations = kvStringsToMap(f.annotation ?? []);
   if (Object.keys(tmpfs).length > 0) hostConfig['Tmpfs'] = tmpfs;
   Object.assign(hostConfig, {
     UTSMode: namespaceMode(f.uts, 'uts'),
@@ -509,7 +518,7 @@ export function buildCreateRequest(
     CpusetCpus: f.cpusetCpus ?? '',
     CpusetMems: f.cpusetMems ?? '',
     Devices: (f.device ?? []).map(parseDeviceFlag),
-    DeviceCgroupRules: null,
+    DeviceCgroupRules: f.deviceCgroupRule && f.deviceCgroupRule.length > 0 ? [...f.deviceCgroupRule] : null,
     DeviceRequests: null,
     MemoryReservation: sizeFlag(f.memoryReservation, '--memory-reservation'),
     MemorySwap: sizeFlag(f.memorySwap, '--memory-swap', true),
@@ -522,8 +531,9 @@ export function buildCreateRequest(
     IOMaximumIOps: 0,
     IOMaximumBandwidth: 0,
     ...(mounts.length > 0 ? { Mounts: mounts as unknown as Json } : {}),
-    MaskedPaths: null,
-    ReadonlyPaths: null,
+    MaskedPaths: systemPathsUnconfined ? [] : null,
+    ReadonlyPaths: systemPathsUnconfined ? [] : null,
+    ...(Object.keys(annotations).length > 0 ? { Annotations: annotations } : {}),
   });
   if (f.init) hostConfig['Init'] = true;
   body['HostConfig'] = hostConfig;

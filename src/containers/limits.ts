@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { invalidArgument, unavailable } from '../core/errors.js';
 import type { HealthConfig } from '../oci/image.js';
 import type { LinuxDevice, LinuxDeviceCgroup } from '../oci/runtime-spec.js';
-import { blockDeviceNumbers, hostDevices, resolveDeviceMappings } from '../runtime/devices.js';
+import { blockDeviceNumbers, deviceRulesFromCgroupRules, hostDevices, resolveDeviceMappings } from '../runtime/devices.js';
 import {
   blkioDevicePaths,
   emptyResources,
@@ -83,7 +83,7 @@ export async function limitsSpecInput(request: ContainerSpecRequest, cgroupV2: b
   const security = parseSecurityOpts(request.securityOpt ?? []);
   const mapped = await resolveDeviceMappings(resources.devices);
   let devices: LinuxDevice[] = mapped.devices;
-  const deviceRules: LinuxDeviceCgroup[] = mapped.rules;
+  const deviceRules: LinuxDeviceCgroup[] = [...mapped.rules, ...deviceRulesFromCgroupRules(request.deviceCgroupRules ?? [])];
   if (request.privileged) {
     const paths = new Set(devices.map((d) => d.path));
     devices = [...devices, ...(await hostDevices()).filter((d) => !paths.has(d.path))];
@@ -98,5 +98,8 @@ export async function limitsSpecInput(request: ContainerSpecRequest, cgroupV2: b
     noNewPrivileges: security.noNewPrivileges,
     seccomp: security.seccomp,
     ...(request.init ? { initBinary } : {}),
+    ...(request.annotations ? { annotations: request.annotations } : {}),
+    ...(request.maskedPaths ? { maskedPaths: request.maskedPaths } : {}),
+    ...(request.readonlyPaths ? { readonlyPaths: request.readonlyPaths } : {}),
   };
 }

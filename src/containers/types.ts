@@ -67,6 +67,13 @@ export interface ContainerSpecRequest {
   utsMode?: string;
   /** HostConfig.CgroupnsMode: 'private', 'host', or absent for the daemon's default (private on cgroup v2, host on v1). */
   cgroupnsMode?: string;
+  /** HostConfig.MaskedPaths/ReadonlyPaths as given (an empty list masks nothing); absent: Docker's defaults. */
+  maskedPaths?: string[];
+  readonlyPaths?: string[];
+  /** HostConfig.DeviceCgroupRules: `c 1:3 mr`, `b *:* m`, … allowed on top of the defaults. */
+  deviceCgroupRules?: string[];
+  /** HostConfig.Annotations: the OCI spec's annotations. */
+  annotations?: Record<string, string>;
   /** HostConfig.CgroupParent (absolute); absent: berthd's --cgroup-parent. */
   cgroupParent?: string;
   /** HostConfig.LogConfig merged with the daemon's defaults at create; absent in older records (no options). */

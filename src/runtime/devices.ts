@@ -132,3 +132,22 @@ async function pathExists(path: string): Promise<boolean> {
     () => false,
   );
 }
+
+/**
+ * `--device-cgroup-rule 'c 1:3 mr'` (moby AppendDevicePermissionsFromCgroupRules): an allow rule
+ * for the device cgroup; `*` for a number matches every one (the OCI field left out).
+ */
+export function deviceRulesFromCgroupRules(rules: readonly string[]): LinuxDeviceCgroup[] {
+  return rules.map((rule) => {
+    const m = /^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$/.exec(rule);
+    if (!m) throw invalidArgument(`invalid device cgroup rule format: '${rule}'`);
+    const [, type, major, minor, access] = m as unknown as [string, 'a' | 'c' | 'b', string, string, string];
+    return {
+      allow: true,
+      type,
+      ...(major === '*' ? {} : { major: Number(major) }),
+      ...(minor === '*' ? {} : { minor: Number(minor) }),
+      access,
+    };
+  });
+}

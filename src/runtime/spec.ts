@@ -245,6 +245,9 @@ export interface SpecInput {
   /** Host path of the init binary (`--init`): bind-mounted read-only at INIT_PATH and made PID 1. */
   initBinary?: string;
   annotations?: Record<string, string>;
+  /** HostConfig.MaskedPaths/ReadonlyPaths when given (`--security-opt systempaths=unconfined` sends none); else Docker's. */
+  maskedPaths?: readonly string[];
+  readonlyPaths?: readonly string[];
   cgroupsPath: string;
   cgroupV2: boolean;
   /** Host facts other than cgroupV2; each defaults to what this process sees where needed. */
@@ -552,8 +555,8 @@ export function generateSpec(input: SpecInput): Spec {
   if (Object.keys(sysctl).length > 0) spec.linux.sysctl = sysctl;
 
   if (!input.privileged) {
-    spec.linux.maskedPaths = [...DEFAULT_MASKED_PATHS, ...(input.host?.thermalThrottlePaths ?? [])];
-    spec.linux.readonlyPaths = [...DEFAULT_READONLY_PATHS];
+    spec.linux.maskedPaths = input.maskedPaths ? [...input.maskedPaths] : [...DEFAULT_MASKED_PATHS, ...(input.host?.thermalThrottlePaths ?? [])];
+    spec.linux.readonlyPaths = [...(input.readonlyPaths ?? DEFAULT_READONLY_PATHS)];
     const choice = input.seccomp ?? 'default';
     if (input.host?.seccomp === false && choice !== 'unconfined') {
       if (choice !== 'default') throw invalidArgument('seccomp is not enabled in your kernel, cannot run a custom seccomp profile');

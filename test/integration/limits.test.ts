@@ -94,6 +94,32 @@ describe('limits and security options', () => {
     }
   });
 
+  it('applies --device-cgroup-rule, --security-opt systempaths=unconfined and --annotation', async () => {
+    const probe = 'grep -c -e " /proc/keys " -e " /proc/sys " /proc/self/mountinfo; mknod /tmp/lc c 10 237 && (exec 3</tmp/lc && echo opened)';
+    const confined = await d.docker(['run', '--rm', 'busybox', 'sh', '-c', probe]);
+    assert.equal(confined.stdout, '2\n', 'Docker\'s masked and read-only paths are mounts; the loop-control device is not allowed');
+    assert.match(confined.stderr, /can't open \/tmp\/lc: Operation not permitted/);
+    const open = await d.berth(['run', '--rm', '--security-opt', 'systempaths=unconfined', '--device-cgroup-rule', 'c 10:237 r', 'busybox', 'sh', '-c', probe]);
+    assert.equal(open.stdout, '0\nopened\n', open.stderr);
+
+    const run = await d.docker(['run', '-d', '--name', 'annotated', '--annotation', 'org.example.team=storage', '--annotation', 'flag', '--security-opt', 'systempaths=unconfined', '--device-cgroup-rule', 'b *:* r', 'busybox', 'sleep', '300']);
+    assert.equal(run.code, 0, run.stderr);
+    const inspect = (await d.berth(['inspect', '-f', '{{json .HostConfig.Annotations}} {{json .HostConfig.DeviceCgroupRules}} {{json .HostConfig.MaskedPaths}} {{json .HostConfig.ReadonlyPaths}}', 'annotated'])).stdout.trim();
+    assert.equal(inspect, '{"flag":"","org.example.team":"storage"} ["b *:* r"] [] []');
+    const config = JSON.parse(await readFile(join(d.root, 'data', 'containers', run.stdout.trim(), 'config.json'), 'utf8')) as { annotations?: unknown };
+    assert.deepEqual(config.annotations, { flag: '', 'org.example.team': 'storage' }, 'the runtime gets the annotations');
+    assert.equal((await d.docker(['rm', '-f', 'annotated'])).code, 0);
+
+    await assertSameAsDocker(d, ['run', '--rm', '--device-cgroup-rule', 'x 1:3 rwm', 'busybox', 'true']);
+    const create = async (hostConfig: Record<string, unknown>): Promise<[number, string]> => {
+      const r = await d.api('POST', '/containers/create', { Image: 'busybox', HostConfig: hostConfig });
+      return [r.status, r.json<{ message: string }>().message];
+    };
+    assert.deepEqual(await create({ DeviceCgroupRules: ['c 1:3'] }), [400, "invalid device cgroup rule format: 'c 1:3'"]);
+    assert.deepEqual(await create({ Annotations: { '': 'x' } }), [400, 'invalid Annotations: the empty string is not permitted as an annotation key']);
+    assert.deepEqual(await create({ MaskedPaths: ['proc/kcore'] }), [400, 'invalid MaskedPaths entry "proc/kcore": must be an absolute path']);
+  });
+
   it('kills a container that exceeds --memory and reports OOMKilled', async () => {
     const r = await d.docker(['run', '--name', 'oom', '-m', '8m', 'busybox', 'tail', '/dev/zero']);
     assert.equal(r.code, 137, r.stderr);

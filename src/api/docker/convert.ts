@@ -4,6 +4,7 @@ import type { ContainerRecord, ContainerSpecRequest } from '../../containers/typ
 import { containerNetworks, hostConfigNetworkFields, networkRequestFromBody, networkSettings, parsePortKey, portList, type NetworkLookup } from './convert-network.js';
 import type { ImageRecord } from '../../images/store.js';
 import type { Engine } from '../../engine/engine.js';
+import { deviceRulesFromCgroupRules } from '../../runtime/devices.js';
 import { parseSignal } from '../../runtime/signals.js';
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, detectHostFacts } from '../../runtime/spec.js';
 import { humanDuration } from '../../core/units.js';
@@ -69,11 +70,7 @@ function refuseUnsupported(hc: Json): void {
     ['HostConfig.IOMaximumBandwidth', hc.IOMaximumBandwidth],
     ['HostConfig.KernelMemory', hc.KernelMemory],
     ['HostConfig.KernelMemoryTCP', hc.KernelMemoryTCP],
-    ['HostConfig.DeviceCgroupRules', hc.DeviceCgroupRules],
-    ['HostConfig.Annotations', hc.Annotations],
     ['HostConfig.StorageOpt', hc.StorageOpt],
-    ['HostConfig.MaskedPaths', hc.MaskedPaths],
-    ['HostConfig.ReadonlyPaths', hc.ReadonlyPaths],
     ['HostConfig.Runtime', hc.Runtime === 'runc' ? undefined : hc.Runtime],
     ['HostConfig.Isolation', hc.Isolation === 'default' ? undefined : hc.Isolation],
   ];
@@ -96,6 +93,30 @@ function cgroupParentFromBody(hc: Json): Pick<ContainerSpecRequest, 'cgroupParen
     throw invalidArgument(`invalid cgroup parent "${parent}": an absolute path of letters, digits, '.', '_' and '-'`);
   }
   return { cgroupParent: parent.replace(/\/+$/, '') || '/' };
+}
+
+/**
+ * HostConfig.DeviceCgroupRules, MaskedPaths, ReadonlyPaths and Annotations, checked as moby
+ * checks them (the rules at start there, at create here).
+ */
+function runtimeExtrasFromBody(hc: Json): Pick<ContainerSpecRequest, 'deviceCgroupRules' | 'maskedPaths' | 'readonlyPaths' | 'annotations'> {
+  const out: Pick<ContainerSpecRequest, 'deviceCgroupRules' | 'maskedPaths' | 'readonlyPaths' | 'annotations'> = {};
+  const rules = strings(hc.DeviceCgroupRules, 'HostConfig.DeviceCgroupRules') ?? [];
+  deviceRulesFromCgroupRules(rules);
+  if (rules.length > 0) out.deviceCgroupRules = rules;
+  for (const [field, key] of [['MaskedPaths', 'maskedPaths'], ['ReadonlyPaths', 'readonlyPaths']] as const) {
+    const paths = strings(hc[field], `HostConfig.${field}`);
+    if (paths === null) continue;
+    for (const path of paths) if (!path.startsWith('/')) throw invalidArgument(`invalid ${field} entry ${JSON.stringify(path)}: must be an absolute path`);
+    out[key] = paths;
+  }
+  const annotations = obj(hc.Annotations, 'HostConfig.Annotations');
+  for (const [key, value] of Object.entries(annotations)) {
+    if (key === '') throw invalidArgument('invalid Annotations: the empty string is not permitted as an annotation key');
+    if (typeof value !== 'string') throw invalidArgument(`json: cannot unmarshal ${typeof value} into Go struct field HostConfig.Annotations of type string`);
+  }
+  if (Object.keys(annotations).length > 0) out.annotations = annotations as Record<string, string>;
+  return out;
 }
 
 /** HostConfig.LogConfig as given; the engine merges the daemon's defaults and checks it (log-config.ts). */
@@ -195,6 +216,7 @@ export function createBodyToRequest(body: unknown): ContainerSpecRequest {
     ...limitsFromCreateBody(b, hc),
     ...logConfigFromBody(hc),
     ...cgroupParentFromBody(hc),
+    ...runtimeExtrasFromBody(hc),
   };
 }
 
@@ -382,8 +404,10 @@ export function containerInspect(engine: Engine, record: ContainerRecord): Json 
       // Docker's masked and read-only paths unless privileged, as dockerd records them at create.
       CgroupnsMode: req.cgroupnsMode || (detectHostFacts().cgroupV2 ? 'private' : 'host'),
       CgroupParent: req.cgroupParent ?? '',
-      MaskedPaths: req.privileged ? null : [...DEFAULT_MASKED_PATHS],
-      ReadonlyPaths: req.privileged ? null : [...DEFAULT_READONLY_PATHS],
+      MaskedPaths: req.privileged ? null : [...(req.maskedPaths ?? DEFAULT_MASKED_PATHS)],
+      ReadonlyPaths: req.privileged ? null : [...(req.readonlyPaths ?? DEFAULT_READONLY_PATHS)],
+      DeviceCgroupRules: req.deviceCgroupRules?.length ? req.deviceCgroupRules : null,
+      ...(req.annotations ? { Annotations: req.annotations } : {}),
     }),
     // Struct order (Data, Name) and the map's keys sorted, as dockerd marshals it.
     GraphDriver: {

@@ -38,8 +38,8 @@ describe('POST /containers/create body', () => {
     refused({ Links: ['db:db'] }, /Links/);
     refused({ UsernsMode: 'host', CgroupParent: 'relative' }, /^not supported by berth yet: HostConfig.UsernsMode$/);
     refused({ CgroupParent: 'machine.slice' }, /^not supported by berth yet: a relative HostConfig.CgroupParent \(machine.slice\)/);
-    refused({ DeviceCgroupRules: ['c 1:3 mr'], Annotations: { a: 'b' }, StorageOpt: { size: '1G' } }, /DeviceCgroupRules, HostConfig.Annotations, HostConfig.StorageOpt/);
-    refused({ Runtime: 'crun', Isolation: 'hyperv', MaskedPaths: ['/etc'] }, /MaskedPaths, HostConfig.Runtime, HostConfig.Isolation/);
+    refused({ DeviceCgroupRules: ['c 1:3 mr'], Annotations: { a: 'b' }, StorageOpt: { size: '1G' } }, /^not supported by berth yet: HostConfig.StorageOpt$/);
+    refused({ Runtime: 'crun', Isolation: 'hyperv', MaskedPaths: ['/etc'] }, /^not supported by berth yet: HostConfig.Runtime, HostConfig.Isolation$/);
     // What clients send when nothing was asked for passes.
     createBodyToRequest({
       Image: 'b',
@@ -64,6 +64,13 @@ describe('POST /containers/create body', () => {
     assert.equal(parentOf('/'), '/');
     assert.throws(() => parentOf('/batch/../../etc'), /invalid cgroup parent "\/batch\/..\/..\/etc"/);
     assert.throws(() => parentOf('/a b'), /invalid cgroup parent/);
+  });
+
+  it('takes device cgroup rules, masked and read-only paths (an empty list is kept: it masks nothing) and annotations', () => {
+    const req = createBodyToRequest({ Image: 'b', HostConfig: { DeviceCgroupRules: ['c 1:3 mr', 'b *:* m'], MaskedPaths: [], ReadonlyPaths: ['/proc/sys'], Annotations: { 'org.example': 'x' } } });
+    assert.deepEqual([req.deviceCgroupRules, req.maskedPaths, req.readonlyPaths, req.annotations], [['c 1:3 mr', 'b *:* m'], [], ['/proc/sys'], { 'org.example': 'x' }]);
+    const plain = createBodyToRequest({ Image: 'b', HostConfig: { DeviceCgroupRules: null, MaskedPaths: null } });
+    assert.deepEqual([plain.deviceCgroupRules, plain.maskedPaths, plain.annotations], [undefined, undefined, undefined]);
   });
 
   it('carries LogConfig as given (the engine merges the daemon defaults and checks it)', () => {

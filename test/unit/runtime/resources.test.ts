@@ -214,3 +214,13 @@ describe('block I/O limits (verifyPlatformContainerResources, WithResources bloc
     assert.deepEqual(noWeight.warnings, ['Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.']);
   });
 });
+
+test('--device-cgroup-rule becomes an allow rule; * leaves the number out (every device)', async () => {
+  const { deviceRulesFromCgroupRules } = await import('../../../src/runtime/devices.js');
+  assert.deepEqual(deviceRulesFromCgroupRules(['c 1:3 mr', 'b *:* m', 'a 7:* rwm']), [
+    { allow: true, type: 'c', major: 1, minor: 3, access: 'mr' },
+    { allow: true, type: 'b', access: 'm' },
+    { allow: true, type: 'a', major: 7, access: 'rwm' },
+  ]);
+  assert.throws(() => deviceRulesFromCgroupRules(['c 1:3']), /invalid device cgroup rule format: 'c 1:3'/);
+});
