@@ -87,6 +87,7 @@ export interface ContainerFlags {
   logDriver?: string;
   logOpt?: string[];
   cgroupParent?: string;
+  userns?: string;
   deviceCgroupRule?: string[];
   annotation?: string[];
   blkioWeight?: string;
@@ -487,6 +488,7 @@ export function buildCreateRequest(
     // (docker's parseSystemPaths); the daemon never sees it.
     SecurityOpt: f.securityOpt && f.securityOpt.length > 0 ? f.securityOpt.filter((o) => o !== 'systempaths=unconfined') : null,
   };
+  if (f.userns !== undefined && f.userns !== '' && f.userns.split(':')[0] !== 'host') throw new FlagError('--userns: invalid USER mode');
   const systemPathsUnconfined = (f.securityOpt ?? []).includes('systempaths=unconfined');
   for (const rule of f.deviceCgroupRule ?? []) {
     if (!/^[acb] ([0-9]+|\*):([0-9]+|\*) [rwm]{1,3}$/.test(rule)) throw new FlagError(`invalid argument "${rule}" for "--device-cgroup-rule" flag: invalid device cgroup format '${rule}'`);
@@ -495,7 +497,7 @@ export function buildCreateRequest(
   if (Object.keys(tmpfs).length > 0) hostConfig['Tmpfs'] = tmpfs;
   Object.assign(hostConfig, {
     UTSMode: namespaceMode(f.uts, 'uts'),
-    UsernsMode: '',
+    UsernsMode: f.userns ?? '',
     ShmSize: shmSize,
   });
   if (Object.keys(sysctls).length > 0) hostConfig['Sysctls'] = sysctls;

@@ -109,6 +109,7 @@ function addContainerFlags(cmd: Command, forRun: boolean): Command {
     .option('--device-write-bps <list>', 'Limit write rate (bytes per second) to a device', collect)
     .option('--device-write-iops <list>', 'Limit write rate (IO per second) to a device', collect)
     .option('--cgroup-parent <string>', 'Optional parent cgroup for the container')
+    .option('--userns <string>', 'User namespace to use')
     .option('--device-cgroup-rule <list>', 'Add a rule to the cgroup allowed devices list', collect)
     .option('--annotation <map>', 'Add an annotation to the container (passed through to the OCI runtime)', collect)
     .option('--log-driver <string>', 'Logging driver for the container')

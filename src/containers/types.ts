@@ -74,6 +74,8 @@ export interface ContainerSpecRequest {
   deviceCgroupRules?: string[];
   /** HostConfig.Annotations: the OCI spec's annotations. */
   annotations?: Record<string, string>;
+  /** HostConfig.UsernsMode `host` as given (berth never remaps, so it changes nothing). */
+  usernsMode?: 'host';
   /** HostConfig.CgroupParent (absolute); absent: berthd's --cgroup-parent. */
   cgroupParent?: string;
   /** HostConfig.LogConfig merged with the daemon's defaults at create; absent in older records (no options). */

@@ -25,6 +25,14 @@ describe('namespace modes', () => {
   };
   const host = (type: string): string => readlinkSync(`/proc/self/ns/${type}`);
 
+  it('takes --userns host: the host user namespace, where every berth container runs', async () => {
+    const r = await d.berth(['run', '--name', 'userns', '--userns', 'host', 'busybox', 'readlink', '/proc/self/ns/user']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), readlinkSync('/proc/self/ns/user'));
+    assert.equal((await d.docker(['inspect', '-f', '{{.HostConfig.UsernsMode}}', 'userns'])).stdout.trim(), 'host');
+    assert.equal((await d.docker(['rm', 'userns'])).code, 0);
+  });
+
   it("joins the host's PID, IPC and UTS namespaces with host, and has its own by default", async () => {
     const own = await namespacesIn('docker', []);
     for (const type of ['pid', 'ipc', 'uts']) assert.notEqual(own[type], host(type), `${type}: a namespace of its own`);
@@ -120,6 +128,9 @@ describe('namespace modes', () => {
     await assertSameAsDocker(d, ['run', '--uts', 'container:x', 'busybox', 'true']);
     await assertSameAsDocker(d, ['run', '--cgroupns', 'shared', 'busybox', 'true']);
     await assertSameAsDocker(d, ['create', '--pid', 'bogus', 'busybox', 'true']);
+    await assertSameAsDocker(d, ['run', '--userns', 'private', 'busybox', 'true']);
+    const userns = await d.api('POST', '/containers/create', { Image: 'busybox', HostConfig: { UsernsMode: 'private' } });
+    assert.deepEqual([userns.status, userns.json<{ message: string }>().message], [501, 'not supported by berth yet: HostConfig.UsernsMode']);
     const cgroupns = await d.api('POST', '/containers/create', { Image: 'busybox', HostConfig: { CgroupnsMode: 'shared' } });
     assert.equal(cgroupns.status, 400);
     assert.equal(cgroupns.json<{ message: string }>().message, 'invalid cgroup namespace mode: shared');

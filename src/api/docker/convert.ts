@@ -61,7 +61,8 @@ function refuseUnsupported(hc: Json): void {
   const unsupported: Array<[string, unknown]> = [
     ['HostConfig.Links', hc.Links],
     ['HostConfig.DeviceRequests', hc.DeviceRequests],
-    ['HostConfig.UsernsMode', hc.UsernsMode],
+    // berth never remaps users: `host` (no user namespace of its own) is what every container gets.
+    ['HostConfig.UsernsMode', hc.UsernsMode === 'host' ? undefined : hc.UsernsMode],
     ['HostConfig.CpuRealtimePeriod', hc.CpuRealtimePeriod],
     ['HostConfig.CpuRealtimeRuntime', hc.CpuRealtimeRuntime],
     ['HostConfig.CpuCount', hc.CpuCount],
@@ -217,6 +218,7 @@ export function createBodyToRequest(body: unknown): ContainerSpecRequest {
     ...logConfigFromBody(hc),
     ...cgroupParentFromBody(hc),
     ...runtimeExtrasFromBody(hc),
+    ...(hc.UsernsMode === 'host' ? { usernsMode: 'host' } : {}),
   };
 }
 
@@ -404,6 +406,7 @@ export function containerInspect(engine: Engine, record: ContainerRecord): Json 
       // Docker's masked and read-only paths unless privileged, as dockerd records them at create.
       CgroupnsMode: req.cgroupnsMode || (detectHostFacts().cgroupV2 ? 'private' : 'host'),
       CgroupParent: req.cgroupParent ?? '',
+      UsernsMode: req.usernsMode ?? '',
       MaskedPaths: req.privileged ? null : [...(req.maskedPaths ?? DEFAULT_MASKED_PATHS)],
       ReadonlyPaths: req.privileged ? null : [...(req.readonlyPaths ?? DEFAULT_READONLY_PATHS)],
       DeviceCgroupRules: req.deviceCgroupRules?.length ? req.deviceCgroupRules : null,

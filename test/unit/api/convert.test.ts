@@ -36,7 +36,8 @@ describe('POST /containers/create body', () => {
       );
     refused({ DeviceRequests: [{ Driver: 'nvidia' }] }, /HostConfig.DeviceRequests/);
     refused({ Links: ['db:db'] }, /Links/);
-    refused({ UsernsMode: 'host', CgroupParent: 'relative' }, /^not supported by berth yet: HostConfig.UsernsMode$/);
+    refused({ UsernsMode: 'private', CgroupParent: 'relative' }, /^not supported by berth yet: HostConfig.UsernsMode$/);
+    assert.equal(createBodyToRequest({ Image: 'b', HostConfig: { UsernsMode: 'host' } }).usernsMode, 'host');
     refused({ CgroupParent: 'machine.slice' }, /^not supported by berth yet: a relative HostConfig.CgroupParent \(machine.slice\)/);
     refused({ DeviceCgroupRules: ['c 1:3 mr'], Annotations: { a: 'b' }, StorageOpt: { size: '1G' } }, /^not supported by berth yet: HostConfig.StorageOpt$/);
     refused({ Runtime: 'crun', Isolation: 'hyperv', MaskedPaths: ['/etc'] }, /^not supported by berth yet: HostConfig.Runtime, HostConfig.Isolation$/);
