@@ -134,7 +134,7 @@ export class HealthMonitor {
 
   /** `restored`: the state to carry on with; without it the check starts over, keeping the log. */
   private begin(id: string, restored?: HealthState): void {
-    const record = this.containers.find(id);
+    const record = this.containers.peek(id);
     const config = record?.request.healthcheck;
     if (!record || !probeCommand(config)) return;
     this.end(id);

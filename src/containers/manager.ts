@@ -10,6 +10,7 @@ import { mkdir, readFile, rm, readdir, writeFile } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Digest } from '../core/digest.js';
+import { StatementCache } from '../core/sql-statements.js';
 import { BerthError, conflict, errnoCode, invalidArgument, notFound, errorMessage } from '../core/errors.js';
 import { writeFileAtomic, writeScratchFileSync } from '../core/fs-atomic.js';
 import { MNT_DETACH, MS_NODEV, MS_NOEXEC, MS_NOSUID, mount, umount2 } from '../core/libc.js';
@@ -99,7 +100,7 @@ const emptyState = (): ContainerState => ({
  */
 export class ContainerManager extends EventEmitter {
   private readonly db: Database.Database;
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly statements: StatementCache;
   private readonly exitDir: string;
   private readonly socketDir: string;
   /** One empty file per container frozen for a copy: what recover() must thaw after a crash. */
@@ -131,6 +132,7 @@ export class ContainerManager extends EventEmitter {
     super();
     this.setMaxListeners(0);
     this.db = options.db;
+    this.statements = new StatementCache(this.db);
     this.exitDir = join(options.execRoot, 'exits');
     this.socketDir = join(options.execRoot, 's');
     this.frozenDir = join(options.execRoot, 'frozen-for-copy');
@@ -165,12 +167,7 @@ export class ContainerManager extends EventEmitter {
 
   /** A prepared statement, compiled once: find() and save() run several times per container start. */
   private sql(text: string): Database.Statement {
-    let statement = this.statements.get(text);
-    if (!statement) {
-      statement = this.db.prepare(text);
-      this.statements.set(text, statement);
-    }
-    return statement;
+    return this.statements.get(text);
   }
 
   bundle(id: string): string {
@@ -204,6 +201,16 @@ export class ContainerManager extends EventEmitter {
       }
     }
     return [...this.cache.values()];
+  }
+
+  /**
+   * The record of a full container ID from the in-memory copy, shared and not to be mutated:
+   * for readers on every container event (health checks, the events stream), where find()'s
+   * query and parse would run several times per start.
+   */
+  peek(id: string): Readonly<ContainerRecord> | undefined {
+    if (!this.cache) this.list();
+    return this.cache?.get(id);
   }
 
   find(idOrName: string): ContainerRecord | undefined {

@@ -48,7 +48,7 @@ function execAction(action: string, session: ExecSession): string {
 
 export function publishContainerEvents(containers: ContainerManager, execs: ExecManager, bus: EventBus): void {
   const publish = (spec: ContainerEventSpec): void => {
-    const record = spec.record ?? containers.find(spec.id);
+    const record = spec.record ?? containers.peek(spec.id);
     if (!record) return;
     bus.publish('container', spec.action, { ID: record.id, Attributes: { ...containerAttributes(record), ...spec.attributes } });
   };

@@ -10,6 +10,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type Database from 'better-sqlite3';
+import { StatementCache } from '../core/sql-statements.js';
 import { BerthError, conflict, errorMessage, forbidden, invalidArgument, notFound } from '../core/errors.js';
 import { logger } from '../core/log.js';
 import { cidrContains, formatCidr, formatIp, hostRoutes, nthAddress, overlaps, parseCidr, parseIp, size, type Cidr } from './ipnet.js';
@@ -81,9 +82,12 @@ export class NetworkStore {
   private queue: Promise<unknown> = Promise.resolve();
   private writes = 0;
 
+  private readonly statements: StatementCache;
+
   constructor(private readonly options: NetworkStoreOptions) {
     this.db = options.db;
     this.db.exec('CREATE TABLE IF NOT EXISTS networks (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, record TEXT NOT NULL)');
+    this.statements = new StatementCache(this.db);
   }
 
   /** Predefined networks on first start; bridge devices back after a reboot. */
@@ -122,17 +126,17 @@ export class NetworkStore {
   }
 
   list(): NetworkRecord[] {
-    return (this.db.prepare('SELECT record FROM networks').all() as { record: string }[]).map((r) => JSON.parse(r.record) as NetworkRecord);
+    return (this.statements.get('SELECT record FROM networks').all() as { record: string }[]).map((r) => JSON.parse(r.record) as NetworkRecord);
   }
 
   /** By full ID, exact name, or unique ID prefix (Docker's lookup order). */
   find(nameOrId: string): NetworkRecord | undefined {
-    const exact = this.db.prepare('SELECT record FROM networks WHERE id = ? OR name = ?').all(nameOrId, nameOrId) as { record: string }[];
+    const exact = this.statements.get('SELECT record FROM networks WHERE id = ? OR name = ?').all(nameOrId, nameOrId) as { record: string }[];
     const byId = exact.map((r) => JSON.parse(r.record) as NetworkRecord).find((n) => n.id === nameOrId);
     if (byId) return byId;
     if (exact[0]) return JSON.parse(exact[0].record) as NetworkRecord;
     if (!/^[a-f0-9]+$/.test(nameOrId)) return undefined;
-    const rows = this.db.prepare('SELECT record FROM networks WHERE id LIKE ?').all(`${nameOrId}%`) as { record: string }[];
+    const rows = this.statements.get('SELECT record FROM networks WHERE id LIKE ?').all(`${nameOrId}%`) as { record: string }[];
     if (rows.length > 1) throw invalidArgument(`network ${nameOrId} is ambiguous (${rows.length} matches found based on ID prefix)`);
     return rows[0] ? (JSON.parse(rows[0].record) as NetworkRecord) : undefined;
   }
@@ -203,7 +207,7 @@ export class NetworkStore {
       if (record.driver !== 'bridge' || record.isDefault) throw forbidden(`${record.name} is a pre-defined network and cannot be removed`);
       await deleteBridge(record);
       await rm(join(this.options.ipamDir, cniNetworkName(record)), { recursive: true, force: true });
-      this.db.prepare('DELETE FROM networks WHERE id = ?').run(record.id);
+      this.statements.get('DELETE FROM networks WHERE id = ?').run(record.id);
       this.writes++;
     });
     this.queue = run;
@@ -211,7 +215,7 @@ export class NetworkStore {
   }
 
   private insert(record: NetworkRecord): void {
-    this.db.prepare('INSERT INTO networks (id, name, record) VALUES (?, ?, ?)').run(record.id, record.name, JSON.stringify(record));
+    this.statements.get('INSERT INTO networks (id, name, record) VALUES (?, ?, ?)').run(record.id, record.name, JSON.stringify(record));
     this.writes++;
   }
 

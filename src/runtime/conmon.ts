@@ -174,6 +174,14 @@ export interface ConmonLaunch<T> {
   cancel(): Promise<void>;
 }
 
+/** Directories every container's conmon shares (exit files, socket links): made once per berthd. */
+const sharedDirs = new Set<string>();
+function ensureSharedDir(dir: string): void {
+  if (sharedDirs.has(dir)) return;
+  mkdirSync(dir, { recursive: true });
+  sharedDirs.add(dir);
+}
+
 /**
  * Starts conmon for `runc create`, waiting on its start pipe; proceed() lets it create the
  * container and resolves with the container's init PID.
@@ -181,7 +189,8 @@ export interface ConmonLaunch<T> {
 export async function launchConmonCreate(options: ConmonCreateOptions): Promise<ConmonLaunch<ConmonCreated>> {
   const files = conmonFiles(options.bundle);
   // Synchronous: conmon is spawned as early as possible on the start path.
-  for (const dir of [files.persistDir, options.paths.exitDir, options.paths.socketDir]) mkdirSync(dir, { recursive: true });
+  mkdirSync(files.persistDir, { recursive: true });
+  for (const dir of [options.paths.exitDir, options.paths.socketDir]) ensureSharedDir(dir);
   const args = [
     ...commonArgs({
       cid: options.id,

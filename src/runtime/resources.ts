@@ -180,20 +180,34 @@ export function parseHardLimits(text: string): Record<string, number> {
   return out;
 }
 
+type ProcessFacts = Pick<ResourceHost, 'canRaiseLimits' | 'hardLimits' | 'oomScoreAdj' | 'blkio'>;
+const processFacts = new Map<boolean, ProcessFacts>();
+
+/**
+ * The host facts for a create or start. berthd's own capabilities, rlimits and oom_score_adj,
+ * and the block I/O controls its cgroup hierarchies offer, are read once (they were set when
+ * it started; every create and start used to read them again); the CPUs and memory nodes
+ * online are read each time (hotplug).
+ */
 export function readResourceHost(cgroupV2: boolean): ResourceHost {
-  const status = readTextIfPresent('/proc/self/status') ?? '';
-  const capEff = /^CapEff:\s*([0-9a-fA-F]+)$/m.exec(status)?.[1] ?? '0';
-  const cpus = (readTextIfPresent('/sys/devices/system/cpu/online') ?? '').trim() || '0';
-  const mems = (readTextIfPresent('/sys/devices/system/node/online') ?? '').trim() || '0';
+  let facts = processFacts.get(cgroupV2);
+  if (!facts) {
+    const status = readTextIfPresent('/proc/self/status') ?? '';
+    const capEff = /^CapEff:\s*([0-9a-fA-F]+)$/m.exec(status)?.[1] ?? '0';
+    facts = {
+      // CAP_SYS_RESOURCE is capability 24.
+      canRaiseLimits: ((BigInt('0x' + capEff) >> 24n) & 1n) === 1n,
+      hardLimits: parseHardLimits(readTextIfPresent('/proc/self/limits') ?? ''),
+      oomScoreAdj: Number((readTextIfPresent('/proc/self/oom_score_adj') ?? '').trim() || '0'),
+      blkio: readBlkioSupport(cgroupV2),
+    };
+    processFacts.set(cgroupV2, facts);
+  }
   return {
     cgroupV2,
-    cpus,
-    mems,
-    // CAP_SYS_RESOURCE is capability 24.
-    canRaiseLimits: ((BigInt('0x' + capEff) >> 24n) & 1n) === 1n,
-    hardLimits: parseHardLimits(readTextIfPresent('/proc/self/limits') ?? ''),
-    oomScoreAdj: Number((readTextIfPresent('/proc/self/oom_score_adj') ?? '').trim() || '0'),
-    blkio: readBlkioSupport(cgroupV2),
+    cpus: (readTextIfPresent('/sys/devices/system/cpu/online') ?? '').trim() || '0',
+    mems: (readTextIfPresent('/sys/devices/system/node/online') ?? '').trim() || '0',
+    ...facts,
   };
 }
 

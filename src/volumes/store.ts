@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
+import { StatementCache } from '../core/sql-statements.js';
 import { conflict, invalidArgument, notFound } from '../core/errors.js';
 import { MNT_DETACH, mount, MS_BIND, MS_REC, MS_REMOUNT, umount2 } from '../core/libc.js';
 import { isMountPoint } from '../core/mountinfo.js';
@@ -72,6 +73,7 @@ export function isAnonymous(volume: VolumeRecord): boolean {
 /** Emits `create` (record), `remove` (record) and `prune` (bytes reclaimed); engine/volume-events.ts turns them into Docker events. */
 export class VolumeStore extends EventEmitter {
   private readonly db: Database.Database;
+  private readonly statements: StatementCache;
   /** Containers being created hold their volumes before their record exists. */
   private readonly held = new Map<string, Set<string>>();
 
@@ -79,6 +81,7 @@ export class VolumeStore extends EventEmitter {
     super();
     this.db = options.db;
     this.db.exec('CREATE TABLE IF NOT EXISTS volumes (name TEXT PRIMARY KEY, record TEXT NOT NULL);');
+    this.statements = new StatementCache(this.db);
   }
 
   async init(): Promise<void> {
@@ -96,12 +99,12 @@ export class VolumeStore extends EventEmitter {
   }
 
   list(filters: VolumeFilters = {}): VolumeRecord[] {
-    const rows = this.db.prepare('SELECT record FROM volumes ORDER BY name').all() as { record: string }[];
+    const rows = this.statements.get('SELECT record FROM volumes ORDER BY name').all() as { record: string }[];
     return rows.map((r) => JSON.parse(r.record) as VolumeRecord).filter((v) => this.matches(v, filters));
   }
 
   find(name: string): VolumeRecord | undefined {
-    const row = this.db.prepare('SELECT record FROM volumes WHERE name = ?').get(name) as { record: string } | undefined;
+    const row = this.statements.get('SELECT record FROM volumes WHERE name = ?').get(name) as { record: string } | undefined;
     return row ? (JSON.parse(row.record) as VolumeRecord) : undefined;
   }
 
@@ -139,7 +142,7 @@ export class VolumeStore extends EventEmitter {
     await mkdir(join(this.options.root, name, '_data'), { recursive: true, mode: 0o755 });
     // The directory before the record: a crash in between leaves an unlisted directory that a
     // later create of the same name simply reuses.
-    this.db.prepare('INSERT OR IGNORE INTO volumes (name, record) VALUES (?, ?)').run(name, JSON.stringify(record));
+    this.statements.get('INSERT OR IGNORE INTO volumes (name, record) VALUES (?, ?)').run(name, JSON.stringify(record));
     const created = this.get(name);
     this.emit('create', created);
     return created;
@@ -176,7 +179,7 @@ export class VolumeStore extends EventEmitter {
     const dir = join(this.options.root, name);
     const doomed = join(this.options.root, `${REMOVING_PREFIX}${name}-${randomBytes(4).toString('hex')}`);
     const moved = await rename(dir, doomed).then(() => true, () => false);
-    this.db.prepare('DELETE FROM volumes WHERE name = ?').run(name);
+    this.statements.get('DELETE FROM volumes WHERE name = ?').run(name);
     this.emit('remove', volume);
     if (moved) await rm(doomed, { recursive: true, force: true });
   }
