@@ -138,7 +138,7 @@ export class HealthMonitor {
     const config = record?.request.healthcheck;
     if (!record || !probeCommand(config)) return;
     this.end(id);
-    const previousLog = this.states.get(id)?.Log ?? record.health?.Log ?? [];
+    const previousLog = [...(this.states.get(id)?.Log ?? record.health?.Log ?? [])];
     this.setState(id, restored ?? { Status: 'starting', FailingStreak: 0, Log: previousLog });
     const monitor: Monitor = { timer: undefined, stopped: false };
     this.monitors.set(id, monitor);
