@@ -414,11 +414,11 @@ export class ContainerManager extends EventEmitter {
       conmonBinary: this.options.conmonBinary,
       ...(logSizeMax ? { logSizeMax } : {}),
     });
-    // conmon counts only what it writes itself: a log already past the limit starts afresh now,
-    // where json-file would at the next line.
-    if (logSizeMax && logSize(this.logPath(id)) >= logSizeMax) truncateSync(this.logPath(id), 0);
     let sandbox: Sandbox;
     try {
+      // conmon counts only what it writes itself: a log already past the limit starts afresh
+      // now, where json-file would at the next line.
+      if (logSizeMax && logSize(this.logPath(id)) >= logSizeMax) truncateSync(this.logPath(id), 0);
       sandbox = await this.prepareBundle(record);
     } catch (err) {
       await launching.then((launch) => launch.cancel(), () => undefined);
