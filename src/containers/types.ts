@@ -74,6 +74,8 @@ export interface ContainerSpecRequest {
   deviceCgroupRules?: string[];
   /** HostConfig.Annotations: the OCI spec's annotations. */
   annotations?: Record<string, string>;
+  /** Config.NetworkDisabled: the container got network mode none whatever the body named. */
+  networkDisabled?: boolean;
   /** HostConfig.UsernsMode `host` as given (berth never remaps, so it changes nothing). */
   usernsMode?: 'host';
   /** HostConfig.CgroupParent (absolute); absent: berthd's --cgroup-parent. */

@@ -355,6 +355,8 @@ print(ctr.attrs["NetworkSettings"]["Networks"]["pynet"]["IPAddress"] != "")
 print(c.containers.run("busybox", "nslookup pyctr", network="pynet", remove=True).decode().count("Address") >= 2)
 ctr.remove(force=True)
 n.remove()
+# network_disabled: no interface but loopback, whatever network is named
+print(c.containers.run("busybox", "ls /sys/class/net", network_disabled=True, network="bridge", remove=True).decode().split())
 `;
     const r = await new Promise<{ code: number; out: string }>((resolve) => {
       const child = spawn('python3', ['-c', script], { env: { ...process.env, DOCKER_HOST: d.host } });
@@ -364,6 +366,6 @@ n.remove()
       child.on('close', (code) => resolve({ code: code ?? 1, out }));
     });
     assert.equal(r.code, 0, r.out);
-    assert.equal(r.out, 'True\nTrue\n');
+    assert.equal(r.out, "True\nTrue\n['lo']\n");
   });
 });

@@ -60,6 +60,8 @@ const isSet = (value: unknown): boolean => {
 function refuseUnsupported(hc: Json): void {
   const unsupported: Array<[string, unknown]> = [
     ['HostConfig.Links', hc.Links],
+    // Joining another container's cgroup (`container:<id>`); nothing asked for is ''.
+    ['HostConfig.Cgroup', hc.Cgroup],
     ['HostConfig.DeviceRequests', hc.DeviceRequests],
     // berth never remaps users: `host` (no user namespace of its own) is what every container gets.
     ['HostConfig.UsernsMode', hc.UsernsMode === 'host' ? undefined : hc.UsernsMode],
@@ -159,7 +161,10 @@ export function createBodyToRequest(body: unknown): ContainerSpecRequest {
   if (!image) throw invalidArgument('Config.Image: an image name is required');
   const env = strings(b.Env, 'Config.Env') ?? [];
   for (const e of env) if (e.startsWith('=') || e === '') throw invalidArgument(`invalid environment variable: ${e}`);
-  const network = networkRequestFromBody(b, hc);
+  // Config.NetworkDisabled (docker-py's network_disabled): no network, whatever mode or networks
+  // the body names, as moby then skips the container's networking altogether.
+  const networkDisabled = bool(b.NetworkDisabled, 'Config.NetworkDisabled');
+  const network = networkDisabled ? networkRequestFromBody({ ...b, NetworkingConfig: null }, { ...hc, NetworkMode: 'none' }) : networkRequestFromBody(b, hc);
   const exposedPorts = obj(b.ExposedPorts, 'Config.ExposedPorts') as Record<string, object>;
   // Checked now: a bad key stored here would break every later listing of containers.
   for (const key of Object.keys(exposedPorts)) parsePortKey(key);
@@ -219,6 +224,7 @@ export function createBodyToRequest(body: unknown): ContainerSpecRequest {
     ...cgroupParentFromBody(hc),
     ...runtimeExtrasFromBody(hc),
     ...(hc.UsernsMode === 'host' ? { usernsMode: 'host' } : {}),
+    ...(networkDisabled ? { networkDisabled: true } : {}),
   };
 }
 
@@ -435,6 +441,7 @@ export function containerInspect(engine: Engine, record: ContainerRecord): Json 
       Volumes: Object.keys({ ...(record.imageConfig.Volumes ?? {}), ...req.volumes }).length ? { ...(record.imageConfig.Volumes ?? {}), ...req.volumes } : null,
       WorkingDir: req.workingDir || record.imageConfig.WorkingDir || '',
       Entrypoint: req.entrypoint ?? record.imageConfig.Entrypoint ?? null,
+      ...(req.networkDisabled ? { NetworkDisabled: true } : {}),
       OnBuild: null,
       Labels: { ...(record.imageConfig.Labels ?? {}), ...req.labels },
       ...(req.stopSignal || record.imageConfig.StopSignal ? { StopSignal: req.stopSignal || record.imageConfig.StopSignal } : {}),

@@ -74,6 +74,16 @@ describe('POST /containers/create body', () => {
     assert.deepEqual([plain.deviceCgroupRules, plain.maskedPaths, plain.annotations], [undefined, undefined, undefined]);
   });
 
+  it('gives a container with Config.NetworkDisabled no network, whatever the body names; refuses HostConfig.Cgroup', () => {
+    const req = createBodyToRequest({ Image: 'b', NetworkDisabled: true, HostConfig: { NetworkMode: 'mynet' }, NetworkingConfig: { EndpointsConfig: { mynet: {} } } });
+    assert.deepEqual([req.network.mode, req.network.endpoints, req.networkDisabled], ['none', [], true]);
+    assert.equal(createBodyToRequest({ Image: 'b', NetworkDisabled: false }).networkDisabled, undefined);
+    assert.throws(
+      () => createBodyToRequest({ Image: 'b', HostConfig: { Cgroup: 'container:db' } }),
+      (err: unknown) => err instanceof BerthError && err.code === 'not-implemented' && err.message === 'not supported by berth yet: HostConfig.Cgroup',
+    );
+  });
+
   it('carries LogConfig as given (the engine merges the daemon defaults and checks it)', () => {
     const logConfigOf = (logConfig: unknown): unknown => createBodyToRequest({ Image: 'b', HostConfig: { LogConfig: logConfig } }).logConfig;
     assert.equal(logConfigOf({ Type: '', Config: {} }), undefined);
