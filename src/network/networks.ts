@@ -63,6 +63,16 @@ export interface AddressPool {
   size: number;
 }
 
+/** dockerd bridge-driver options berth has no implementation of, with the values that mean its behaviour. */
+const UNSUPPORTED_BRIDGE_OPTIONS: Readonly<Record<string, readonly string[]>> = {
+  'com.docker.network.bridge.enable_icc': ['true'],
+  'com.docker.network.bridge.host_binding_ipv4': ['', '0.0.0.0'],
+  'com.docker.network.bridge.inhibit_ipv4': ['false'],
+  'com.docker.network.bridge.gateway_mode_ipv4': ['', 'nat'],
+  'com.docker.network.bridge.gateway_mode_ipv6': ['', 'nat'],
+  'com.docker.network.container_iface_prefix': ['', 'eth'],
+};
+
 export interface NetworkStoreOptions {
   db: Database.Database;
   /** host-local IPAM state lives under here (`<exec-root>/network/ipam`). */
@@ -169,6 +179,12 @@ export class NetworkStore {
     if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw invalidArgument(`invalid MTU "${mtuText}": must be an integer between 68 and 65535`);
     const masqueradeText = request.options['com.docker.network.bridge.enable_ip_masquerade'];
     if (masqueradeText !== undefined && masqueradeText !== 'true' && masqueradeText !== 'false') throw invalidArgument(`invalid value for com.docker.network.bridge.enable_ip_masquerade: ${masqueradeText}`);
+    // Bridge options berth does not carry out: refused unless they ask for what berth does
+    // anyway, rather than a network without the isolation or binding its user asked for.
+    const unsupported = Object.entries(UNSUPPORTED_BRIDGE_OPTIONS)
+      .filter(([key, allowed]) => request.options[key] !== undefined && !allowed.includes(request.options[key] as string))
+      .map(([key]) => `${key}=${request.options[key] as string}`);
+    if (unsupported.length > 0) throw new BerthError('not-implemented', `not supported by berth yet: ${unsupported.join(', ')}`);
 
     const subnets = await this.chooseSubnets(request, id);
     const record: NetworkRecord = {

@@ -284,6 +284,8 @@ describe('networking', () => {
       [['run', '--rm', '--network', 'nosuchnet', 'busybox', 'true'], /network nosuchnet not found/],
       [['run', '--rm', '--ip', '10.1.2.3', 'busybox', 'true'], /user configured subnets/],
       [['run', '--rm', '-p', '99999:80', 'busybox', 'true'], /invalid/i],
+      // Isolation and binding options berth does not carry out are refused, not ignored.
+      [['network', 'create', '-o', 'com.docker.network.bridge.enable_icc=false', '-o', 'com.docker.network.bridge.host_binding_ipv4=127.0.0.1', 'bad5'], /not supported by berth yet: com\.docker\.network\.bridge\.enable_icc=false, com\.docker\.network\.bridge\.host_binding_ipv4=127\.0\.0\.1/],
     ];
     for (const [args, pattern] of cases) {
       const r = await d.docker(args);
