@@ -11,6 +11,7 @@ import { ImageStore, type ImageRecord } from '../images/store.js';
 import { CredentialStore, StaticCredentials, type AuthConfig } from '../registry/auth.js';
 import { RegistryClient } from '../registry/client.js';
 import { familiarName, parseReference, tryParseReference } from '../registry/reference.js';
+import { formatPlatform, normalizePlatform, parsePlatform, platformMatches } from '../registry/platform.js';
 import { Runc } from '../runtime/runc.js';
 import { OverlaySnapshotter, type LayerFormat } from '../snapshots/overlay.js';
 import { squashfsSupport } from '../snapshots/squashfs.js';
@@ -379,8 +380,19 @@ export class Engine {
   // ---- containers ----------------------------------------------------------------
 
   /** Creates a container; `warnings` are dockerd's create warnings (e.g. a discarded option). */
-  async createContainer(name: string | undefined, request: ContainerSpecRequest): Promise<ContainerRecord & { warnings: string[] }> {
+  /**
+   * `platform` (create's query, `docker run --platform`): the image must be for that platform,
+   * as dockerd's GetImage checks; otherwise a 404 the docker CLI answers by pulling for it.
+   */
+  async createContainer(name: string | undefined, request: ContainerSpecRequest, platform?: string): Promise<ContainerRecord & { warnings: string[] }> {
     const image = this.resolveImage(request.image);
+    if (platform) {
+      const wanted = parsePlatform(platform);
+      const actual = normalizePlatform({ os: image.config.os, architecture: image.config.architecture, ...(image.config.variant ? { variant: image.config.variant } : {}) });
+      if (!platformMatches(wanted, actual)) {
+        throw notFound(`image with reference ${request.image} was found but its platform (${formatPlatform(actual)}) does not match the specified platform (${formatPlatform(wanted)})`);
+      }
+    }
     const prepared = await prepareCreateRequest({ ...request, logConfig: mergeLogConfig(request.logConfig, this.config.logConfig) }, image.config.config?.Healthcheck);
     const record = await this.containers.create({ name, imageId: image.id, imageConfig: image.config.config ?? {}, chainIds: image.chainIds, request: prepared.request });
     return Object.assign(record, { warnings: prepared.warnings });

@@ -178,6 +178,19 @@ describe('docker CLI → berthd: containers', () => {
     assert.match(noCommand.json<{ message: string }>().message, /no command specified/);
     assert.deepEqual(await readdir(join(d.root, 'data/containers')), before);
     await d.docker(['rm', 'taken']);
+    // --platform: the image must be for it (dockerd's GetImage check); the docker CLI then tries to
+    // pull for that platform, which berth refuses, and nothing is created.
+    const containersBefore = await readdir(join(d.root, 'data/containers'));
+    const arm = await d.api('POST', '/containers/create?platform=linux%2Farm64', { Image: 'busybox', Cmd: ['true'] });
+    assert.deepEqual([arm.status, arm.json<{ message: string }>().message], [404, 'image with reference busybox was found but its platform (linux/amd64) does not match the specified platform (linux/arm64)']);
+    const armRun = await d.docker(['run', '--rm', '--platform', 'linux/arm64', 'busybox', 'true']);
+    assert.equal(armRun.code, 125, armRun.stderr);
+    assert.match(armRun.stderr, /platform linux\/arm64 is not supported/);
+    assert.deepEqual(await readdir(join(d.root, 'data/containers')), containersBefore);
+    const amd = await d.docker(['run', '--name', 'amd', '--platform', 'linux/amd64', 'busybox', 'echo', 'same platform']);
+    assert.equal(amd.stdout, 'same platform\n', amd.stderr);
+    // Removed and waited for here: a --rm run's unmount would still be under way below.
+    assert.equal((await d.docker(['rm', 'amd'])).code, 0);
     // A failed start leaves no mount behind.
     assert.deepEqual((await mountsUnderExceptLayers(d.root)).filter((m) => m.includes('/containers/')), []);
   });

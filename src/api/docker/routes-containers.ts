@@ -42,7 +42,7 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
     const body = await readJsonBody<unknown>(req);
     const request = createBodyToRequest(body);
     const name = query.get('name') || undefined;
-    const record = await engine.createContainer(name, request);
+    const record = await engine.createContainer(name, request, query.get('platform') || undefined);
     sendJson(res, 201, { Id: record.id, Warnings: record.warnings });
   });
 
