@@ -87,6 +87,17 @@ export interface ContainerFlags {
   logDriver?: string;
   logOpt?: string[];
   cgroupParent?: string;
+  quiet?: boolean;
+  domainname?: string;
+  memorySwappiness?: string;
+  volumeDriver?: string;
+  runtime?: string;
+  isolation?: string;
+  link?: string[];
+  storageOpt?: string[];
+  cpuRtPeriod?: string;
+  cpuRtRuntime?: string;
+  kernelMemory?: string;
   userns?: string;
   deviceCgroupRule?: string[];
   annotation?: string[];
@@ -424,6 +435,9 @@ export function buildCreateRequest(
     sysctls[s.slice(0, eq)] = s.slice(eq + 1);
   }
   const healthcheck = healthcheckFromFlags(f);
+  // --kernel-memory is read and checked but not sent: the docker CLI drops it for API 1.42 and
+  // later (the daemon ignores it there), so both CLIs run the container without it.
+  sizeFlag(f.kernelMemory, '--kernel-memory');
   const logOpts = kvStringsToMap(f.logOpt ?? []);
   if (f.logDriver === 'none' && (f.logOpt ?? []).length > 0) throw new FlagError('invalid logging opts for driver none');
 
@@ -433,7 +447,7 @@ export function buildCreateRequest(
 
   const body: Record<string, Json> = {
     Hostname: f.hostname ?? '',
-    Domainname: '',
+    Domainname: f.domainname ?? '',
     User: f.user ?? '',
     AttachStdin: attachStdin,
     AttachStdout: attachStdout,
@@ -465,7 +479,7 @@ export function buildCreateRequest(
     PortBindings: bindings,
     RestartPolicy: restartPolicy,
     AutoRemove: Boolean(f.rm),
-    VolumeDriver: '',
+    VolumeDriver: f.volumeDriver ?? '',
     VolumesFrom: f.volumesFrom && f.volumesFrom.length > 0 ? [...f.volumesFrom] : null,
     ConsoleSize: tty && ctx.consoleSize ? [...ctx.consoleSize] : [0, 0],
     CapAdd: f.capAdd && f.capAdd.length > 0 ? f.capAdd.map(normalizeCapability) : null,
@@ -478,7 +492,7 @@ export function buildCreateRequest(
     GroupAdd: f.groupAdd && f.groupAdd.length > 0 ? [...f.groupAdd] : null,
     IpcMode: f.ipc ?? '',
     Cgroup: '',
-    Links: null,
+    Links: f.link && f.link.length > 0 ? [...f.link] : null,
     OomScoreAdj: intFlag(f.oomScoreAdj, '--oom-score-adj'),
     PidMode: namespaceMode(f.pid, 'pid'),
     Privileged: Boolean(f.privileged),
@@ -494,6 +508,14 @@ export function buildCreateRequest(
     if (!/^[acb] ([0-9]+|\*):([0-9]+|\*) [rwm]{1,3}$/.test(rule)) throw new FlagError(`invalid argument "${rule}" for "--device-cgroup-rule" flag: invalid device cgroup format '${rule}'`);
   }
   const annotations = kvStringsToMap(f.annotation ?? []);
+  if (Object.keys(annotations).length > 0) hostConfig['Annotations'] = annotations;
+  const storageOpt: Record<string, string> = {};
+  for (const opt of f.storageOpt ?? []) {
+    const eq = opt.indexOf('=');
+    if (eq < 0) throw new FlagError('invalid storage option');
+    storageOpt[opt.slice(0, eq)] = opt.slice(eq + 1);
+  }
+  if (Object.keys(storageOpt).length > 0) hostConfig['StorageOpt'] = storageOpt;
   if (Object.keys(tmpfs).length > 0) hostConfig['Tmpfs'] = tmpfs;
   Object.assign(hostConfig, {
     UTSMode: namespaceMode(f.uts, 'uts'),
@@ -501,8 +523,9 @@ export function buildCreateRequest(
     ShmSize: shmSize,
   });
   if (Object.keys(sysctls).length > 0) hostConfig['Sysctls'] = sysctls;
+  if (f.runtime) hostConfig['Runtime'] = f.runtime;
   Object.assign(hostConfig, {
-    Isolation: '',
+    Isolation: f.isolation ?? '',
     CpuShares: intFlag(f.cpuShares, '--cpu-shares'),
     Memory: memory,
     NanoCpus: nanoCpus,
@@ -515,8 +538,8 @@ export function buildCreateRequest(
     BlkioDeviceWriteIOps: (f.deviceWriteIops ?? []).map((v) => parseThrottleIOpsFlag(v, '--device-write-iops')),
     CpuPeriod: intFlag(f.cpuPeriod, '--cpu-period'),
     CpuQuota: intFlag(f.cpuQuota, '--cpu-quota'),
-    CpuRealtimePeriod: 0,
-    CpuRealtimeRuntime: 0,
+    CpuRealtimePeriod: intFlag(f.cpuRtPeriod, '--cpu-rt-period'),
+    CpuRealtimeRuntime: intFlag(f.cpuRtRuntime, '--cpu-rt-runtime'),
     CpusetCpus: f.cpusetCpus ?? '',
     CpusetMems: f.cpusetMems ?? '',
     Devices: (f.device ?? []).map(parseDeviceFlag),
@@ -524,7 +547,7 @@ export function buildCreateRequest(
     DeviceRequests: null,
     MemoryReservation: sizeFlag(f.memoryReservation, '--memory-reservation'),
     MemorySwap: sizeFlag(f.memorySwap, '--memory-swap', true),
-    MemorySwappiness: -1,
+    MemorySwappiness: f.memorySwappiness === undefined ? -1 : intFlag(f.memorySwappiness, '--memory-swappiness'),
     OomKillDisable: Boolean(f.oomKillDisable),
     PidsLimit: pidsLimit,
     Ulimits: (f.ulimit ?? []).map(parseUlimitFlag),
@@ -535,7 +558,6 @@ export function buildCreateRequest(
     ...(mounts.length > 0 ? { Mounts: mounts as unknown as Json } : {}),
     MaskedPaths: systemPathsUnconfined ? [] : null,
     ReadonlyPaths: systemPathsUnconfined ? [] : null,
-    ...(Object.keys(annotations).length > 0 ? { Annotations: annotations } : {}),
   });
   if (f.init) hostConfig['Init'] = true;
   body['HostConfig'] = hostConfig;

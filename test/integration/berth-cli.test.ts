@@ -2,7 +2,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBerthd, repoRoot, type Berthd } from '../helpers/berthd.js';
 import { assertSameAsDocker } from '../helpers/cli-compare.js';
@@ -119,6 +119,35 @@ describe('berth CLI', () => {
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     assert.equal(code, 125, stderr);
     assert.match(stderr, new RegExp(`^berth: open ${missing}: no such file or directory`, 'm'));
+  });
+
+  it("takes the rest of docker's run flags: what berth does is done, the rest refused as dockerd or berthd refuses it", async () => {
+    const domain = await d.berth(['run', '-d', '--name', 'nis', '--domainname', 'example.org', '--memory-swappiness', '10', 'busybox', 'sleep', '300']);
+    assert.equal(domain.code, 0, domain.stderr);
+    // Into the runtime's spec (Debian's runc 1.1.5 does not apply a spec's domainname; dockerd's runc neither).
+    const spec = JSON.parse(await readFile(join(d.root, 'data', 'containers', domain.stdout.trim(), 'config.json'), 'utf8')) as { domainname?: string };
+    assert.equal(spec.domainname, 'example.org');
+    assert.equal((await d.docker(['inspect', '-f', '{{.Config.Domainname}} {{.HostConfig.MemorySwappiness}}', 'nis'])).stdout.trim(), 'example.org 10');
+    assert.equal((await d.docker(['rm', '-f', 'nis'])).code, 0);
+    for (const flags of [
+      ['--link', 'db:database'],
+      ['--storage-opt', 'size=1G'],
+      ['--storage-opt', 'size'],
+      ['--runtime', 'crun'],
+      ['--isolation', 'hyperv'],
+      ['--cpu-rt-runtime', '1000'],
+      ['--volume-driver', 'nfs'],
+      ['--memory-swappiness', 'lots'],
+    ]) {
+      const r = await assertSameAsDocker(d, ['run', '--rm', ...flags, 'busybox', 'true']);
+      assert.notEqual(r.code, 0, flags.join(' '));
+    }
+    // --kernel-memory: dropped by the docker CLI for this API version, and so by berth's.
+    const kmem = await assertSameAsDocker(d, ['run', '--rm', '--kernel-memory', '10m', 'busybox', 'true']);
+    assert.equal(kmem.code, 0, kmem.stderr);
+    // -q: no word of the pull, only the container's output (an image not pulled yet).
+    const quiet = await d.berth(['run', '--rm', '-q', fx.images.busyboxDocker, 'echo', 'quiet']);
+    assert.deepEqual([quiet.code, quiet.stdout, quiet.stderr], [0, 'quiet\n', '']);
   });
 
   it('drives a detached container: ps, logs, wait, stop, rm', async () => {

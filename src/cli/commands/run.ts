@@ -97,7 +97,7 @@ class ContainerIdFile {
 async function createRecordingId(req: CreateRequest, image: string, policy: 'missing' | 'always' | 'never', f: RunFlags): Promise<string> {
   const idFile = ContainerIdFile.open(f.cidfile);
   try {
-    const id = await createWithPull(req, image, policy, f.platform);
+    const id = await createWithPull(req, image, policy, f.platform, Boolean(f.quiet));
     idFile?.write(id);
     return id;
   } finally {
@@ -145,13 +145,14 @@ async function createOnce(req: CreateRequest): Promise<string> {
 }
 
 /** createContainer in docker's create.go: pull on 404 (policy missing), or first (always). */
-async function createWithPull(req: CreateRequest, image: string, policy: 'missing' | 'always' | 'never', platform?: string): Promise<string> {
+async function createWithPull(req: CreateRequest, image: string, policy: 'missing' | 'always' | 'never', platform: string | undefined, quiet: boolean): Promise<string> {
   const named = namedForPull(image);
   const pull = async (): Promise<void> => {
     if (!named) return;
     const [{ pullImage }, { JSONMessageError }] = await Promise.all([import('./images.js'), import('../jsonmessage.js')]);
     try {
-      await pullImage({ ref: tagNameOnly(named), ...(platform ? { platform } : {}) }, process.stderr);
+      // -q: the pull's progress goes nowhere (docker's io.Discard).
+      await pullImage({ ref: tagNameOnly(named), ...(platform ? { platform } : {}) }, quiet ? undefined : process.stderr);
     } catch (e) {
       if (e instanceof JSONMessageError) throw new Error(e.message);
       throw e;
@@ -162,7 +163,7 @@ async function createWithPull(req: CreateRequest, image: string, policy: 'missin
     return await createOnce(req);
   } catch (e) {
     if (e instanceof ApiError && e.isNotFound && named && policy === 'missing') {
-      eprintln(`Unable to find image '${familiarString(tagNameOnly(named))}' locally`);
+      if (!quiet) eprintln(`Unable to find image '${familiarString(tagNameOnly(named))}' locally`);
       await pull();
       return await createOnce(req);
     }
