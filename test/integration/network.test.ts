@@ -292,6 +292,8 @@ describe('networking', () => {
       assert.notEqual(r.code, 0, args.join(' '));
       assert.match(r.stderr, pattern, args.join(' '));
     }
+    const gwPriority = await d.api('POST', '/networks/bridge/connect', { Container: 'whatever', EndpointConfig: { GwPriority: 5 } });
+    assert.deepEqual([gwPriority.status, gwPriority.json<{ message: string }>().message], [501, 'not supported by berth yet: EndpointSettings.GwPriority (network bridge)']);
     assert.equal((await d.docker(['network', 'create', '--subnet', '10.252.0.0/24', 'one'])).code, 0);
     const overlap = await d.docker(['network', 'create', '--subnet', '10.252.0.128/25', 'two']);
     assert.match(overlap.stderr, /Pool overlaps/);

@@ -1,7 +1,7 @@
 /** Docker API documents ↔ berth's network requests and records: container create fields, inspect/list sections, /networks bodies. */
 import { isIP } from 'node:net';
 import { createHash } from 'node:crypto';
-import { invalidArgument } from '../../core/errors.js';
+import { BerthError, invalidArgument } from '../../core/errors.js';
 import type { ContainerRecord } from '../../containers/types.js';
 import type { Engine } from '../../engine/engine.js';
 import type { CreateNetworkRequest, NetworkRecord } from '../../network/networks.js';
@@ -50,6 +50,23 @@ function parseHostPort(text: string, key: string): { start: number; end: number 
 }
 
 /** HostConfig network fields + NetworkingConfig of POST /containers/create. */
+/**
+ * EndpointSettings berth does not carry out: legacy links, driver options, a gateway priority
+ * (which network's gateway is the default route) and link-local addresses. Refused (501)
+ * rather than ignored; what clients send when nothing was asked (null, 0, []) passes.
+ */
+export function refuseUnsupportedEndpointSettings(e: Json, network: string): void {
+  const ipam = asObject(e.IPAMConfig, 'EndpointSettings.IPAMConfig');
+  const asked: Array<[string, boolean]> = [
+    ['Links', Array.isArray(e.Links) && e.Links.length > 0],
+    ['DriverOpts', typeof e.DriverOpts === 'object' && e.DriverOpts !== null && Object.keys(e.DriverOpts).length > 0],
+    ['GwPriority', typeof e.GwPriority === 'number' && e.GwPriority !== 0],
+    ['IPAMConfig.LinkLocalIPs', Array.isArray(ipam.LinkLocalIPs) && ipam.LinkLocalIPs.length > 0],
+  ];
+  const fields = asked.filter(([, set]) => set).map(([field]) => `EndpointSettings.${field}`);
+  if (fields.length > 0) throw new BerthError('not-implemented', `not supported by berth yet: ${fields.join(', ')} (network ${network})`);
+}
+
 export function networkRequestFromBody(body: Json, hostConfig: Json): ContainerNetworkRequest {
   const mode = asString(hostConfig.NetworkMode, 'HostConfig.NetworkMode') || 'default';
   if (mode === 'container:') throw invalidArgument(`invalid network mode: ${mode}: a container name or ID is required`);
@@ -57,6 +74,7 @@ export function networkRequestFromBody(body: Json, hostConfig: Json): ContainerN
   const legacyMac = asString(body.MacAddress, 'Config.MacAddress');
   const endpointFrom = (network: string, value: unknown): EndpointRequest => {
     const e = asObject(value, `EndpointsConfig.${network}`);
+    refuseUnsupportedEndpointSettings(e, network);
     const ipam = asObject(e.IPAMConfig, 'EndpointSettings.IPAMConfig');
     return {
       network,

@@ -4,7 +4,7 @@ import type { Engine } from '../../engine/engine.js';
 import { labelMatches } from './label-filter.js';
 import type { NetworkRecord } from '../../network/networks.js';
 import { parseFilters, readJsonBody, sendEmpty, sendJson, type Router } from './http.js';
-import { createNetworkRequest, networkDoc } from './convert-network.js';
+import { createNetworkRequest, networkDoc, refuseUnsupportedEndpointSettings } from './convert-network.js';
 import { pruneFilter } from './prune-filters.js';
 
 type Json = Record<string, unknown>;
@@ -73,6 +73,8 @@ export function registerNetworkRoutes(router: Router, engine: Engine): void {
     const config = (body.EndpointConfig ?? {}) as Json;
     if (typeof config !== 'object' || Array.isArray(config)) throw invalidArgument('EndpointConfig must be an object');
     const ipam = (config.IPAMConfig ?? {}) as Json;
+    const network = networks.store.get(params[0] as string);
+    refuseUnsupportedEndpointSettings(config, network.name);
     const str = (v: unknown, field: string): string => {
       if (v === undefined || v === null) return '';
       if (typeof v !== 'string') throw invalidArgument(`${field} must be a string`);
@@ -80,7 +82,6 @@ export function registerNetworkRoutes(router: Router, engine: Engine): void {
     };
     const aliases = config.Aliases ?? [];
     if (!Array.isArray(aliases) || !aliases.every((a) => typeof a === 'string')) throw invalidArgument('EndpointConfig.Aliases must be a list of strings');
-    const network = networks.store.get(params[0] as string);
     await engine.containers.connectNetwork(body.Container, {
       network: network.name,
       aliases: aliases as string[],

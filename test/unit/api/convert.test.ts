@@ -84,6 +84,17 @@ describe('POST /containers/create body', () => {
     );
   });
 
+  it('refuses endpoint settings berth does not carry out (links, driver options, gateway priority, link-local addresses)', () => {
+    const refusedWith = (settings: Record<string, unknown>, message: string): void =>
+      assert.throws(
+        () => createBodyToRequest({ Image: 'b', HostConfig: { NetworkMode: 'bridge' }, NetworkingConfig: { EndpointsConfig: { bridge: settings } } }),
+        (err: unknown) => err instanceof BerthError && err.code === 'not-implemented' && err.message === message,
+      );
+    refusedWith({ Links: ['db:db'], GwPriority: 10 }, 'not supported by berth yet: EndpointSettings.Links, EndpointSettings.GwPriority (network bridge)');
+    refusedWith({ DriverOpts: { 'com.example': '1' }, IPAMConfig: { LinkLocalIPs: ['169.254.1.1'] } }, 'not supported by berth yet: EndpointSettings.DriverOpts, EndpointSettings.IPAMConfig.LinkLocalIPs (network bridge)');
+    createBodyToRequest({ Image: 'b', NetworkingConfig: { EndpointsConfig: { bridge: { Links: null, DriverOpts: null, GwPriority: 0, IPAMConfig: { LinkLocalIPs: [] } } } } });
+  });
+
   it('carries LogConfig as given (the engine merges the daemon defaults and checks it)', () => {
     const logConfigOf = (logConfig: unknown): unknown => createBodyToRequest({ Image: 'b', HostConfig: { LogConfig: logConfig } }).logConfig;
     assert.equal(logConfigOf({ Type: '', Config: {} }), undefined);
