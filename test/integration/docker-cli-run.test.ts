@@ -87,6 +87,9 @@ describe('docker CLI → berthd: containers', () => {
     assert.match(logs.stdout, /^tick 0\ntick 1\n/);
     const tail = await d.docker(['logs', '--tail', '1', '-t', 'ticker']);
     assert.match(tail.stdout, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z tick \d+\n$/);
+    // --details: the line's attributes (none here) and a space before it, as dockerd writes it.
+    const details = await d.docker(['logs', '--details', '--tail', '1', '-t', 'ticker']);
+    assert.match(details.stdout, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z  tick \d+\n$/);
     const state = await d.docker(['inspect', '-f', '{{.State.Status}} {{.State.Running}} {{.Name}}', 'ticker']);
     assert.equal(state.stdout.trim(), 'running true /ticker');
     const rmRunning = await d.docker(['rm', 'ticker']);

@@ -88,10 +88,13 @@ export function clientInput(ctx: RequestContext, options: ClientInputOptions = {
   };
 }
 
-export function writeEntry(out: Writable, entry: LogEntry, options: { stdout: boolean; stderr: boolean; tty: boolean; timestamps: boolean }): Promise<void> | void {
+export function writeEntry(out: Writable, entry: LogEntry, options: { stdout: boolean; stderr: boolean; tty: boolean; timestamps: boolean; details?: boolean }): Promise<void> | void {
   if (entry.stream === 'stdout' && !options.stdout) return;
   if (entry.stream === 'stderr' && !options.stderr) return;
-  const data = options.timestamps ? Buffer.concat([Buffer.from(`${entry.timestamp} `), entry.data]) : entry.data;
+  // `details`: dockerd puts the line's log attributes and a space in front of it; berth's logs
+  // carry no attributes, so the space is all there is.
+  const prefix = `${options.timestamps ? `${entry.timestamp} ` : ''}${options.details ? ' ' : ''}`;
+  const data = prefix ? Buffer.concat([Buffer.from(prefix), entry.data]) : entry.data;
   return writeWithBackpressure(out, options.tty ? data : frame(entry.stream === 'stderr' ? STDERR : STDOUT, data));
 }
 

@@ -188,6 +188,7 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
     if (!stdout && !stderr) throw invalidArgument('You must choose at least one stream');
     const follow = queryBool(query, 'follow');
     const timestamps = queryBool(query, 'timestamps');
+    const details = queryBool(query, 'details');
     const tailRaw = query.get('tail');
     let tail: number | undefined;
     if (tailRaw !== null && tailRaw !== '' && tailRaw !== 'all') {
@@ -209,7 +210,7 @@ export function registerContainerRoutes(router: Router, engine: Engine): void {
       ...(until !== undefined ? { until } : {}),
       exited: containers.wait(record.id, 'not-running', abort.signal).catch(() => undefined),
       signal: abort.signal,
-      onEntry: (entry) => writeEntry(res, entry, { stdout, stderr, tty, timestamps }),
+      onEntry: (entry) => writeEntry(res, entry, { stdout, stderr, tty, timestamps, details }),
     });
     res.end();
   });
