@@ -4,7 +4,7 @@
  * so berthd sees from `berth` exactly what it sees from `docker`.
  */
 import { resolve } from 'node:path';
-import { kvStringsToMap } from '../core/go-parse.js';
+import { DEVICE_CGROUP_RULE, kvStringsToMap } from '../core/go-parse.js';
 import { parseGoDuration, ramInBytes } from '../core/units.js';
 import { FlagError } from './flag-error.js';
 import { parseMountFlag, type MountFlag } from './mount-opt.js';
@@ -505,7 +505,7 @@ export function buildCreateRequest(
   if (f.userns !== undefined && f.userns !== '' && f.userns.split(':')[0] !== 'host') throw new FlagError('--userns: invalid USER mode');
   const systemPathsUnconfined = (f.securityOpt ?? []).includes('systempaths=unconfined');
   for (const rule of f.deviceCgroupRule ?? []) {
-    if (!/^[acb] ([0-9]+|\*):([0-9]+|\*) [rwm]{1,3}$/.test(rule)) throw new FlagError(`invalid argument "${rule}" for "--device-cgroup-rule" flag: invalid device cgroup format '${rule}'`);
+    if (!DEVICE_CGROUP_RULE.test(rule)) throw new FlagError(`invalid argument "${rule}" for "--device-cgroup-rule" flag: invalid device cgroup format '${rule}'`);
   }
   const annotations = kvStringsToMap(f.annotation ?? []);
   if (Object.keys(annotations).length > 0) hostConfig['Annotations'] = annotations;

@@ -7,12 +7,7 @@
  * value strconv.ParseBool refuses is reported the way pflag reports it.
  */
 import type { Command, Option } from 'commander';
-
-/** strconv.ParseBool's words. */
-const GO_BOOLS: Readonly<Record<string, boolean>> = {
-  1: true, t: true, T: true, true: true, TRUE: true, True: true,
-  0: false, f: false, F: false, false: false, FALSE: false, False: false,
-};
+import { goParseBool } from '../core/go-parse.js';
 
 export class InvalidGoBool extends Error {
   constructor(
@@ -45,7 +40,7 @@ export function normalizeGoBools(program: Command, argv: readonly string[]): str
       if (!option) continue;
       if (option.optional) {
         const value = eq < 0 ? 'true' : word.slice(eq + 1);
-        const parsed = GO_BOOLS[value];
+        const parsed = goParseBool(value);
         if (parsed === undefined) throw new InvalidGoBool(option.flags.replace(/\s*\[bool\]$/, ''), value);
         out[i] = `${option.long ?? name}=${String(parsed)}`;
       } else if (option.required && eq < 0) {

@@ -1,4 +1,7 @@
-/** Go's strconv parsers that Docker's option syntax is defined by; undefined where Go fails. */
+/**
+ * Go's strconv parsers that Docker's option syntax is defined by (undefined where Go fails), and
+ * the docker syntaxes both the CLI and berthd check.
+ */
 
 /** strconv.ParseBool. */
 export function goParseBool(text: string): boolean | undefined {
@@ -24,3 +27,6 @@ export function kvStringsToMap(entries: readonly string[]): Record<string, strin
   }
   return out;
 }
+
+/** A device cgroup rule (`--device-cgroup-rule`): type, major:minor (`*` for any), access. */
+export const DEVICE_CGROUP_RULE = /^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$/;

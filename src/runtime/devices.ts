@@ -2,9 +2,11 @@
  * Device nodes for a container: `--device` mappings (moby oci.DevicesFromPath) and, for a
  * privileged container, every device of the host (runc's devices.HostDevices walk of /dev).
  */
+import { existsSync } from 'node:fs';
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { errnoCode, errorMessage, invalidArgument } from '../core/errors.js';
+import { DEVICE_CGROUP_RULE } from '../core/go-parse.js';
 import type { LinuxDevice, LinuxDeviceCgroup } from '../oci/runtime-spec.js';
 import type { DeviceMapping } from './resources.js';
 
@@ -118,19 +120,12 @@ export async function blockDeviceNumbers(paths: readonly string[]): Promise<Map<
     }
     if ((s.mode & S_IFMT) !== S_IFBLK) throw invalidArgument(`${path} is not a block device`);
     const numbers = { major: majorOf(s.rdev), minor: minorOf(s.rdev) };
-    if (await pathExists(`/sys/dev/block/${numbers.major}:${numbers.minor}/partition`)) {
+    if (existsSync(`/sys/dev/block/${numbers.major}:${numbers.minor}/partition`)) {
       throw invalidArgument(`${path} is a partition: block I/O limits apply to whole disks`);
     }
     out.set(path, numbers);
   }
   return out;
-}
-
-async function pathExists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 /**
@@ -139,7 +134,7 @@ async function pathExists(path: string): Promise<boolean> {
  */
 export function deviceRulesFromCgroupRules(rules: readonly string[]): LinuxDeviceCgroup[] {
   return rules.map((rule) => {
-    const m = /^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$/.exec(rule);
+    const m = DEVICE_CGROUP_RULE.exec(rule);
     if (!m) throw invalidArgument(`invalid device cgroup rule format: '${rule}'`);
     const [, type, major, minor, access] = m as unknown as [string, 'a' | 'c' | 'b', string, string, string];
     return {

@@ -2,7 +2,7 @@
  * Reading conmon's k8s-file logs: `<RFC3339Nano> <stdout|stderr> <F|P> <bytes>\n`.
  * F closes a line; P is a fragment whose line continues in the next record.
  */
-import { open, stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { fstatSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
 
 export interface LogEntry {
@@ -179,13 +179,5 @@ export async function readLogs(path: string, options: ReadLogsOptions): Promise<
   } finally {
     // Not awaited: the stream ends now, the descriptor closes in the background.
     handle?.close().catch(() => undefined);
-  }
-}
-
-export async function logSize(path: string): Promise<number> {
-  try {
-    return (await stat(path)).size;
-  } catch {
-    return 0;
   }
 }
