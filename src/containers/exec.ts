@@ -13,6 +13,7 @@ import { writeScratchFileSync } from '../core/fs-atomic.js';
 import type { Process } from '../oci/runtime-spec.js';
 import { connectAttachSocket, type AttachWriter } from '../runtime/attach-socket.js';
 import { launchConmonExec } from '../runtime/conmon.js';
+import type { ProcessMover } from '../runtime/monitor-cgroup.js';
 import type { Runc } from '../runtime/runc.js';
 import { detectHostFacts, mergeEnv, toRuntimeJson } from '../runtime/spec.js';
 import { resolveUser } from '../runtime/user.js';
@@ -49,7 +50,7 @@ export class ExecManager extends EventEmitter {
 
   constructor(
     private readonly containers: ContainerManager,
-    private readonly runtime: { runc: Runc; conmonBinary: string },
+    private readonly runtime: { runc: Runc; conmonBinary: string; monitorCgroup?: ProcessMover },
   ) {
     super();
     this.setMaxListeners(0);
@@ -118,6 +119,7 @@ export class ExecManager extends EventEmitter {
       openStdin: c.attachStdin,
       runc: this.runtime.runc,
       conmonBinary: this.runtime.conmonBinary,
+      ...(this.runtime.monitorCgroup ? { cgroup: this.runtime.monitorCgroup } : {}),
     });
     try {
       writeScratchFileSync(specPath, toRuntimeJson(await this.processSpec(bundle, c)), 0o600);

@@ -20,6 +20,7 @@ import { readTextIfPresent } from '../core/read-text.js';
 import { settleAll } from '../core/settle.js';
 import type { ImageRuntimeConfig } from '../oci/image.js';
 import { conmonFiles, launchConmonCreate } from '../runtime/conmon.js';
+import type { ProcessMover } from '../runtime/monitor-cgroup.js';
 import { connectAttachSocket, type AttachWriter } from '../runtime/attach-socket.js';
 import type { Runc } from '../runtime/runc.js';
 import { DEFAULT_SHM_SIZE, detectHostFacts, generateSpec, resolveArgs, toRuntimeJson, type SpecInput } from '../runtime/spec.js';
@@ -56,6 +57,8 @@ export interface ContainerManagerOptions {
   snapshots: OverlaySnapshotter;
   /** Containers' cgroups are `<cgroupParent>/<id>`. */
   cgroupParent: string;
+  /** Where each container's conmon goes. */
+  monitorCgroup?: ProcessMover;
   /** The init binary `--init` bind-mounts into containers (catatonit). */
   initBinary: string;
   network: NetworkManager;
@@ -412,6 +415,7 @@ export class ContainerManager extends EventEmitter {
       paths: { exitDir: this.exitDir, socketDir: this.socketDir },
       runc: this.options.runc,
       conmonBinary: this.options.conmonBinary,
+      ...(this.options.monitorCgroup ? { cgroup: this.options.monitorCgroup } : {}),
       ...(logSizeMax ? { logSizeMax } : {}),
     });
     let sandbox: Sandbox;

@@ -12,6 +12,7 @@ import { CredentialStore, StaticCredentials, type AuthConfig } from '../registry
 import { RegistryClient } from '../registry/client.js';
 import { familiarName, parseReference, tryParseReference } from '../registry/reference.js';
 import { formatPlatform, normalizePlatform, parsePlatform, platformMatches } from '../registry/platform.js';
+import { MonitorCgroup } from '../runtime/monitor-cgroup.js';
 import { Runc } from '../runtime/runc.js';
 import { OverlaySnapshotter, type LayerFormat } from '../snapshots/overlay.js';
 import { squashfsSupport } from '../snapshots/squashfs.js';
@@ -77,6 +78,8 @@ export class Engine {
       addressPools: config.defaultAddressPools,
       dnsServers: config.dns,
     });
+    // conmon's cgroup sits beside the containers' (`<cgroup-parent>/conmon`, as Podman's libpod_parent/conmon).
+    const monitorCgroup = new MonitorCgroup(`${config.cgroupParent.replace(/\/+$/, '')}/conmon`);
     this.containers = new ContainerManager({
       db: this.db,
       containersDir: join(config.dataRoot, 'containers'),
@@ -85,11 +88,12 @@ export class Engine {
       conmonBinary,
       snapshots: this.snapshots,
       cgroupParent: config.cgroupParent,
+      monitorCgroup,
       initBinary: config.initPath,
       network: this.network,
       volumes: this.volumes,
     });
-    this.execs = new ExecManager(this.containers, { runc, conmonBinary });
+    this.execs = new ExecManager(this.containers, { runc, conmonBinary, monitorCgroup });
     this.health = new HealthMonitor(this.containers, this.execs);
     publishContainerEvents(this.containers, this.execs, this.events);
     publishVolumeEvents(this.volumes, this.containers, this.events);

@@ -10,8 +10,10 @@ import { openSync, closeSync, mkdirSync, readFileSync, writeSync, constants as f
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError, errnoCode } from '../core/errors.js';
+import { readTextIfPresent } from '../core/read-text.js';
 import { pipe } from '../core/libc.js';
 import { spawnProcess, type SpawnedChild } from '../core/spawn.js';
+import type { ProcessMover } from './monitor-cgroup.js';
 import { runcMessage, type Runc } from './runc.js';
 
 export interface ConmonPaths {
@@ -37,6 +39,8 @@ export interface ConmonCreateOptions {
   timeoutSeconds?: number;
   /** Bytes the log may reach: a line that would take it further starts the file afresh. */
   logSizeMax?: number;
+  /** conmon's own cgroup (see monitor-cgroup.ts); without one it stays in berthd's. */
+  cgroup?: ProcessMover;
 }
 
 export interface ConmonCreated {
@@ -125,6 +129,7 @@ function spawnConmon(binary: string, args: string[], conmonLog: string, cwd: str
   }
   let state: 'waiting' | 'proceeded' | 'cancelled' = 'waiting';
   return {
+    pid: child.pid,
     sync,
     proceed() {
       if (state !== 'waiting') return;
@@ -160,6 +165,7 @@ function spawnConmon(binary: string, args: string[], conmonLog: string, cwd: str
  * starts it while it still prepares the bundle, so conmon's own start-up overlaps that work.
  */
 interface Launched {
+  pid: number;
   sync: Readable;
   /** Lets conmon run the runtime: the bundle (or exec process spec) must be complete. */
   proceed(): void;
@@ -172,6 +178,21 @@ export interface ConmonLaunch<T> {
   proceed(): Promise<T>;
   /** Stops conmon if it was not told to proceed (the preparation failed); a no-op after proceed(). */
   cancel(): Promise<void>;
+}
+
+/**
+ * conmon's move into its own cgroup, started as soon as it is spawned and not awaited (see
+ * monitor-cgroup.ts). conmon forks its monitor when released, quite likely before that move
+ * has landed: follow() then moves the monitor too, once the move of its parent is done.
+ */
+function moveToCgroup(cgroup: ProcessMover | undefined, spawnedPid: number): { follow(monitorPid: number): void } {
+  if (!cgroup) return { follow: () => undefined };
+  const moving = cgroup.move(spawnedPid);
+  return {
+    follow(monitorPid) {
+      if (Number.isInteger(monitorPid) && monitorPid > 0 && monitorPid !== spawnedPid) void moving.then(() => cgroup.move(monitorPid));
+    },
+  };
 }
 
 /** Directories every container's conmon shares (exit files, socket links): made once per berthd. */
@@ -215,10 +236,13 @@ export async function launchConmonCreate(options: ConmonCreateOptions): Promise<
   if (options.logSizeMax) args.push('--log-size-max', String(options.logSizeMax));
 
   const launched = spawnConmon(options.conmonBinary, args, files.conmonLog, options.bundle);
+  const monitor = moveToCgroup(options.cgroup, launched.pid);
   return {
     proceed: async () => {
       launched.proceed();
-      return createReply(launched.sync, files);
+      const created = await createReply(launched.sync, files);
+      monitor.follow(created.conmonPid);
+      return created;
     },
     cancel: () => launched.cancel(),
   };
@@ -295,6 +319,8 @@ export interface ConmonExecOptions {
   openStdin: boolean;
   runc: Runc;
   conmonBinary: string;
+  /** conmon's own cgroup (see monitor-cgroup.ts); without one it stays in berthd's. */
+  cgroup?: ProcessMover;
 }
 
 export interface ConmonExecStarted {
@@ -313,6 +339,7 @@ export async function launchConmonExec(options: ConmonExecOptions): Promise<Conm
   const exitDir = join(options.dir, 'exits');
   const persistDir = join(options.dir, 'persist');
   const socketDir = join(options.dir, 's');
+  const conmonPidFile = join(options.dir, 'conmon.pid');
   for (const dir of [exitDir, persistDir, socketDir]) mkdirSync(dir, { recursive: true });
   const args = [
     ...commonArgs({
@@ -331,12 +358,17 @@ export async function launchConmonExec(options: ConmonExecOptions): Promise<Conm
     }),
     '--exec',
     '--exec-process-spec', options.processSpecPath,
+    '-P', conmonPidFile,
   ];
   const launched = spawnConmon(options.conmonBinary, args, join(options.dir, 'conmon.log'), options.dir);
+  const monitor = moveToCgroup(options.cgroup, launched.pid);
   return {
     proceed: async () => {
       launched.proceed();
-      return execReplies(launched.sync, options.dir, persistDir);
+      const started = await execReplies(launched.sync, options.dir, persistDir);
+      // conmon's parent wrote the file before it exited, long before `runc exec` reported.
+      monitor.follow(Number(readTextIfPresent(conmonPidFile)?.trim()));
+      return started;
     },
     cancel: () => launched.cancel(),
   };

@@ -193,11 +193,19 @@ export async function unmountUnder(dir: string): Promise<void> {
   for (const p of points) await execFileAsync('umount', ['-l', p]).catch(() => undefined);
 }
 
-/** rmdir of a (now empty) cgroup in every hierarchy: cgroup v1 controllers, v2 or the hybrid's unified. */
+/**
+ * rmdir of a (now empty) cgroup and the cgroups below it (conmon's), deepest first, in every
+ * hierarchy: cgroup v1 controllers, v2 or the hybrid's unified.
+ */
 export async function removeCgroup(path: string): Promise<void> {
   const hierarchies = await readdir('/sys/fs/cgroup').catch(() => [] as string[]);
   const candidates = [join('/sys/fs/cgroup', path), ...hierarchies.map((h) => join('/sys/fs/cgroup', h, path))];
-  for (const dir of candidates) await rmdir(dir).catch(() => undefined);
+  const removeTree = async (dir: string): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) if (entry.isDirectory()) await removeTree(join(dir, entry.name));
+    await rmdir(dir).catch(() => undefined);
+  };
+  for (const dir of candidates) await removeTree(dir);
 }
 
 /**

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { access, readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
@@ -53,6 +53,42 @@ describe('containers outlive berthd', () => {
 
     assert.equal((await d.docker(['rm', 'live', 'dies'])).code, 0);
     assert.deepEqual(await mountsUnderExceptLayers(join(d.root, 'data')), []);
+  });
+
+  it("runs each conmon, a container's and an exec's, in <cgroup-parent>/conmon: not in berthd's cgroup, whose end would take the monitors with it", async () => {
+    const parent = `/berth-test-${basename(d.root)}`;
+    const run = await d.docker(['run', '-d', 'busybox', 'sleep', '30']);
+    assert.equal(run.code, 0, run.stderr);
+    const id = run.stdout.trim();
+    const exec = await d.docker(['exec', '-d', id, 'sleep', '30']);
+    assert.equal(exec.code, 0, exec.stderr);
+    const bundle = join(d.root, 'data', 'containers', id);
+    const execDirs = await readdir(join(bundle, 'exec'));
+    assert.equal(execDirs.length, 1);
+    const monitors = {
+      container: Number(await readFile(join(bundle, 'conmon.pid'), 'utf8')),
+      exec: Number(await readFile(join(bundle, 'exec', execDirs[0] ?? '', 'conmon.pid'), 'utf8')),
+    };
+    // /proc/PID/cgroup lines are HIERARCHY-ID:CONTROLLERS:PATH; cpuset (v1) is left as it is.
+    const cgroupsOf = async (pid: number): Promise<string[]> =>
+      (await readFile(`/proc/${pid}/cgroup`, 'utf8'))
+        .trim()
+        .split('\n')
+        .filter((line) => !line.split(':')[1]?.split(',').includes('cpuset'));
+    for (const [which, pid] of Object.entries(monitors)) {
+      assert.ok(pid > 0, which);
+      // The move is not awaited on the start path: give it a moment to land.
+      let lines: string[] = [];
+      for (let i = 0; i < 40; i++) {
+        lines = await cgroupsOf(pid);
+        if (lines.every((line) => line.endsWith(`:${parent}/conmon`))) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.ok(lines.length > 0);
+      for (const line of lines) assert.ok(line.endsWith(`:${parent}/conmon`), `${which} conmon ${pid}: ${line}`);
+    }
+    for (const line of await cgroupsOf(d.pid())) assert.ok(!line.endsWith(`:${parent}/conmon`), `berthd: ${line}`);
+    assert.equal((await d.docker(['rm', '-f', id])).code, 0);
   });
 
   it('removes an --rm container that exited while berthd was down', async () => {
