@@ -45,9 +45,15 @@ export function monitorHierarchies(mounts: readonly MountInfo[]): string[] {
   return out;
 }
 
+/** One hierarchy's copy of the cgroup, with its `cgroup.procs` kept open. */
+interface ProcsFile {
+  dir: string;
+  handle: FileHandle;
+}
+
 export class MonitorCgroup implements ProcessMover {
   /** Each hierarchy's `cgroup.procs` of the cgroup, opened once (made on the first move). */
-  private files: Promise<Array<{ dir: string; handle: FileHandle }>> | undefined;
+  private files: Promise<ProcsFile[]> | undefined;
   /** One move at a time: the first waits out the grace period, the ones behind it then do not. */
   private queue: Promise<void> = Promise.resolve();
 
@@ -72,13 +78,21 @@ export class MonitorCgroup implements ProcessMover {
   }
 
   /** False when the process is gone (a conmon that has forked its monitor and exited). */
-  private async write(file: { dir: string; handle: FileHandle }, pid: number): Promise<boolean> {
+  private async write(file: ProcsFile, pid: number): Promise<boolean> {
     try {
-      await file.handle.write(String(pid));
+      try {
+        await file.handle.write(String(pid));
+      } catch (err) {
+        // The cgroup was removed under berthd (ENODEV): made and opened again, once.
+        if (errnoCode(err) !== 'ENODEV') throw err;
+        await file.handle.close().catch(() => undefined);
+        file.handle = await openProcs(file.dir);
+        await file.handle.write(String(pid));
+      }
       return true;
     } catch (err) {
       if (errnoCode(err) === 'ESRCH') return false;
-      // A hierarchy that refuses once (permissions, a v2 parent with processes of its own) is left alone from now on.
+      // A hierarchy that refuses (permissions, a v2 parent with processes of its own) is left alone from now on.
       const files = await this.procsFiles();
       if (files.includes(file)) files.splice(files.indexOf(file), 1);
       log.warn('conmon stays out of this cgroup hierarchy', { pid, cgroup: file.dir, error: errorMessage(err) });
@@ -86,14 +100,13 @@ export class MonitorCgroup implements ProcessMover {
     }
   }
 
-  private procsFiles(): Promise<Array<{ dir: string; handle: FileHandle }>> {
+  private procsFiles(): Promise<ProcsFile[]> {
     this.files ??= (async () => {
-      const opened: Array<{ dir: string; handle: FileHandle }> = [];
+      const opened: ProcsFile[] = [];
       for (const hierarchy of this.hierarchies()) {
         const dir = join(hierarchy, this.path);
         try {
-          await mkdir(dir, { recursive: true });
-          opened.push({ dir, handle: await open(join(dir, 'cgroup.procs'), 'w') });
+          opened.push({ dir, handle: await openProcs(dir) });
         } catch (err) {
           log.warn('conmon stays out of this cgroup hierarchy', { cgroup: dir, error: errorMessage(err) });
         }
@@ -102,4 +115,9 @@ export class MonitorCgroup implements ProcessMover {
     })();
     return this.files;
   }
+}
+
+async function openProcs(dir: string): Promise<FileHandle> {
+  await mkdir(dir, { recursive: true });
+  return open(join(dir, 'cgroup.procs'), 'w');
 }

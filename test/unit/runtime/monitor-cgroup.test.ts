@@ -1,9 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseMountInfo } from '../../../src/core/mountinfo.js';
+import { parseMountInfo, readMountInfoSync } from '../../../src/core/mountinfo.js';
 import { MonitorCgroup, monitorHierarchies } from '../../../src/runtime/monitor-cgroup.js';
 
 describe('monitorHierarchies', () => {
@@ -63,5 +65,45 @@ describe('MonitorCgroup', () => {
     const cgroup = new MonitorCgroup('/berth/conmon', () => [blocked, fine]);
     await cgroup.move(303);
     assert.equal(await readFile(join(fine, 'berth', 'conmon', 'cgroup.procs'), 'utf8'), '303');
+  });
+});
+
+describe('MonitorCgroup on this host\'s cgroups', () => {
+  test('moves a process in every hierarchy, and makes the cgroup again when it was removed under it', async () => {
+    const parent = `/berth-unit-${randomBytes(4).toString('hex')}`;
+    const hierarchies = monitorHierarchies(readMountInfoSync());
+    assert.ok(hierarchies.length > 0, 'no cgroup hierarchy under /sys/fs/cgroup');
+    const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const pid = sleeper.pid ?? 0;
+    const inMonitorCgroup = async (): Promise<boolean> =>
+      (await readFile(`/proc/${pid}/cgroup`, 'utf8'))
+        .trim()
+        .split('\n')
+        .filter((line) => !line.split(':')[1]?.split(',').includes('cpuset'))
+        .every((line) => line.endsWith(`:${parent}/conmon`));
+    // Back to each hierarchy's root cgroup, so that the test's cgroups can go.
+    const goHome = async (): Promise<void> => {
+      for (const h of hierarchies) await writeFile(join(h, 'cgroup.procs'), String(pid)).catch(() => undefined);
+    };
+    const removeCgroups = async (): Promise<void> => {
+      for (const h of hierarchies) {
+        await rmdir(join(h, parent, 'conmon')).catch(() => undefined);
+        await rmdir(join(h, parent)).catch(() => undefined);
+      }
+    };
+    try {
+      const cgroup = new MonitorCgroup(`${parent}/conmon`);
+      await cgroup.move(pid);
+      assert.ok(await inMonitorCgroup(), await readFile(`/proc/${pid}/cgroup`, 'utf8'));
+      await goHome();
+      assert.ok(!(await inMonitorCgroup()));
+      await removeCgroups();
+      await cgroup.move(pid);
+      assert.ok(await inMonitorCgroup(), await readFile(`/proc/${pid}/cgroup`, 'utf8'));
+    } finally {
+      await goHome();
+      sleeper.kill('SIGKILL');
+      await removeCgroups();
+    }
   });
 });
