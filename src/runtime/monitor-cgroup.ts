@@ -63,8 +63,9 @@ export class MonitorCgroup implements ProcessMover {
     private readonly hierarchies: () => string[] = () => monitorHierarchies(readMountInfoSync()),
   ) {}
 
+  /** Never rejects: callers do not await it on the start path (see above). */
   move(pid: number): Promise<void> {
-    const next = this.queue.then(() => this.moveNow(pid));
+    const next = this.queue.then(() => this.moveNow(pid)).catch((err: unknown) => log.warn('could not move conmon into its cgroup', { pid, error: errorMessage(err) }));
     this.queue = next;
     return next;
   }
