@@ -431,13 +431,15 @@ export class ContainerManager extends EventEmitter {
     const launch = await launching;
     // The CNI attachments run while runc creates the container: both only need the pinned namespace.
     const [created, networkState] = await settleAll([launch.proceed(), sandbox.connect()] as const);
+    // Where this start's output begins, taken before anything can be written to the log.
     const logOffset = logSize(this.logPath(id));
-    if (beforeStart) await beforeStart(logOffset);
-    // `runc start` runs while the record and the events are written: the container's process
-    // only waits for runc. An exit meanwhile waits for this start (both hold the container's lock).
+    // `runc start` runs while attached clients are released and the record and the events are
+    // written: the container's process only waits for runc. An exit meanwhile waits for this
+    // start (both hold the container's lock), so every attach follows the log before it.
     const starting = this.options.runc.start(id);
     let running: ContainerRecord | undefined;
     try {
+      if (beforeStart) await beforeStart(logOffset);
       running = this.updateState(id, {
         status: 'running',
         pid: created.pid,
