@@ -19,7 +19,7 @@ import { readMountInfo } from '../core/mountinfo.js';
 import { readTextIfPresent } from '../core/read-text.js';
 import { settleAll } from '../core/settle.js';
 import type { ImageRuntimeConfig } from '../oci/image.js';
-import { conmonFiles, launchConmonCreate } from '../runtime/conmon.js';
+import { conmonFiles, launchConmonCreate, type ConmonCreated } from '../runtime/conmon.js';
 import type { ProcessMover } from '../runtime/monitor-cgroup.js';
 import { connectAttachSocket, type AttachWriter } from '../runtime/attach-socket.js';
 import type { Runc } from '../runtime/runc.js';
@@ -429,14 +429,36 @@ export class ContainerManager extends EventEmitter {
       throw err;
     }
     const launch = await launching;
-    // The CNI attachments run while runc creates the container: both only need the pinned namespace.
-    const [created, networkState] = await settleAll([launch.proceed(), sandbox.connect()] as const);
-    // Where this start's output begins, taken before anything can be written to the log.
-    const logOffset = logSize(this.logPath(id));
-    // `runc start` runs while attached clients are released and the record and the events are
+    // `runc start` need not wait for `runc create` to end, only for it to save the container's
+    // state: runc start then waits in the container's exec FIFO until the init is ready, and
+    // its own start-up (5 ms and more) runs beside the rest of the create, the seccomp filter
+    // above all. Not with a TTY: conmon then reaps its children while `runc create` runs, and
+    // a container that exited before conmon knew its PID would lose its exit status.
+    const stateSaved = req.tty ? undefined : this.options.runc.watchStateSaved(id);
+    const reported = launch.proceed();
+    let created: ConmonCreated;
+    let networkState: ContainerNetworkState | undefined;
+    let logOffset: number;
+    let starting: Promise<void> | undefined;
+    try {
+      // The CNI attachments run while runc creates the container: both only need the pinned namespace.
+      [, networkState] = await settleAll([stateSaved ? Promise.race([stateSaved.saved, reported]) : reported, sandbox.connect()] as const);
+      // Where this start's output begins, taken before anything can be written to the log.
+      logOffset = logSize(this.logPath(id));
+      starting = this.options.runc.start(id);
+      // Awaited below, after conmon's report: a failure meanwhile must not count as unhandled.
+      starting.catch(() => undefined);
+      created = await reported;
+    } catch (err) {
+      // A create that failed after saving its state: the early `runc start` fails with it.
+      await starting?.catch(() => undefined);
+      throw err;
+    } finally {
+      stateSaved?.close();
+    }
+    // runc start runs while attached clients are released and the record and the events are
     // written: the container's process only waits for runc. An exit meanwhile waits for this
     // start (both hold the container's lock), so every attach follows the log before it.
-    const starting = this.options.runc.start(id);
     let running: ContainerRecord | undefined;
     try {
       if (beforeStart) await beforeStart(logOffset);

@@ -1,4 +1,6 @@
 /** The OCI runtime driver: runc's CLI, with its state kept under berth's exec-root. */
+import { existsSync, mkdirSync, watch, type FSWatcher } from 'node:fs';
+import { join } from 'node:path';
 import { BerthError, notFound } from '../core/errors.js';
 import { runProcess } from '../core/spawn.js';
 
@@ -23,6 +25,9 @@ export function runcMessage(text: string): string {
 }
 
 export class Runc {
+  /** The state root exists (runc makes it at its first create; the watch needs it before). */
+  private rootMade = false;
+
   constructor(
     readonly binary: string,
     readonly root: string,
@@ -31,6 +36,57 @@ export class Runc {
   /** Global flags that conmon must pass through when it runs `runc create`. */
   globalArgs(): string[] {
     return [`--root=${this.root}`];
+  }
+
+  /**
+   * Tells when a `runc create` under way has saved the container's state (`<root>/<id>/state.json`,
+   * written once the container's init is set up, before its seccomp filter is compiled and
+   * long before `runc create` exits): from then on `runc start` finds the container created
+   * and waits in its exec FIFO for the init to be ready. Watched with inotify, from before
+   * `runc create` makes the directory. `saved` never rejects: without inotify it stays
+   * pending, and the caller goes by `runc create`'s own end. close() when no longer needed.
+   */
+  watchStateSaved(id: string): { saved: Promise<void>; close(): void } {
+    const dir = join(this.root, id);
+    const stateFile = join(dir, 'state.json');
+    let rootWatcher: FSWatcher | undefined;
+    let dirWatcher: FSWatcher | undefined;
+    let closed = false;
+    let resolveSaved: () => void = () => undefined;
+    const saved = new Promise<void>((resolve) => (resolveSaved = resolve));
+    const close = (): void => {
+      closed = true;
+      rootWatcher?.close();
+      dirWatcher?.close();
+    };
+    const check = (): void => {
+      if (closed || !existsSync(stateFile)) return;
+      close();
+      resolveSaved();
+    };
+    const watchDir = (): void => {
+      if (closed || dirWatcher) return;
+      try {
+        dirWatcher = watch(dir, (_event, name) => {
+          if (name === 'state.json') check();
+        }).on('error', close);
+      } catch {
+        return;
+      }
+      rootWatcher?.close();
+      // It may have been saved before the watch began.
+      check();
+    };
+    try {
+      if (!this.rootMade) mkdirSync(this.root, { recursive: true });
+      this.rootMade = true;
+      rootWatcher = watch(this.root, (_event, name) => {
+        if (name === id) watchDir();
+      }).on('error', close);
+    } catch {
+      // No inotify watch to be had: `saved` stays pending.
+    }
+    return { saved, close };
   }
 
   async start(id: string): Promise<void> {
