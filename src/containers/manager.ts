@@ -450,8 +450,10 @@ export class ContainerManager extends EventEmitter {
       starting.catch(() => undefined);
       created = await reported;
     } catch (err) {
-      // A create that failed after saving its state: the early `runc start` fails with it.
-      await starting?.catch(() => undefined);
+      // Nothing of this start may still be under way when the caller cleans up: neither runc
+      // create (a failed network attachment does not wait for it above) nor an early runc start
+      // (it fails along with a create that failed after saving the state).
+      await Promise.allSettled([reported, starting]);
       throw err;
     } finally {
       stateSaved?.close();
